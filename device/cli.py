@@ -1,0 +1,174 @@
+"""`vhd-gate`: run the gate, check its config, decode images, render screens, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from device import __version__
+from device.config import Config, ConfigError, load
+
+EXIT_CONFIG = 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _config(path: str | None) -> Config:
+    return load(path) if path else Config()
+
+
+def _apply_overrides(cfg: Config, args) -> Config:
+    gate = cfg.gate
+    if args.device_id:
+        gate = replace(gate, device_id=args.device_id)
+    if args.state_dir:
+        gate = replace(gate, state_dir=args.state_dir)
+    camera = replace(cfg.camera, source=args.camera) if args.camera else cfg.camera
+    from device.config import from_dict
+    import dataclasses
+
+    # Re-validate: an override is as much configuration as the file.
+    return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera)),
+                     args.config or "<defaults>")
+
+
+def cmd_run(args) -> int:
+    from device import daemon
+
+    cfg = _apply_overrides(_config(args.config), args)
+    return daemon.run(cfg)
+
+
+def cmd_check_config(args) -> int:
+    cfg = load(args.config)
+    print(f"{args.config}: OK (gate {cfg.gate.device_id}, checkpoint {cfg.gate.checkpoint_id}, "
+          f"camera {cfg.camera.source}, display {cfg.display.driver}, "
+          f"{len(cfg.trust.public_keys)} trusted key(s))")
+    return 0
+
+
+def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: int) -> list[dict]:
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from device.daemon import trust_from
+    from drivers.decoder import make_decoder
+    from protocol.credential import classify
+
+    decoder = make_decoder(decoder_name or cfg.decoder.driver)
+    trust = trust_from(cfg)
+    lines = []
+    for name in files:
+        try:
+            with Image.open(name) as img:
+                grey = np.asarray(img.convert("L"), dtype=np.uint8)
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not an image"
+            lines.append({"file": name, "error": reason})
+            continue
+        codes = []
+        for code in decoder.decode(grey):
+            c = classify(code.text, trust, now, cfg.policy.accept_cccd)
+            codes.append({"text": code.text, "kind": c.kind, "accepted": c.accepted,
+                          "reason": c.reason, "name": c.credential.name if c.credential else None})
+        lines.append({"file": name, "codes": codes})
+    return lines
+
+
+def cmd_decode(args) -> int:
+    cfg = _config(args.config)
+    now = int(datetime.now(timezone.utc).timestamp())
+    lines = decode_files(args.files, cfg, args.decoder, now)
+    for line in lines:
+        print(json.dumps(line, ensure_ascii=False))
+    return 0 if any("codes" in line for line in lines) else 1
+
+
+def cmd_screens(args) -> int:
+    from device.screens import Screens
+    from device.showcase import render_all
+
+    cfg = _config(args.config)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for lang in ([args.lang] if args.lang else ["vi", "en"]):
+        screens = Screens((cfg.display.width, cfg.display.height), lang, cfg.display.font)
+        for name, img in render_all(screens, cfg):
+            path = out / f"{lang}-{name}.png"
+            img = img.convert("L")
+            if args.scale > 1:
+                img = img.resize((img.width * args.scale, img.height * args.scale), 0)
+            img.save(path)
+            print(path)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from device.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vhd-gate", description="QR health check-in gate")
+    p.add_argument("--version", action="version", version=f"vhd-gate {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the gate daemon")
+    r.add_argument("--config", help="TOML config file")
+    r.add_argument("--camera", help="override camera.source, e.g. images:DIR or picamera2")
+    r.add_argument("--device-id", help="override gate.device_id")
+    r.add_argument("--state-dir", help="override gate.state_dir")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("check-config", help="validate a config file")
+    c.add_argument("config")
+    c.set_defaults(func=cmd_check_config)
+
+    d = sub.add_parser("decode", help="decode and classify QR codes in image files (JSON lines)")
+    d.add_argument("files", nargs="+")
+    d.add_argument("--config", help="config with trust keys and decoder choice")
+    d.add_argument("--decoder", choices=["zxing", "zbar"])
+    d.set_defaults(func=cmd_decode)
+
+    s = sub.add_parser("screens", help="render every OLED screen to PNG")
+    s.add_argument("--out", required=True)
+    s.add_argument("--config")
+    s.add_argument("--lang", choices=["vi", "en"])
+    s.add_argument("--scale", type=int, default=1)
+    s.set_defaults(func=cmd_screens)
+
+    m = sub.add_parser("demo", help="simulated gate over generated QR frames")
+    m.add_argument("--out", default="demo-out")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    from device.errors import USER_ERRORS
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"vhd-gate: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except USER_ERRORS as exc:
+        print(f"vhd-gate: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

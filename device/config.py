@@ -1,0 +1,202 @@
+"""The gate's TOML configuration: typed, validated once, unknown keys rejected."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A config problem; the message names the file and the key."""
+
+
+@dataclass
+class GateSection:
+    device_id: str = "gate-0001"
+    checkpoint_id: str = "CP-0001"
+    checkpoint_name: str = "Điểm kiểm dịch"
+    direction: str = "auto"  # in, out or auto
+    language: str = "vi"  # vi or en
+    timezone: str = "Asia/Ho_Chi_Minh"
+    state_dir: str = "/var/lib/vhd-gate"
+    firmware: str = ""
+
+
+@dataclass
+class PolicySection:
+    debounce_seconds: float = 5.0
+    accept_cccd: bool = True
+    feedback_seconds: float = 3.0  # how long a result stays on the screen
+
+
+@dataclass
+class CameraSection:
+    source: str = "picamera2"  # picamera2[:N], opencv:N, video:FILE, images:DIR
+    width: int = 640
+    height: int = 480
+    framerate: float = 15.0
+    autofocus: str = "continuous"  # continuous or manual
+    lens_position: float = 0.0  # dioptres, for manual focus
+
+
+@dataclass
+class DecoderSection:
+    driver: str = "zxing"  # zxing or zbar
+
+
+@dataclass
+class DisplaySection:
+    driver: str = "ssd1306"  # ssd1306, sh1106, ssd1309, png or none
+    interface: str = "i2c"
+    width: int = 128
+    height: int = 64
+    rotate: int = 0
+    i2c_port: int = 1
+    i2c_address: int = 0x3C
+    spi_port: int = 0
+    spi_device: int = 0
+    gpio_dc: int = 24
+    gpio_rst: int = 25
+    font: str = ""  # a TTF with Vietnamese letters; DejaVu Sans when empty
+    png_dir: str = ""  # for driver = "png"
+
+
+@dataclass
+class SignalsSection:
+    driver: str = "gpio"  # gpio or none
+    buzzer_pin: int | None = 18
+    buzzer_active_high: bool = True
+    green_led_pin: int | None = 23
+    red_led_pin: int | None = 24
+    rgb_led_pins: list[int] = field(default_factory=list)  # [r, g, b] instead of two LEDs
+    relay_pin: int | None = None
+    relay_active_high: bool = True
+    relay_pulse_seconds: float = 1.0
+
+
+@dataclass
+class TrustSection:
+    public_keys: list[str] = field(default_factory=list)  # base64 Ed25519 keys
+    revoked_key_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    gate: GateSection = field(default_factory=GateSection)
+    policy: PolicySection = field(default_factory=PolicySection)
+    camera: CameraSection = field(default_factory=CameraSection)
+    decoder: DecoderSection = field(default_factory=DecoderSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
+    signals: SignalsSection = field(default_factory=SignalsSection)
+    trust: TrustSection = field(default_factory=TrustSection)
+
+
+_CHOICES = {
+    ("gate", "direction"): ("in", "out", "auto"),
+    ("gate", "language"): ("vi", "en"),
+    ("camera", "autofocus"): ("continuous", "manual"),
+    ("decoder", "driver"): ("zxing", "zbar"),
+    ("display", "driver"): ("ssd1306", "sh1106", "ssd1309", "png", "none"),
+    ("display", "interface"): ("i2c", "spi"),
+    ("display", "rotate"): (0, 1, 2, 3),
+    ("signals", "driver"): ("gpio", "none"),
+}
+
+
+def _check_type(value, hint, where: str):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        inner = [o for o in options if o is not type(None)][0]
+        return _check_type(value, inner, where)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, bool) or not isinstance(value, hint):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _build(cls, data: dict, where: str):
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}{unknown[0]}: unknown key")
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = f"{where}{name}"
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: expected a table")
+            values[name] = _build(hint, value, f"{key}.")
+        else:
+            values[name] = _check_type(value, hint, key)
+    return cls(**values)
+
+
+def _validate(cfg: Config) -> None:
+    for (section, key), choices in _CHOICES.items():
+        value = getattr(getattr(cfg, section), key)
+        if value not in choices:
+            raise ConfigError(f"{section}.{key}: {value!r} is not one of {', '.join(map(str, choices))}")
+    from protocol.event import valid_device_id
+
+    if not valid_device_id(cfg.gate.device_id):
+        raise ConfigError("gate.device_id: letters, digits, '.', '_' and '-' only, up to 64")
+    if not cfg.gate.checkpoint_id or len(cfg.gate.checkpoint_id) > 64:
+        raise ConfigError("gate.checkpoint_id: 1 to 64 characters")
+    if cfg.policy.debounce_seconds < 0:
+        raise ConfigError("policy.debounce_seconds: must not be negative")
+    if cfg.signals.rgb_led_pins and len(cfg.signals.rgb_led_pins) != 3:
+        raise ConfigError("signals.rgb_led_pins: three pins, [red, green, blue]")
+    if cfg.display.driver == "png" and not cfg.display.png_dir:
+        raise ConfigError("display.png_dir: required when display.driver is png")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(cfg.gate.timezone)
+    except Exception:
+        raise ConfigError(f"gate.timezone: unknown time zone {cfg.gate.timezone!r}") from None
+    from protocol.token import TrustStore
+
+    try:
+        TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
+    except ValueError as exc:
+        raise ConfigError(f"trust.public_keys: {exc}") from None
+
+
+def from_dict(data: dict, source: str = "<config>") -> Config:
+    try:
+        cfg = _build(Config, data, "")
+        _validate(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return cfg
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return from_dict(data, str(path))

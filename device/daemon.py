@@ -1,0 +1,108 @@
+"""The composition root: builds real or fake drivers from config and runs the gate."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.clock import SystemClock, boot_id, time_synced
+from device.config import Config
+from device.gate import Gate
+from device.queue import EventQueue, presence_horizon
+from device.screens import Screens
+from drivers.camera import open_camera
+from drivers.decoder import make_decoder
+from drivers.display import NullDisplay, PngDisplay, open_luma
+from drivers.signals import GpioSignals, RecordingSignals
+from protocol.token import TrustStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """Everything the daemon opened, so it can close it all on the way out."""
+
+    gate: Gate
+    closers: list = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:  # keep closing the rest
+                logger.exception("error while closing")
+
+
+def open_display(cfg: Config):
+    d = cfg.display
+    if d.driver == "none":
+        return NullDisplay((d.width, d.height))
+    if d.driver == "png":
+        return PngDisplay(d.png_dir, (d.width, d.height))
+    return open_luma(d.driver, d.interface, d.width, d.height, d.rotate, d.i2c_port,
+                     d.i2c_address, d.spi_port, d.spi_device, d.gpio_dc, d.gpio_rst)
+
+
+def open_signals(cfg: Config, pin_factory=None):
+    s = cfg.signals
+    if s.driver == "none":
+        return RecordingSignals()
+    return GpioSignals(s.buzzer_pin, s.green_led_pin, s.red_led_pin,
+                       tuple(s.rgb_led_pins) if s.rgb_led_pins else None, s.relay_pin,
+                       s.relay_active_high, s.buzzer_active_high, pin_factory=pin_factory)
+
+
+def trust_from(cfg: Config) -> TrustStore:
+    return TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
+
+
+def build(cfg: Config, clock=None, camera=None, display=None, signals=None) -> Parts:
+    """Open every part the config names; parts handed in (fakes) are used as they are."""
+    clock = clock or SystemClock()
+    screens = Screens((cfg.display.width, cfg.display.height), cfg.gate.language, cfg.display.font)
+    state = Path(cfg.gate.state_dir)
+    queue = EventQueue(state / "events.sqlite3")
+    queue.forget_presence_before(presence_horizon(clock.now()))
+    closers = [queue.close]
+    try:
+        display = display or open_display(cfg)
+        closers.append(display.close)
+        signals = signals or open_signals(cfg)
+        closers.append(signals.close)
+        camera = camera or open_camera(cfg.camera.source, cfg.camera.width, cfg.camera.height,
+                                       cfg.camera.framerate, cfg.camera.autofocus,
+                                       cfg.camera.lens_position)
+        decoder = make_decoder(cfg.decoder.driver)
+        camera.start()
+        closers.append(camera.close)
+    except BaseException:
+        Parts(None, closers).close()
+        raise
+    gate = Gate(cfg, camera, decoder, display, signals, queue, screens, clock, trust_from(cfg),
+                boot_id=boot_id(), time_synced=time_synced)
+    return Parts(gate, closers)
+
+
+def run(cfg: Config) -> int:
+    """Run until SIGTERM/SIGINT or the end of a finite camera source."""
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        logger.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    parts = build(cfg)
+    logger.info("gate %s at checkpoint %s running (camera %s, decoder %s, %d queued)",
+                cfg.gate.device_id, cfg.gate.checkpoint_id, cfg.camera.source,
+                cfg.decoder.driver, parts.gate.queue.depth())
+    try:
+        parts.gate.run(stop)
+    finally:
+        parts.close()
+    return 0

@@ -1,0 +1,178 @@
+"""The scan loop: frame -> decode -> classify -> policy -> commit -> feedback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from device import __version__
+from device.config import Config
+from device.feedback import pattern_for, render
+from device.policy import ACCEPTED, REJECTED, Decision, PolicyConfig, decide
+from device.queue import EventQueue, QueueError, short_hash
+from device.screens import IdleInfo, Screens
+from drivers.camera import Camera, Frame
+from drivers.decoder import Decoder
+from drivers.display import Display
+from drivers.signals import Signals
+from protocol.credential import Classified, classify
+from protocol.event import Event, format_time, uuid7
+from protocol.token import TrustStore
+
+logger = logging.getLogger(__name__)
+
+HOLD_NS = 1_500_000_000  # a code still in view within this time is the same presentation
+STORAGE_ERROR = "storage_error"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    event: Event | None
+    latency_ms: float  # from the frame's capture to the end of feedback
+
+
+class Gate:
+    def __init__(self, cfg: Config, camera: Camera, decoder: Decoder, display: Display,
+                 signals: Signals, queue: EventQueue, screens: Screens, clock,
+                 trust: TrustStore, uplink_state: Callable[[], str] = lambda: "local",
+                 boot_id: str = "", time_synced: Callable[[], bool] = lambda: False,
+                 on_progress: Callable[[], None] = lambda: None):
+        self.cfg = cfg
+        self.camera = camera
+        self.decoder = decoder
+        self.display = display
+        self.signals = signals
+        self.queue = queue
+        self.screens = screens
+        self.clock = clock
+        self.trust = trust
+        self.uplink_state = uplink_state
+        self.boot_id = boot_id
+        self.time_synced = time_synced
+        self.on_progress = on_progress
+        self.tz = ZoneInfo(cfg.gate.timezone)
+        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds)
+        self._held: dict[str, int] = {}
+        self._result_until = 0
+        self._idle_key: tuple | None = None
+        self.outcomes: list[Outcome] = []
+        self.keep_outcomes = False
+        self.frames = 0
+        self.decoded = 0
+
+    def set_trust(self, trust: TrustStore) -> None:
+        self.trust = trust
+
+    def _held_back(self, payload: str, mono: int) -> bool:
+        """True while the same code stays in view: one presentation, one decision."""
+        key = short_hash(payload)
+        last = self._held.get(key)
+        self._held[key] = mono
+        if len(self._held) > 256:
+            self._held = {k: t for k, t in self._held.items() if mono - t < HOLD_NS}
+        return last is not None and 0 <= mono - last < HOLD_NS
+
+    def _event(self, d: Decision) -> Event:
+        now = self.clock.now()
+        return Event(
+            event_id=uuid7(int(now.timestamp() * 1000), os.urandom(10)),
+            device_id=self.cfg.gate.device_id,
+            checkpoint_id=self.cfg.gate.checkpoint_id,
+            direction=d.direction,
+            kind=d.kind,
+            subject=d.subject,
+            display_name=d.name or "",
+            scanned_at=format_time(now),
+            mono_ns=self.clock.monotonic_ns(),
+            boot_id=self.boot_id,
+            time_synced=self.time_synced(),
+            firmware=self.cfg.gate.firmware or __version__,
+        )
+
+    def handle(self, text: str, frame_ns: int) -> Outcome:
+        """Decide on one decoded payload, commit it, then give feedback."""
+        now = self.clock.now()
+        c: Classified = classify(text, self.trust, int(now.timestamp()), self.cfg.policy.accept_cccd)
+        last = (self.queue.last_seen(c.credential.kind, c.credential.subject)
+                if c.credential else None)
+        d = decide(c, last, now, self.tz, self.policy)
+        event = None
+        if d.outcome == ACCEPTED:
+            event = self._event(d)
+            try:
+                self.queue.record(event)  # committed before the person hears anything
+            except QueueError as exc:
+                logger.error("event not stored, refusing the scan: %s", exc)
+                d, event = Decision(REJECTED, d.kind, reason=STORAGE_ERROR), None
+        self._feedback(d, now)
+        latency = (time.monotonic_ns() - frame_ns) / 1e6
+        logger.info("feedback %s kind=%s reason=%s event=%s who=%s latency_ms=%.1f", d.outcome,
+                    d.kind, d.reason, event.event_id if event else "-",
+                    short_hash(d.subject) if d.subject else "-", latency)
+        out = Outcome(d, event, latency)
+        if self.keep_outcomes:
+            self.outcomes.append(out)
+        return out
+
+    def _feedback(self, d: Decision, now) -> None:
+        try:
+            self.display.show(render(self.screens, d, self.tz, now))
+            self.signals.play(pattern_for(d))
+            if d.outcome == ACCEPTED and self.cfg.signals.relay_pin is not None:
+                self.signals.pulse_relay(self.cfg.signals.relay_pulse_seconds)
+        except Exception:  # a broken panel or buzzer must not stop check-ins
+            logger.exception("feedback device failed")
+        self._result_until = self.clock.monotonic_ns() + int(self.cfg.policy.feedback_seconds * 1e9)
+        self._idle_key = None
+
+    def process_frame(self, frame: Frame) -> list[Outcome]:
+        self.frames += 1
+        mono = self.clock.monotonic_ns()
+        outcomes = []
+        try:
+            codes = self.decoder.decode(frame.grey)
+        except Exception:  # a decoder crash on one odd frame must not stop the gate
+            logger.exception("decoder failed on frame %d", frame.index)
+            codes = []
+        for code in codes:
+            self.decoded += 1
+            if self._held_back(code.text, mono):
+                continue
+            outcomes.append(self.handle(code.text, frame.mono_ns))
+        self.on_progress()
+        return outcomes
+
+    def idle_info(self) -> IdleInfo:
+        return IdleInfo(self.cfg.gate.checkpoint_id, self.cfg.gate.checkpoint_name,
+                        self.cfg.gate.direction, self.uplink_state(), self.queue.depth(),
+                        self.clock.now().astimezone(self.tz))
+
+    def tick(self) -> None:
+        """Back to the idle screen once a result has been up long enough; refresh its clock."""
+        if self.clock.monotonic_ns() < self._result_until:
+            return
+        info = self.idle_info()
+        key = (info.now.strftime("%H:%M"), info.uplink, info.queue_depth, info.direction)
+        if key != self._idle_key:
+            try:
+                self.display.show(self.screens.idle(info))
+            except Exception:
+                logger.exception("display failed")
+            self._idle_key = key
+
+    def run(self, stop: threading.Event) -> None:
+        """Take frames until `stop` is set or a finite camera source runs out."""
+        self.tick()
+        while not stop.is_set():
+            frame = self.camera.read()
+            if frame is None:
+                logger.info("camera source ended after %d frames", self.frames)
+                return
+            self.process_frame(frame)
+            self.tick()

@@ -1,0 +1,122 @@
+"""The gate's durable local store: events committed before any feedback, and who was seen when."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from device.policy import Seen
+from protocol.event import Event, parse_time
+
+
+class QueueError(RuntimeError):
+    """The local store cannot take the event (disk full, read-only, corrupt)."""
+
+
+def subject_key(kind: str, subject: str) -> str:
+    """A person's key in local state: a hash, so the presence table holds no id numbers."""
+    return hashlib.sha256(f"{kind}:{subject}".encode()).hexdigest()[:32]
+
+
+def short_hash(text: str) -> str:
+    """What logs say instead of a name or an id number."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class EventQueue:
+    """SQLite in WAL mode with synchronous=FULL: a committed event survives a power cut."""
+
+    def __init__(self, path: str | Path, max_pages: int | None = None):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            if max_pages:
+                conn.execute(f"PRAGMA max_page_count={int(max_pages)}")
+            self.db = sqlite_utils.Database(conn)
+            self._create()
+        except (sqlite3.Error, OSError) as exc:
+            raise QueueError(f"cannot open the event store {self.path}: {exc}") from exc
+        self.conn = conn
+
+    def _create(self) -> None:
+        self.db["events"].create({"seq": int, "event_id": str, "body": str, "created_at": float},
+                                 pk="seq", not_null={"event_id", "body"}, if_not_exists=True)
+        self.db["events"].create_index(["event_id"], unique=True, if_not_exists=True)
+        self.db["presence"].create({"subject_key": str, "last_at": str, "direction": str},
+                                   pk="subject_key", if_not_exists=True)
+
+    def record(self, event: Event) -> None:
+        """Store the event and the person's latest direction in one committed transaction."""
+        body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        key = subject_key(event.kind, event.subject)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("INSERT INTO events (event_id, body, created_at) VALUES (?, ?, ?)",
+                                  (event.event_id, body, time.time()))
+                self.conn.execute(
+                    "INSERT INTO presence (subject_key, last_at, direction) VALUES (?, ?, ?) "
+                    "ON CONFLICT(subject_key) DO UPDATE SET last_at = excluded.last_at, "
+                    "direction = excluded.direction", (key, event.scanned_at, event.direction))
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise QueueError(f"cannot store the event: {exc}") from exc
+
+    def last_seen(self, kind: str, subject: str) -> Seen | None:
+        row = self.conn.execute("SELECT last_at, direction FROM presence WHERE subject_key = ?",
+                                (subject_key(kind, subject),)).fetchone()
+        return Seen(parse_time(row[0]), row[1]) if row else None
+
+    def forget_presence_before(self, before: datetime) -> int:
+        """Drop who-was-seen state older than `before` (auto direction needs only today)."""
+        cur = self.conn.execute("DELETE FROM presence WHERE last_at < ?",
+                                (before.isoformat().replace("+00:00", "Z"),))
+        return cur.rowcount
+
+    def pending(self, limit: int = 100, after_seq: int = 0) -> list[tuple[int, dict]]:
+        rows = self.conn.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 (after_seq, limit)).fetchall()
+        return [(seq, json.loads(body)) for seq, body in rows]
+
+    def ack(self, event_ids: list[str]) -> int:
+        """Delete events the centre has confirmed; unknown ids are ignored."""
+        if not event_ids:
+            return 0
+        with self.conn:
+            self.conn.execute("BEGIN")
+            n = 0
+            for i in range(0, len(event_ids), 500):
+                chunk = event_ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                n += self.conn.execute(f"DELETE FROM events WHERE event_id IN ({marks})", chunk).rowcount
+        return n
+
+    def depth(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def oldest_age(self, now: float | None = None) -> float:
+        row = self.conn.execute("SELECT min(created_at) FROM events").fetchone()
+        return 0.0 if row[0] is None else max(0.0, (now or time.time()) - row[0])
+
+    def event_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT event_id FROM events")}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def presence_horizon(now: datetime) -> datetime:
+    return now - timedelta(days=2)

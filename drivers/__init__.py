@@ -1,0 +1,1 @@
+"""Thin adapters over vendor libraries, each behind a small interface and with a fake."""

@@ -1,0 +1,243 @@
+"""Cameras: picamera2 (lores Y plane), OpenCV/V4L2, and image folders or video files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".h264", ".mjpeg"}
+
+
+class CameraError(RuntimeError):
+    """The camera cannot be opened or has stopped delivering frames."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    grey: np.ndarray  # uint8, height x width
+    mono_ns: int  # time.monotonic_ns() when the frame was taken
+    index: int
+
+
+class Camera(Protocol):
+    def start(self) -> None: ...
+
+    def read(self) -> Frame | None:
+        """The newest frame, or None when a finite source has run out."""
+
+    def close(self) -> None: ...
+
+
+def _to_grey(img) -> np.ndarray:
+    from PIL import Image
+
+    if not isinstance(img, Image.Image):
+        img = Image.open(img)
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+class Picamera2Camera:
+    """Raspberry Pi camera through picamera2: the lores YUV420 stream's Y plane is the grey frame."""
+
+    def __init__(self, width: int = 640, height: int = 480, framerate: float = 15.0,
+                 autofocus: str = "continuous", lens_position: float = 0.0, camera_num: int = 0,
+                 module=None, controls_module=None):
+        self.size = (width, height)
+        self.framerate = framerate
+        self.autofocus = autofocus
+        self.lens_position = lens_position
+        self.camera_num = camera_num
+        self._module = module  # tests hand in a stand-in for `picamera2`
+        self._controls = controls_module
+        self._cam = None
+        self._index = 0
+
+    def start(self) -> None:
+        if self._module is None:
+            try:
+                import picamera2 as module
+                from libcamera import controls
+            except ImportError as exc:
+                raise CameraError("picamera2 is not installed: on Raspberry Pi OS run "
+                                  "'sudo apt install python3-picamera2' and create the venv "
+                                  "with --system-site-packages") from exc
+            self._module, self._controls = module, controls
+        try:
+            cam = self._module.Picamera2(self.camera_num)
+            # The main stream is needed by libcamera; the gate only reads lores.
+            config = cam.create_video_configuration(
+                main={"size": self.size, "format": "YUV420"},
+                lores={"size": self.size, "format": "YUV420"},
+                buffer_count=2,  # few buffers: the frame read is always the newest
+                controls={"FrameRate": float(self.framerate)},
+            )
+            cam.configure(config)
+            cam.start()
+            self._set_focus(cam)
+        except Exception as exc:  # libcamera raises plain RuntimeError and friends
+            raise CameraError(f"cannot start the Pi camera: {exc}") from exc
+        self._cam = cam
+
+    def _set_focus(self, cam) -> None:
+        if "AfMode" not in getattr(cam, "camera_controls", {}):
+            return  # fixed-focus module (Camera Module 2 and older)
+        af = self._controls.AfModeEnum
+        if self.autofocus == "manual":
+            cam.set_controls({"AfMode": af.Manual, "LensPosition": float(self.lens_position)})
+        else:
+            cam.set_controls({"AfMode": af.Continuous})
+
+    def read(self) -> Frame | None:
+        if self._cam is None:
+            raise CameraError("camera not started")
+        try:
+            yuv = self._cam.capture_array("lores")
+        except Exception as exc:
+            raise CameraError(f"capture failed: {exc}") from exc
+        w, h = self.size
+        # YUV420 arrives as (h * 3/2, stride): the first h rows are Y, padded to the stride.
+        grey = np.ascontiguousarray(yuv[:h, :w])
+        self._index += 1
+        return Frame(grey, time.monotonic_ns(), self._index)
+
+    def close(self) -> None:
+        if self._cam is not None:
+            try:
+                self._cam.stop()
+                self._cam.close()
+            finally:
+                self._cam = None
+
+
+class OpenCVCamera:
+    """A USB (V4L2) camera or a video file through OpenCV."""
+
+    def __init__(self, source: int | str, width: int = 640, height: int = 480):
+        self.source = source
+        self.size = (width, height)
+        self._cap = None
+        self._index = 0
+        self._live = isinstance(source, int)
+
+    def start(self) -> None:
+        try:
+            import cv2
+        except ImportError as exc:
+            raise CameraError("OpenCV is not installed: pip install 'vhd-gate[opencv]'") from exc
+        self._cv2 = cv2
+        cap = cv2.VideoCapture(self.source)
+        if not cap.isOpened():
+            raise CameraError(f"cannot open camera source {self.source!r}")
+        if self._live:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog
+        self._cap = cap
+
+    def read(self) -> Frame | None:
+        ok, img = self._cap.read()
+        if not ok:
+            if self._live:
+                raise CameraError("the camera stopped delivering frames")
+            return None
+        grey = img if img.ndim == 2 else self._cv2.cvtColor(img, self._cv2.COLOR_BGR2GRAY)
+        self._index += 1
+        return Frame(grey, time.monotonic_ns(), self._index)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ImageFolderCamera:
+    """Frames from image files in name order: the demo's and the tests' camera."""
+
+    def __init__(self, folder: str | Path, fps: float = 0.0, loop: bool = False):
+        self.folder = Path(folder)
+        self.fps = fps
+        self.loop = loop
+        self._files: list[Path] = []
+        self._pos = 0
+        self._next_at = 0.0
+
+    def start(self) -> None:
+        if not self.folder.is_dir():
+            raise CameraError(f"image folder {self.folder} does not exist")
+        self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise CameraError(f"no images in {self.folder}")
+        self._next_at = time.monotonic()
+
+    def read(self) -> Frame | None:
+        if self._pos >= len(self._files):
+            if not self.loop:
+                return None
+            self._pos = 0
+        if self.fps > 0:
+            delay = self._next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._next_at = max(self._next_at, time.monotonic() - 1) + 1 / self.fps
+        path = self._files[self._pos]
+        self._pos += 1
+        try:
+            grey = _to_grey(path)
+        except OSError as exc:
+            logger.warning("skipping unreadable image %s: %s", path.name, exc)
+            return Frame(np.zeros((1, 1), np.uint8), time.monotonic_ns(), self._pos)
+        return Frame(grey, time.monotonic_ns(), self._pos)
+
+    def close(self) -> None:
+        self._files = []
+
+
+class FrameListCamera:
+    """Frames from arrays in memory: a fake for tests and benchmarks."""
+
+    def __init__(self, frames: list[np.ndarray]):
+        self._frames = list(frames)
+        self._pos = 0
+        self.closed = False
+
+    def start(self) -> None:
+        self._pos = 0
+
+    def read(self) -> Frame | None:
+        if self._pos >= len(self._frames):
+            return None
+        self._pos += 1
+        return Frame(self._frames[self._pos - 1], time.monotonic_ns(), self._pos)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float = 15.0,
+                autofocus: str = "continuous", lens_position: float = 0.0) -> Camera:
+    """A camera from a spec: picamera2[:N], opencv:INDEX|PATH, images:DIR[?fps=N&loop]."""
+    kind, _, rest = spec.partition(":")
+    if kind == "picamera2":
+        return Picamera2Camera(width, height, framerate, autofocus, lens_position,
+                               camera_num=int(rest or 0))
+    if kind in ("opencv", "v4l2"):
+        return OpenCVCamera(int(rest) if rest.isdigit() else rest, width, height)
+    if kind == "video":
+        return OpenCVCamera(rest, width, height)
+    if kind == "images":
+        path, _, query = rest.partition("?")
+        opts = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        try:
+            fps = float(opts.get("fps", 0) or 0)
+        except ValueError:
+            raise CameraError(f"bad fps in camera spec {spec!r}") from None
+        return ImageFolderCamera(path, fps=fps, loop="loop" in opts)
+    raise CameraError(f"unknown camera {spec!r}: use picamera2, opencv:N, video:FILE or images:DIR")

@@ -1,0 +1,89 @@
+"""The QR on a Vietnamese chip-based citizen ID card (CCCD): an unsigned identity claim."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+MAX_CHARS = 600
+_ID = re.compile(r"\d{12}")
+_OLD_ID = re.compile(r"(\d{9}|\d{12})?")
+_DATE_COMPACT = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_DATE_SLASHED = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
+_SEXES = {"nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
+# Characters that legitimately show up in card text: letters (any script), marks, spaces and
+# the punctuation used in addresses.
+_NAME_OK = re.compile(r"[^\W\d_]+(?:[ '\-.][^\W\d_]+)*")
+
+
+class CccdError(ValueError):
+    """The text looks like a CCCD QR but is not a valid one."""
+
+
+@dataclass(frozen=True)
+class CccdCard:
+    citizen_id: str
+    old_id: str
+    name: str
+    birth_date: date
+    sex: str  # "M" or "F"
+    address: str
+    issue_date: date | None
+
+
+def normalise(text: str) -> str:
+    """NFC, no BOM, NBSP as space, no surrounding whitespace or line ends."""
+    text = unicodedata.normalize("NFC", text.replace("\ufeff", ""))
+    return text.replace("\u00a0", " ").replace("\u202f", " ").strip()
+
+
+def looks_like_cccd(text: str) -> bool:
+    """True when the text claims to be a CCCD QR (12-digit id then '|'), valid or not."""
+    head = normalise(text[:40])
+    return "|" in head and bool(re.match(r"\s*\d{9,13}\s*\|", head))
+
+
+def _date(text: str, what: str) -> date:
+    m = _DATE_COMPACT.fullmatch(text) or _DATE_SLASHED.fullmatch(text)
+    if not m:
+        raise CccdError(f"{what} is not DDMMYYYY or DD/MM/YYYY")
+    day, month, year = (int(g) for g in m.groups())
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        raise CccdError(f"{what} is not a real date") from None
+    if not 1900 <= year <= 2100:
+        raise CccdError(f"{what} is out of range")
+    return value
+
+
+def parse_cccd(text: str) -> CccdCard:
+    """Parse the 7-field (id|old id|name|DOB|sex|address|issue date) or 6-field card QR."""
+    if len(text) > MAX_CHARS:
+        raise CccdError("too long")
+    text = normalise(text)
+    if "\n" in text or "\r" in text:
+        raise CccdError("more than one line")
+    fields = [f.strip() for f in text.split("|")]
+    if len(fields) not in (6, 7):
+        raise CccdError(f"{len(fields)} fields, expected 6 or 7")
+    citizen_id, old_id, name, dob, sex, address = fields[:6]
+    if not _ID.fullmatch(citizen_id):
+        raise CccdError("citizen id is not 12 digits")
+    if not _OLD_ID.fullmatch(old_id):
+        raise CccdError("old id is not empty, 9 or 12 digits")
+    name = " ".join(name.split())
+    if not name or len(name) > 100 or not _NAME_OK.fullmatch(name):
+        raise CccdError("name is empty or has characters a name cannot have")
+    birth = _date(dob, "birth date")
+    sex_code = _SEXES.get(sex.casefold())
+    if sex_code is None:
+        raise CccdError("sex is not Nam or Nữ")
+    if not address.isprintable() or len(address) > 300:
+        raise CccdError("address has control characters")
+    issued = _date(fields[6], "issue date") if len(fields) == 7 else None
+    if issued is not None and issued < birth:
+        raise CccdError("issued before birth")
+    return CccdCard(citizen_id, old_id, name, birth, sex_code, address, issued)

@@ -1,0 +1,104 @@
+"""The check-in event record made on the gate, and its wire form."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+
+SCHEMA_VERSION = 1
+DIRECTIONS = ("in", "out")
+KINDS = ("vhd", "cccd")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class EventError(ValueError):
+    """A record that is not a valid event."""
+
+
+def uuid7(unix_ms: int, rand: bytes) -> str:
+    """A UUIDv7 (RFC 9562) from a millisecond timestamp and 10 random bytes."""
+    if len(rand) < 10:
+        raise ValueError("need 10 random bytes")
+    value = (unix_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= (int.from_bytes(rand[:2], "big") & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= int.from_bytes(rand[2:10], "big") & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def format_time(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("time without a zone")
+    return t.astimezone(timezone.utc)
+
+
+def valid_device_id(text: str) -> bool:
+    return bool(_DEVICE.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    device_id: str
+    checkpoint_id: str
+    direction: str
+    kind: str
+    subject: str
+    display_name: str
+    scanned_at: str  # ISO 8601 UTC with milliseconds and Z
+    mono_ns: int
+    boot_id: str
+    time_synced: bool
+    firmware: str
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> Event:
+        """Validate a received record; raises EventError naming the first bad field."""
+        if not isinstance(data, dict):
+            raise EventError("event is not an object")
+        names = {f.name for f in fields(cls)}
+        extra = set(data) - names
+        if extra:
+            raise EventError(f"unknown fields: {sorted(extra)[:3]}")
+        missing = names - set(data) - {"schema"}
+        if missing:
+            raise EventError(f"missing fields: {sorted(missing)}")
+        ev = cls(**data)
+        ev.validate()
+        return ev
+
+    def validate(self) -> None:
+        checks = [
+            (self.schema == SCHEMA_VERSION and type(self.schema) is int, "schema"),
+            (isinstance(self.event_id, str) and _UUID.fullmatch(self.event_id), "event_id"),
+            (isinstance(self.device_id, str) and valid_device_id(self.device_id), "device_id"),
+            (isinstance(self.checkpoint_id, str) and 0 < len(self.checkpoint_id) <= 64, "checkpoint_id"),
+            (self.direction in DIRECTIONS, "direction"),
+            (self.kind in KINDS, "kind"),
+            (isinstance(self.subject, str) and 0 < len(self.subject) <= 64, "subject"),
+            (isinstance(self.display_name, str) and len(self.display_name) <= 160, "display_name"),
+            (isinstance(self.mono_ns, int) and not isinstance(self.mono_ns, bool), "mono_ns"),
+            (isinstance(self.boot_id, str) and len(self.boot_id) <= 64, "boot_id"),
+            (isinstance(self.time_synced, bool), "time_synced"),
+            (isinstance(self.firmware, str) and len(self.firmware) <= 32, "firmware"),
+        ]
+        for ok, name in checks:
+            if not ok:
+                raise EventError(f"bad {name}")
+        try:
+            parse_time(self.scanned_at)
+        except (TypeError, ValueError, AttributeError):
+            raise EventError("bad scanned_at") from None

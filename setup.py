@@ -1,0 +1,43 @@
+"""Packaging for VHD Gate: the door gate daemon, its drivers, the central bridge and provisioning."""
+
+import re
+
+from setuptools import setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', open("device/__init__.py").read()).group(1)
+
+setup(
+    name="vhd-gate",
+    version=VERSION,
+    description="QR health check-in / check-out gates and the centre that collects their events",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=["protocol", "drivers", "device", "mqtt_bridge", "provisioning"],
+    package_data={"device": ["*.toml"]},
+    install_requires=[
+        "cryptography>=41",
+        "numpy>=1.24",
+        "pillow>=10",
+        "qrcode>=7.4",
+        "sqlite-utils>=3.35",
+        "paho-mqtt>=2.0,<3",
+        "zxing-cpp>=2.2",
+        "pyzbar>=0.1.9",
+        "gpiozero>=2.0",
+        "luma.oled>=3.12",
+    ],
+    extras_require={
+        # On a Pi: pin backend for gpiozero; picamera2 itself comes from apt (python3-picamera2).
+        "pi": ["lgpio>=0.2"],
+        "opencv": ["opencv-python-headless>=4.8"],
+        "bridge": ["psycopg[binary]>=3.1"],
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+    },
+    entry_points={
+        "console_scripts": [
+            "vhd-gate=device.cli:main",
+        ],
+    },
+)
