@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from device import __version__
@@ -32,8 +32,9 @@ def _apply_overrides(cfg: Config, args) -> Config:
     if args.state_dir:
         gate = replace(gate, state_dir=args.state_dir)
     camera = replace(cfg.camera, source=args.camera) if args.camera else cfg.camera
-    from device.config import from_dict
     import dataclasses
+
+    from device.config import from_dict
 
     # Re-validate: an override is as much configuration as the file.
     return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera)),
@@ -85,7 +86,7 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
 
 def cmd_decode(args) -> int:
     cfg = _config(args.config)
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     lines = decode_files(args.files, cfg, args.decoder, now)
     for line in lines:
         print(json.dumps(line, ensure_ascii=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
@@ -15,7 +15,7 @@ _TIME_ERROR = 5
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic_ns(self) -> int:
         return time.monotonic_ns()

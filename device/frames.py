@@ -42,7 +42,7 @@ class Shot:
 def _perspective_coeffs(src: list[tuple[float, float]], dst: list[tuple[float, float]]) -> list:
     """PIL's PERSPECTIVE coefficients mapping output points `dst` back to input points `src`."""
     rows, rhs = [], []
-    for (x, y), (u, v) in zip(dst, src):
+    for (x, y), (u, v) in zip(dst, src, strict=True):
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         rhs += [u, v]

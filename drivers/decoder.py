@@ -53,8 +53,9 @@ class ZxingDecoder:
 
 
 def _undo_zbar_charset_guess(text: str) -> str:
-    """zbar guesses Shift-JIS (or Latin-1) for UTF-8 byte-mode payloads; undo the guess."""
-    for wrong in ("shift_jis", "latin-1"):
+    """zbar guesses a legacy charset (Shift-JIS, Big5, GB, ISO-8859-1) for some UTF-8 payloads,
+    mostly short ones; encoding back with the guessed charset recovers the UTF-8 bytes."""
+    for wrong in ("shift_jis", "big5", "gb18030", "euc_kr", "latin-1", "cp1252"):
         try:
             fixed = text.encode(wrong).decode("utf-8")
         except UnicodeError:

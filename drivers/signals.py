@@ -43,7 +43,7 @@ class GpioSignals:
                  relay_pin: int | None = None, relay_active_high: bool = True,
                  buzzer_active_high: bool = True, pin_factory=None):
         try:
-            from gpiozero import LED, RGBLED, Buzzer, OutputDevice
+            from gpiozero import LED, RGBLED, Buzzer, DigitalOutputDevice
         except ImportError as exc:
             raise SignalsError("gpiozero is not installed") from exc
         kw = {"pin_factory": pin_factory}
@@ -54,7 +54,7 @@ class GpioSignals:
             self.rgb = RGBLED(*rgb_pins, **kw) if rgb_pins else None
             self.green = LED(green_pin, **kw) if green_pin is not None and not rgb_pins else None
             self.red = LED(red_pin, **kw) if red_pin is not None and not rgb_pins else None
-            self.relay = (OutputDevice(relay_pin, active_high=relay_active_high,
+            self.relay = (DigitalOutputDevice(relay_pin, active_high=relay_active_high,
                                        initial_value=False, **kw)
                           if relay_pin is not None else None)
         except Exception as exc:  # gpiozero raises BadPinFactory, GPIOPinInUse, PinInvalidPin...

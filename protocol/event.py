@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 SCHEMA_VERSION = 1
 DIRECTIONS = ("in", "out")
@@ -31,14 +31,14 @@ def uuid7(unix_ms: int, rand: bytes) -> str:
 
 
 def format_time(t: datetime) -> str:
-    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None:
         raise ValueError("time without a zone")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def valid_device_id(text: str) -> bool:

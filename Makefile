@@ -1,0 +1,40 @@
+# VHD Gate: `make demo` and `make test` set up everything they need on a fresh Debian machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+OUT ?= demo-out
+
+.PHONY: all system-deps venv test lint demo screens bench clean
+
+all: test
+
+system-deps:
+	@bash provisioning/system-deps.sh
+
+$(STAMP): setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bridge,opencv]'
+	@touch $(STAMP)
+
+venv: system-deps $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: venv lint
+	$(VENV)/bin/pytest -q
+
+demo: venv
+	$(VENV)/bin/vhd-gate demo --out $(OUT)
+
+screens: venv
+	$(VENV)/bin/vhd-gate screens --out docs/screens --scale 3
+
+bench: venv
+	$(PY) bench/decode.py
+	$(PY) bench/gate_rss.py
+
+clean:
+	rm -rf $(VENV) $(OUT) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,53 @@
+import uuid
+
+import pytest
+
+from protocol.event import Event, EventError, uuid7
+from protocol.topics import parse, topic
+
+
+def sample(**kw):
+    base = dict(event_id=uuid7(1631669400000, bytes(range(10))), device_id="gate-01",
+                checkpoint_id="CP-1", direction="in", kind="vhd", subject="VHD-1",
+                display_name="Nguyễn Thị Vân Anh", scanned_at="2021-09-15T01:30:00.000Z",
+                mono_ns=123, boot_id="b", time_synced=True, firmware="0.1.0")
+    base.update(kw)
+    return base
+
+
+def test_uuid7_layout_and_order():
+    a = uuid.UUID(uuid7(1000, bytes(10)))
+    b = uuid.UUID(uuid7(1001, bytes(10)))
+    assert a.version == 7 and a.variant == uuid.RFC_4122
+    assert str(a) < str(b)
+    assert (a.int >> 80) == 1000
+
+
+def test_round_trip():
+    ev = Event.from_dict(sample())
+    assert Event.from_dict(ev.to_dict()) == ev
+
+
+@pytest.mark.parametrize("change", [
+    {"event_id": "not-a-uuid"}, {"direction": "sideways"}, {"kind": "passport"},
+    {"device_id": "gate/+/#"}, {"scanned_at": "yesterday"}, {"scanned_at": "2021-09-15T01:30:00"},
+    {"time_synced": "yes"}, {"mono_ns": True}, {"schema": 2}, {"schema": True}, {"subject": ""},
+    {"extra": 1},
+])
+def test_invalid_records_are_refused(change):
+    with pytest.raises(EventError):
+        Event.from_dict(sample(**change))
+
+
+def test_missing_field_refused():
+    data = sample()
+    del data["subject"]
+    with pytest.raises(EventError):
+        Event.from_dict(data)
+
+
+def test_topics():
+    assert topic("gate-01", "events") == "vhd/v1/gates/gate-01/events"
+    assert parse("vhd/v1/gates/gate-01/ack") == ("gate-01", "ack")
+    assert parse("vhd/v1/gates/gate-01/other") is None
+    assert parse("vhd/v2/gates/gate-01/events") is None

@@ -1,0 +1,213 @@
+"""Drivers against the vendors' own fakes: gpiozero MockFactory, luma dummy, a picamera2 stand-in."""
+
+import time
+import types
+
+import numpy as np
+import pytest
+from luma.core.device import dummy
+from PIL import Image
+
+from device.feedback import PATTERNS
+from drivers.camera import CameraError, Picamera2Camera, open_camera
+from drivers.display import DisplayError, LumaDisplay, open_luma
+from drivers.signals import GpioSignals
+
+
+def states(pin):
+    return [s.state for s in pin.states]
+
+
+def wait_quiet(*devices, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        threads = [getattr(d, "_blink_thread", None) for d in devices if d is not None]
+        if not any(t is not None and t.is_alive() for t in threads):
+            return
+        time.sleep(0.02)
+    raise AssertionError("patterns did not finish")
+
+
+@pytest.mark.parametrize("name, beeps, led", [("accepted", 1, "green"), ("repeat", 2, "green"),
+                                              ("rejected", 3, "red")])
+def test_patterns_on_two_leds(mock_factory, name, beeps, led):
+    sig = GpioSignals(buzzer_pin=18, green_pin=23, red_pin=24, relay_pin=25, pin_factory=mock_factory)
+    try:
+        sig.play(PATTERNS[name])
+        wait_quiet(sig.buzzer, sig.green, sig.red)
+        buzzer = mock_factory.pin(18)
+        on_edges = [s for s in states(buzzer)[1:] if s]
+        assert len(on_edges) == beeps
+        assert states(buzzer)[-1] in (0, False)
+        lit, dark = (23, 24) if led == "green" else (24, 23)
+        assert any(states(mock_factory.pin(lit))[1:])
+        assert not any(states(mock_factory.pin(dark)))
+        assert not any(states(mock_factory.pin(25)))  # relay stays shut unless pulsed
+    finally:
+        sig.close()
+
+
+def test_patterns_are_distinct():
+    seen = {(p.beeps, p.beep_on, p.led, p.blinks) for p in PATTERNS.values()}
+    assert len(seen) == 3
+
+
+def test_rgb_led_colour_and_relay_pulse(mock_factory):
+    sig = GpioSignals(buzzer_pin=18, rgb_pins=(5, 6, 13), relay_pin=26, pin_factory=mock_factory)
+    try:
+        sig.play(PATTERNS["rejected"])
+        sig.pulse_relay(0.1)
+        time.sleep(0.05)
+        assert mock_factory.pin(5).state > 0.9  # red
+        assert mock_factory.pin(6).state == 0
+        assert mock_factory.pin(26).state in (1, True)
+        wait_quiet(sig.buzzer, sig.rgb, sig.relay)
+        assert states(mock_factory.pin(26))[-1] in (0, False)
+    finally:
+        sig.close()
+
+
+def test_pin_in_use_is_a_clear_error(mock_factory):
+    from drivers.signals import SignalsError
+
+    first = GpioSignals(buzzer_pin=18, pin_factory=mock_factory)
+    try:
+        with pytest.raises(SignalsError, match="GPIO"):
+            GpioSignals(buzzer_pin=18, pin_factory=mock_factory)
+    finally:
+        first.close()
+
+
+def test_luma_dummy_shows_mono_screen():
+    from device.screens import Screens
+
+    dev = dummy(width=128, height=64, mode="1")
+    display = LumaDisplay(dev)
+    img = Screens().accepted("Nguyễn Thị Vân Anh", "in", __import__("datetime").datetime(2021, 9, 15, 8, 31))
+    display.show(img)
+    assert dev.image.size == (128, 64) and dev.image.mode == "1"
+    lit = np.asarray(dev.image.convert("L")) > 0
+    assert 0.05 < lit.mean() < 0.6  # text drawn, and not a blank or solid panel
+    assert dev.image.tobytes() == img.tobytes()
+
+
+def test_missing_oled_is_a_clear_error():
+    with pytest.raises(DisplayError):
+        open_luma("ssd1306", "i2c", i2c_port=97)
+    with pytest.raises(DisplayError, match="unknown OLED chip"):
+        open_luma("st7735")
+
+
+class StandIn:
+    """A stand-in for `picamera2`: records the calls the adapter makes, returns YUV420 arrays."""
+
+    def __init__(self, has_af=True):
+        self.calls = []
+        self.has_af = has_af
+        stand_in = self
+
+        class Picamera2:
+            def __init__(self, num=0):
+                stand_in.calls.append(("Picamera2", num))
+                self.camera_controls = {"AfMode": (0, 2, 0)} if stand_in.has_af else {}
+
+            def create_video_configuration(self, **kw):
+                stand_in.calls.append(("create_video_configuration", kw))
+                return {"config": kw}
+
+            def configure(self, cfg):
+                stand_in.calls.append(("configure", cfg))
+
+            def start(self):
+                stand_in.calls.append(("start",))
+
+            def set_controls(self, c):
+                stand_in.calls.append(("set_controls", c))
+
+            def capture_array(self, name="main"):
+                stand_in.calls.append(("capture_array", name))
+                w, h = kw_size = stand_in.lores_size
+                stride = w + 64  # lores rows are padded
+                yuv = np.full((h * 3 // 2, stride), 7, np.uint8)
+                yuv[:h, :w] = 200
+                del kw_size
+                return yuv
+
+            def stop(self):
+                stand_in.calls.append(("stop",))
+
+            def close(self):
+                stand_in.calls.append(("close",))
+
+        self.module = types.SimpleNamespace(Picamera2=Picamera2)
+        self.controls = types.SimpleNamespace(AfModeEnum=types.SimpleNamespace(Manual=0, Continuous=2))
+        self.lores_size = (640, 480)
+
+
+def test_picamera2_adapter_reads_lores_y_plane():
+    s = StandIn()
+    cam = Picamera2Camera(640, 480, framerate=20, module=s.module, controls_module=s.controls)
+    cam.start()
+    frame = cam.read()
+    cam.close()
+    assert frame.grey.shape == (480, 640) and frame.grey.dtype == np.uint8
+    assert (frame.grey == 200).all()  # only Y, no chroma rows and no stride padding
+    names = [c[0] for c in s.calls]
+    assert names == ["Picamera2", "create_video_configuration", "configure", "start", "set_controls",
+                     "capture_array", "stop", "close"]
+    kw = s.calls[1][1]
+    assert kw["lores"] == {"size": (640, 480), "format": "YUV420"}
+    assert kw["controls"]["FrameRate"] == 20.0
+    assert s.calls[4][1] == {"AfMode": 2}
+    assert s.calls[5][1] == "lores"
+
+
+def test_picamera2_manual_focus_and_fixed_focus_module():
+    s = StandIn()
+    cam = Picamera2Camera(autofocus="manual", lens_position=3.5, module=s.module, controls_module=s.controls)
+    cam.start()
+    assert ("set_controls", {"AfMode": 0, "LensPosition": 3.5}) in s.calls
+    fixed = StandIn(has_af=False)
+    cam2 = Picamera2Camera(module=fixed.module, controls_module=fixed.controls)
+    cam2.start()
+    assert not [c for c in fixed.calls if c[0] == "set_controls"]
+
+
+def test_picamera2_missing_off_pi_is_a_clear_error():
+    with pytest.raises(CameraError, match="python3-picamera2"):
+        Picamera2Camera().start()
+
+
+def test_image_folder_camera_and_bad_specs(tmp_path):
+    Image.new("L", (64, 48), 99).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    cam = open_camera(f"images:{tmp_path}")
+    cam.start()
+    f1, f2 = cam.read(), cam.read()
+    assert f1.grey.shape == (48, 64) and f2.grey.shape == (1, 1)
+    assert cam.read() is None
+    with pytest.raises(CameraError):
+        open_camera("webcam")
+    with pytest.raises(CameraError):
+        open_camera(f"images:{tmp_path / 'missing'}").start()
+
+
+def test_opencv_reads_video_file(tmp_path):
+    import cv2
+
+    from device.frames import Shot, compose, render_qr
+
+    path = str(tmp_path / "door.avi")
+    out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    frame = compose(render_qr("Xin chào"), Shot(size=240))
+    for _ in range(3):
+        out.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    out.release()
+    cam = open_camera(f"video:{path}")
+    cam.start()
+    frames = [cam.read() for _ in range(4)]
+    cam.close()
+    assert [f is not None for f in frames] == [True, True, True, False]
+    from drivers.decoder import make_decoder
+
+    assert [d.text for d in make_decoder("zxing").decode(frames[0].grey)] == ["Xin chào"]
