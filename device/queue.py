@@ -70,7 +70,8 @@ class EventQueue:
                     "direction = excluded.direction", (key, event.scanned_at, event.direction))
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite already rolled back on SQLITE_FULL
+                    self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise QueueError(f"cannot store the event: {exc}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,11 @@ class Authority:
 
     def token(self, decl="VHD-2021-000123", name="Nguyễn Thị Vân Anh", iat=T - DAY, exp=T + 14 * DAY):
         return issue_token(self.key, decl, name, iat, exp)
+
+    def live_token(self, decl="VHD-2021-000123", name="Nguyễn Thị Vân Anh"):
+        """Valid now, for programs that read the real clock."""
+        now = int(time.time())
+        return issue_token(self.key, decl, name, now - DAY, now + DAY)
 
 
 @pytest.fixture(scope="session")

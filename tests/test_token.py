@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from protocol import token as tok
 from protocol.base45 import Base45Error, b45decode, b45encode
-from tests.conftest import DAY, T, Authority
+from tests.conftest import DAY, Authority, T
 
 QR_ALNUM = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 

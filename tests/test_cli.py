@@ -1,0 +1,211 @@
+"""The `vhd-gate` command as a technician and the daemon's supervisor meet it."""
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from device.cli import main
+from device.frames import Shot, compose, render_qr, save_frame
+from device.queue import EventQueue
+from tests.test_cccd import SEVEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_config(path: Path, authority, state: Path, extra: str = "") -> Path:
+    path.write_text(f"""
+[gate]
+device_id = "gate-cli-01"
+checkpoint_id = "CP-CLI"
+checkpoint_name = "Cổng chính"
+state_dir = "{state}"
+
+[display]
+driver = "none"
+
+[signals]
+driver = "none"
+
+[trust]
+public_keys = ["{authority.public}"]
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsys):
+    good = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
+    assert main(["check-config", str(good)]) == 0
+    assert "OK" in capsys.readouterr().out
+    cases = {
+        "[gate]\ndevice_idd = 'x'\n": "gate.device_idd: unknown key",
+        "[policy]\ndebounce_seconds = 'five'\n": "policy.debounce_seconds: expected float",
+        "[gate]\ndirection = 'up'\n": "gate.direction",
+        "[camera\n": "not valid TOML",
+        "[trust]\npublic_keys = ['abc']\n": "trust.public_keys",
+        "[signals]\nrgb_led_pins = [1, 2]\n": "signals.rgb_led_pins",
+        "[webcam]\n": "webcam: unknown key",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        assert main(["check-config", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and str(bad) in err and "Traceback" not in err
+    assert main(["check-config", str(tmp_path / "missing.toml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_decode_prints_json_lines(tmp_path, authority, capsys):
+    files = []
+    for i, payload in enumerate([authority.live_token(name="Trần Thị Ngọc Ánh"), SEVEN, "https://x.example/"]):
+        p = tmp_path / f"{i}.png"
+        save_frame(compose(render_qr(payload), Shot(size=240, angle=10 * i)), p)
+        files.append(str(p))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
+    files.append(str(tmp_path / "broken.png"))
+    files.append(str(tmp_path / "missing.png"))
+    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
+    assert main(["decode", "--config", str(cfg), *files]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == files
+    tok, card, url, broken, missing = lines
+    assert tok["codes"] == [{"text": tok["codes"][0]["text"], "kind": "vhd", "accepted": True,
+                             "reason": None, "name": "Trần Thị Ngọc Ánh"}]
+    assert card["codes"][0]["kind"] == "cccd" and card["codes"][0]["name"] == "Nguyễn Thị Vân Anh"
+    assert url["codes"][0] == {"text": "https://x.example/", "kind": "unknown", "accepted": False,
+                               "reason": "not_a_declaration", "name": None}
+    assert "error" in broken and "codes" not in broken
+    assert "error" in missing
+
+
+def test_decode_without_trust_keys_says_unknown_key(tmp_path, authority, capsys):
+    p = tmp_path / "t.png"
+    save_frame(compose(render_qr(authority.live_token()), Shot()), p)
+    assert main(["decode", "--decoder", "zbar", str(p)]) == 0
+    (code,) = json.loads(capsys.readouterr().out)["codes"]
+    assert (code["kind"], code["accepted"], code["reason"]) == ("vhd", False, "unknown_key")
+
+
+def test_screens_renders_every_screen(tmp_path, capsys):
+    assert main(["screens", "--out", str(tmp_path), "--lang", "en"]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert "en-idle-online.png" in names and "en-rejected-expired.png" in names
+    assert len(names) == 16
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    for expected in ("ACCEPTED  IN  Nguyễn Thị Vân Anh", "REPEAT", "expired", "bad_signature",
+                     "not_a_declaration", "invalid_cccd", "OUT Nguyễn Thị Vân Anh"):
+        assert expected in out
+    assert len(list((tmp_path / "demo" / "screens").glob("*.png"))) >= 10
+    # Five accepted scans: three declarations and two cards (one of them leaving later).
+    assert EventQueue(tmp_path / "demo" / "state" / "events.sqlite3").depth() == 5
+
+
+def test_run_with_bad_camera_is_one_clear_line(tmp_path, authority):
+    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
+    r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                        "--camera", f"images:{tmp_path / 'nowhere'}"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=60)
+    assert r.returncode == 1
+    assert "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+class StderrReader:
+    """Reads a process's stderr on a thread, so tests can wait for lines with a deadline."""
+
+    def __init__(self, proc):
+        self.lines: list[str] = []
+        self._q: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, proc):
+        for line in proc.stderr:
+            self._q.put(line)
+        self._q.put(None)
+
+    def follow(self, timeout):
+        """Lines as they come, for at most `timeout` seconds or until the stream ends."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._q.get(timeout=left)
+            except queue.Empty:
+                return
+            if line is None:
+                return
+            self.lines.append(line)
+            yield line
+
+    def rest(self, timeout=20) -> str:
+        for _ in self.follow(timeout):
+            pass
+        return "".join(self.lines)
+
+
+@pytest.fixture
+def crowd(tmp_path, authority):
+    """Forty different people's codes as camera frames."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(40):
+        tok = authority.live_token(decl=f"VHD-2021-{i:06d}", name=f"Người Thứ {i}")
+        frame = compose(render_qr(tok), Shot(size=230, angle=i * 9 % 360), seed=i)
+        save_frame(frame, folder / f"{i:03d}.png")
+    return folder
+
+
+def test_sigkill_mid_stream_loses_no_event_that_got_feedback(tmp_path, authority, crowd):
+    state = tmp_path / "state"
+    cfg = write_config(tmp_path / "gate.toml", authority, state, "[policy]\ndebounce_seconds = 0\n")
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                             "--camera", f"images:{crowd}?fps=25&loop"],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    acked = []
+    try:
+        for line in StderrReader(proc).follow(timeout=60):
+            m = re.search(r"feedback accepted .*event=([0-9a-f-]{36})", line)
+            if m:
+                acked.append(m.group(1))
+            if len(acked) >= 25:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(acked) >= 25
+    stored = EventQueue(state / "events.sqlite3").event_ids()
+    assert set(acked) <= stored
+
+
+def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
+    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "state")
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                             "--camera", f"images:{crowd}?fps=10&loop"],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    reader = StderrReader(proc)
+    try:
+        assert any("feedback accepted" in line for line in reader.follow(timeout=60))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        err = reader.rest()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "stopping" in err and "Traceback" not in err

@@ -1,0 +1,99 @@
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from device.policy import ACCEPTED, REJECTED, REPEAT, PolicyConfig, Seen, decide
+from device.queue import EventQueue, QueueError
+from protocol.credential import Classified, Credential
+from protocol.event import Event, format_time, uuid7
+from tests.conftest import NOW
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ANH = Classified("vhd", Credential("vhd", "VHD-1", "Nguyễn Thị Vân Anh"), None)
+
+
+def test_first_scan_is_check_in_and_repeat_within_debounce():
+    cfg = PolicyConfig("auto", 5)
+    d = decide(ANH, None, NOW, TZ, cfg)
+    assert (d.outcome, d.direction) == (ACCEPTED, "in")
+    seen = Seen(NOW, "in")
+    r = decide(ANH, seen, NOW + timedelta(seconds=4.9), TZ, cfg)
+    assert (r.outcome, r.direction, r.previous_at) == (REPEAT, "in", NOW)
+    out = decide(ANH, seen, NOW + timedelta(seconds=5), TZ, cfg)
+    assert (out.outcome, out.direction) == (ACCEPTED, "out")
+
+
+def test_auto_direction_starts_over_each_local_day():
+    cfg = PolicyConfig("auto", 5)
+    yesterday_in = Seen(NOW - timedelta(days=1), "in")
+    assert decide(ANH, yesterday_in, NOW, TZ, cfg).direction == "in"
+    # 23:59 and 00:01 local time are different days even though both are the same UTC date.
+    late = NOW.replace(hour=16, minute=59)  # 23:59 local
+    assert decide(ANH, Seen(late, "in"), late + timedelta(minutes=2), TZ, cfg).direction == "in"
+
+
+@pytest.mark.parametrize("mode", ["in", "out"])
+def test_fixed_direction(mode):
+    cfg = PolicyConfig(mode, 5)
+    assert decide(ANH, Seen(NOW - timedelta(minutes=1), mode), NOW, TZ, cfg).direction == mode
+
+
+def test_refusal_passes_reason_through():
+    d = decide(Classified("vhd", None, "expired"), None, NOW, TZ, PolicyConfig())
+    assert (d.outcome, d.reason) == (REJECTED, "expired")
+
+
+def event(n=0, subject="VHD-1", direction="in"):
+    return Event(uuid7(1631669400000 + n, n.to_bytes(10, "big")), "gate-1", "CP-1", direction, "vhd",
+                 subject, "Nguyễn Thị Vân Anh", format_time(NOW + timedelta(seconds=n)), n, "boot",
+                 True, "0.1")
+
+
+def test_queue_survives_reopen_and_acks(tmp_path):
+    q = EventQueue(tmp_path / "q.sqlite3")
+    for n in range(5):
+        q.record(event(n, direction="in" if n % 2 == 0 else "out"))
+    q.close()
+    q = EventQueue(tmp_path / "q.sqlite3")
+    assert q.depth() == 5
+    assert q.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert q.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    rows = q.pending(limit=3)
+    assert [r[1]["mono_ns"] for r in rows] == [0, 1, 2]
+    assert q.ack([r[1]["event_id"] for r in rows] + ["not-there"]) == 3
+    assert q.depth() == 2
+    assert q.last_seen("vhd", "VHD-1").direction == "in"
+
+
+def test_presence_holds_no_id_numbers(tmp_path):
+    q = EventQueue(tmp_path / "q.sqlite3")
+    q.record(event(subject="079203001234"))
+    dump = "\n".join(q.conn.iterdump())
+    presence = [line for line in dump.splitlines() if "presence" in line]
+    assert presence and not any("079203001234" in line for line in presence)
+
+
+def test_duplicate_event_id_refused(tmp_path):
+    q = EventQueue(tmp_path / "q.sqlite3")
+    q.record(event(1))
+    with pytest.raises(QueueError):
+        q.record(event(1))
+    assert q.depth() == 1
+
+
+def test_full_disk_is_a_queue_error_and_loses_nothing_stored(tmp_path):
+    q = EventQueue(tmp_path / "q.sqlite3", max_pages=12)
+    stored = 0
+    with pytest.raises(QueueError, match="full"):
+        for n in range(10_000):
+            q.record(event(n))
+            stored += 1
+    assert 0 < stored < 10_000
+    assert q.depth() == stored
+
+
+def test_unopenable_store_is_a_clear_error(tmp_path):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(QueueError, match="cannot open"):
+        EventQueue(tmp_path / "blocker" / "q.sqlite3")
