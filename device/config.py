@@ -71,7 +71,7 @@ class SignalsSection:
     buzzer_pin: int | None = 18
     buzzer_active_high: bool = True
     green_led_pin: int | None = 23
-    red_led_pin: int | None = 24
+    red_led_pin: int | None = 27
     rgb_led_pins: list[int] = field(default_factory=list)  # [r, g, b] instead of two LEDs
     relay_pin: int | None = None
     relay_active_high: bool = True

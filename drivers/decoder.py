@@ -30,21 +30,31 @@ def _utf8_or(raw: bytes, fallback: str) -> str:
 
 
 class ZxingDecoder:
-    """zxing-cpp restricted to QR codes; the gate's default."""
+    """zxing-cpp restricted to QR codes; the gate's default.
+
+    try_rotate is off: zxing's QR detector finds codes at any angle by itself, and the flag only
+    helps linear barcodes (same reads, about 5% less time on the benchmark frames). When the
+    default local-average binarizer finds nothing, one quick pass with the global histogram
+    binarizer at full size only reads some glare-washed and unevenly lit codes; it runs only on
+    frames that held nothing readable.
+    """
 
     name = "zxing"
 
-    def __init__(self, try_harder: bool = True):
+    def __init__(self, fallback: bool = True):
         import zxingcpp
 
         self._zx = zxingcpp
         self._formats = zxingcpp.BarcodeFormat.QRCode
-        self._try_harder = try_harder
+        self._fallback = fallback
 
     def decode(self, grey: np.ndarray) -> list[Decoded]:
-        found = self._zx.read_barcodes(
-            np.ascontiguousarray(grey), formats=self._formats,
-            try_rotate=self._try_harder, try_downscale=self._try_harder, try_invert=True)
+        grey = np.ascontiguousarray(grey)
+        found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False)
+        if not found and self._fallback:
+            found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False,
+                                           try_downscale=False,
+                                           binarizer=self._zx.Binarizer.GlobalHistogram)
         out = []
         for code in found:
             raw = bytes(code.bytes)

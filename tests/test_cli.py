@@ -209,3 +209,7 @@ def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
             proc.kill()
     assert proc.returncode == 0
     assert "stopping" in err and "Traceback" not in err
+
+
+def test_shipped_example_config_is_valid(capsys):
+    assert main(["check-config", str(ROOT / "device" / "gate.example.toml")]) == 0
