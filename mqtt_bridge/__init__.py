@@ -1,0 +1,1 @@
+"""The central side: ingest from the broker, declaration database, reports and tracing."""

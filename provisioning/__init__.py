@@ -1,0 +1,1 @@
+"""Technician and administrator tools: keys, checkpoints, device enrollment, broker config."""
