@@ -32,12 +32,13 @@ def _apply_overrides(cfg: Config, args) -> Config:
     if args.state_dir:
         gate = replace(gate, state_dir=args.state_dir)
     camera = replace(cfg.camera, source=args.camera) if args.camera else cfg.camera
+    mqtt = replace(cfg.mqtt, url=args.broker) if args.broker else cfg.mqtt
     import dataclasses
 
     from device.config import from_dict
 
     # Re-validate: an override is as much configuration as the file.
-    return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera)),
+    return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera, mqtt=mqtt)),
                      args.config or "<defaults>")
 
 
@@ -45,7 +46,7 @@ def cmd_run(args) -> int:
     from device import daemon
 
     cfg = _apply_overrides(_config(args.config), args)
-    return daemon.run(cfg)
+    return daemon.run(cfg, Path(args.config).parent if args.config else None)
 
 
 def cmd_check_config(args) -> int:
@@ -129,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--camera", help="override camera.source, e.g. images:DIR or picamera2")
     r.add_argument("--device-id", help="override gate.device_id")
     r.add_argument("--state-dir", help="override gate.state_dir")
+    r.add_argument("--broker", help="override mqtt.url: mqtt://host:port or mqtts://host:port")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check-config", help="validate a config file")

@@ -85,6 +85,21 @@ class TrustSection:
 
 
 @dataclass
+class MqttSection:
+    url: str = ""  # mqtt://host:1883 or mqtts://host:8883; empty keeps the gate local-only
+    username: str = ""  # the device id when empty
+    password_file: str = ""  # relative names are looked up in $CREDENTIALS_DIRECTORY first
+    ca_file: str = ""  # CA bundle for mqtts; the system's when empty
+    batch_size: int = 200  # events per message
+    window: int = 4  # messages awaiting the centre's ack at once
+    ack_timeout_seconds: float = 30.0  # resend what the centre has not confirmed by then
+    telemetry_seconds: float = 60.0
+    backoff_min_seconds: float = 1.0
+    backoff_max_seconds: float = 120.0
+    keepalive: int = 30
+
+
+@dataclass
 class Config:
     gate: GateSection = field(default_factory=GateSection)
     policy: PolicySection = field(default_factory=PolicySection)
@@ -93,6 +108,7 @@ class Config:
     display: DisplaySection = field(default_factory=DisplaySection)
     signals: SignalsSection = field(default_factory=SignalsSection)
     trust: TrustSection = field(default_factory=TrustSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
 
 
 _CHOICES = {
@@ -163,6 +179,16 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("signals.rgb_led_pins: three pins, [red, green, blue]")
     if cfg.display.driver == "png" and not cfg.display.png_dir:
         raise ConfigError("display.png_dir: required when display.driver is png")
+    if cfg.mqtt.url:
+        from drivers.mqtt import BrokerUrl
+
+        try:
+            BrokerUrl.parse(cfg.mqtt.url)
+        except ValueError as exc:
+            raise ConfigError(f"mqtt.url: {exc}") from None
+    m = cfg.mqtt
+    if not (1 <= m.batch_size <= 1000 and 1 <= m.window <= 20 and m.ack_timeout_seconds > 0):
+        raise ConfigError("mqtt: batch_size 1..1000, window 1..20, ack_timeout_seconds > 0")
     try:
         from zoneinfo import ZoneInfo
 

@@ -8,11 +8,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from device import __version__
+from device.central import CentralConfig
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
 from device.gate import Gate
 from device.queue import EventQueue, presence_horizon
 from device.screens import Screens
+from device.uplink import Uplink, read_password
 from drivers.camera import open_camera
 from drivers.decoder import make_decoder
 from drivers.display import NullDisplay, PngDisplay, open_luma
@@ -60,7 +63,8 @@ def trust_from(cfg: Config) -> TrustStore:
     return TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
 
 
-def build(cfg: Config, clock=None, camera=None, display=None, signals=None) -> Parts:
+def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
+          config_dir: Path | None = None) -> Parts:
     """Open every part the config names; parts handed in (fakes) are used as they are."""
     clock = clock or SystemClock()
     screens = Screens((cfg.display.width, cfg.display.height), cfg.gate.language, cfg.display.font)
@@ -77,17 +81,26 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None) -> P
                                        cfg.camera.framerate, cfg.camera.autofocus,
                                        cfg.camera.lens_position)
         decoder = make_decoder(cfg.decoder.driver)
+        gate = Gate(cfg, camera, decoder, display, signals, queue, screens, clock, trust_from(cfg),
+                    boot_id=boot_id(), time_synced=time_synced)
+        central = CentralConfig(state, cfg, gate.apply_config)
+        central.restore()
+        if cfg.mqtt.url:
+            uplink = Uplink(cfg.mqtt, cfg.gate.device_id, queue.path, cfg.gate.firmware or __version__,
+                            gate.boot_id, telemetry=gate.telemetry, on_config=central.handle,
+                            password=read_password(cfg.mqtt, config_dir))
+            gate.uplink_state = uplink.state
+            uplink.start()
+            closers.append(uplink.stop)  # closed after the camera: flush, then say offline
         camera.start()
         closers.append(camera.close)
     except BaseException:
         Parts(None, closers).close()
         raise
-    gate = Gate(cfg, camera, decoder, display, signals, queue, screens, clock, trust_from(cfg),
-                boot_id=boot_id(), time_synced=time_synced)
     return Parts(gate, closers)
 
 
-def run(cfg: Config) -> int:
+def run(cfg: Config, config_dir: Path | None = None) -> int:
     """Run until SIGTERM/SIGINT or the end of a finite camera source."""
     stop = threading.Event()
 
@@ -97,7 +110,7 @@ def run(cfg: Config) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    parts = build(cfg)
+    parts = build(cfg, config_dir=config_dir)
     logger.info("gate %s at checkpoint %s running (camera %s, decoder %s, %d queued)",
                 cfg.gate.device_id, cfg.gate.checkpoint_id, cfg.camera.source,
                 cfg.decoder.driver, parts.gate.queue.depth())

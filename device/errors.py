@@ -5,6 +5,7 @@ from device.screens import FontError
 from drivers.camera import CameraError
 from drivers.decoder import DecoderError
 from drivers.display import DisplayError
+from drivers.mqtt import MqttError
 from drivers.signals import SignalsError
 
-USER_ERRORS = (CameraError, DecoderError, DisplayError, SignalsError, QueueError, FontError)
+USER_ERRORS = (CameraError, DecoderError, DisplayError, SignalsError, QueueError, FontError, MqttError)

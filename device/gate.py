@@ -30,6 +30,14 @@ HOLD_NS = 1_500_000_000  # a code still in view within this time is the same pre
 STORAGE_ERROR = "storage_error"
 
 
+def cpu_temperature(path: str = "/sys/class/thermal/thermal_zone0/temp") -> float | None:
+    try:
+        with open(path) as fh:
+            return round(int(fh.read().strip()) / 1000, 1)
+    except (OSError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class Outcome:
     decision: Decision
@@ -65,9 +73,24 @@ class Gate:
         self.keep_outcomes = False
         self.frames = 0
         self.decoded = 0
+        self._stats_since, self._stats_frames, self._stats_decoded = time.monotonic(), 0, 0
 
-    def set_trust(self, trust: TrustStore) -> None:
-        self.trust = trust
+    def apply_config(self, cfg: Config) -> None:
+        """New trust keys, policy or direction from the centre; takes effect from the next scan."""
+        self.trust = TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
+        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds)
+        self.cfg = cfg
+        self._idle_key = None
+
+    def telemetry(self) -> dict:
+        now = time.monotonic()
+        span = max(now - self._stats_since, 1e-6)
+        data = {"frames_per_s": round((self.frames - self._stats_frames) / span, 2),
+                "decodes_per_min": round((self.decoded - self._stats_decoded) * 60 / span, 1),
+                "scans_total": self.decoded, "time_synced": self.time_synced(),
+                "cpu_temp_c": cpu_temperature()}
+        self._stats_since, self._stats_frames, self._stats_decoded = now, self.frames, self.decoded
+        return data
 
     def _held_back(self, payload: str, mono: int) -> bool:
         """True while the same code stays in view: one presentation, one decision."""

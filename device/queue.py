@@ -54,6 +54,9 @@ class EventQueue:
         self.db["events"].create_index(["event_id"], unique=True, if_not_exists=True)
         self.db["presence"].create({"subject_key": str, "last_at": str, "direction": str},
                                    pk="subject_key", if_not_exists=True)
+        # Events the centre refused: kept for a technician, never resent, never silently dropped.
+        self.db["refused"].create({"event_id": str, "body": str, "reason": str, "at": float},
+                                  pk="event_id", if_not_exists=True)
 
     def record(self, event: Event) -> None:
         """Store the event and the person's latest direction in one committed transaction."""
@@ -104,6 +107,24 @@ class EventQueue:
                 marks = ",".join("?" * len(chunk))
                 n += self.conn.execute(f"DELETE FROM events WHERE event_id IN ({marks})", chunk).rowcount
         return n
+
+    def refuse(self, refused: dict[str, str]) -> int:
+        """Move events the centre refused (event_id -> reason) out of the send queue."""
+        n = 0
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for event_id, reason in refused.items():
+                row = self.conn.execute("SELECT body FROM events WHERE event_id = ?", (event_id,)).fetchone()
+                if row is None:
+                    continue
+                self.conn.execute("INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?)",
+                                  (event_id, row[0], str(reason)[:100], time.time()))
+                self.conn.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+                n += 1
+        return n
+
+    def refused_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM refused").fetchone()[0]
 
     def depth(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]

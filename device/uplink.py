@@ -1,0 +1,275 @@
+"""The gate's uplink: drains the local queue to the centre over MQTT, deletes only what is acked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.config import MqttSection
+from device.queue import EventQueue, QueueError
+from drivers.mqtt import BrokerUrl, MqttError, MqttLink, Will
+from protocol.topics import topic
+
+logger = logging.getLogger(__name__)
+
+MAX_CONFIG_BYTES = 64 * 1024
+
+
+def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | None:
+    """The MQTT password from systemd credentials or a file; never from the config itself."""
+    if not cfg.password_file:
+        return None
+    name = Path(cfg.password_file)
+    candidates = [name] if name.is_absolute() else [
+        Path(os.environ.get("CREDENTIALS_DIRECTORY", "/nonexistent")) / name,
+        *( [config_dir / name] if config_dir else []), Path("/etc/vhd-gate") / name]
+    for path in candidates:
+        try:
+            return path.read_text().strip()
+        except OSError:
+            continue
+    raise MqttError(f"MQTT password file {cfg.password_file} not found")
+
+
+def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: a fleet coming back at once spreads out."""
+    return rng.uniform(low, min(high, low * 2 ** min(attempt, 16)))
+
+
+@dataclass
+class _Inflight:
+    event_ids: set[str]
+    sent_at: float
+    max_seq: int
+
+
+@dataclass
+class UplinkStats:
+    sent_messages: int = 0
+    acked_events: int = 0
+    refused_events: int = 0
+    resends: int = 0
+    connects: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class Uplink:
+    """Runs on its own thread with its own connection to the queue; paho is driven from it too."""
+
+    def __init__(self, cfg: MqttSection, device_id: str, queue_path: Path, firmware: str,
+                 boot_id: str, telemetry: Callable[[], dict] = dict,
+                 on_config: Callable[[dict], str | None] = lambda d: None,
+                 password: str | None = None, url: str | None = None, seed: int | None = None):
+        self.cfg = cfg
+        self.device_id = device_id
+        self.queue_path = queue_path
+        self.firmware = firmware
+        self.boot_id = boot_id
+        self.telemetry = telemetry
+        self.on_config = on_config
+        self.url = BrokerUrl.parse(url or cfg.url)
+        self.stats = UplinkStats()
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._inflight: dict[str, _Inflight] = {}
+        self._sent_seq = 0
+        self._started = time.monotonic()
+        self._queue: EventQueue | None = None
+        self.link = MqttLink(
+            client_id=device_id, url=self.url, username=cfg.username or device_id, password=password,
+            ca_file=cfg.ca_file or None, keepalive=cfg.keepalive, clean_start=False,
+            max_inflight=max(cfg.window, 1) + 4,
+            will=Will(topic(device_id, "status"), self._status("offline", "lost")),
+            on_connect=self._connected, on_disconnect=self._disconnected, on_message=self._message)
+
+    # state ---------------------------------------------------------------------------------
+    def state(self) -> str:
+        return "online" if self.link.connected else "offline"
+
+    def _status(self, state: str, reason: str = "") -> bytes:
+        return json.dumps({"state": state, "reason": reason, "firmware": self.firmware,
+                           "boot_id": self.boot_id, "ts": time.time()}).encode()
+
+    # callbacks (run on the uplink thread, inside link.loop) --------------------------------
+    def _connected(self) -> None:
+        self.stats.connects += 1
+        self.link.publish(topic(self.device_id, "status"), self._status("online"), qos=1, retain=True)
+        self.link.subscribe([(topic(self.device_id, c), 1) for c in ("ack", "config", "cmd")])
+        # Whatever was in flight before may never be acked: send it all again (harmless: the
+        # centre stores each event_id once).
+        if self._inflight:
+            self.stats.resends += 1
+        self._inflight.clear()
+        self._sent_seq = 0
+        logger.info("uplink connected to %s", self.url)
+
+    def _disconnected(self, reason: str) -> None:
+        logger.warning("uplink disconnected: %s", reason)
+
+    def _message(self, name: str, payload: bytes) -> None:
+        channel = name.rsplit("/", 1)[-1]
+        try:
+            data = json.loads(payload[:MAX_CONFIG_BYTES]) if len(payload) <= MAX_CONFIG_BYTES else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            if payload:  # an empty retained message just clears the topic
+                logger.warning("ignoring malformed %s message", channel)
+            return
+        if channel == "ack":
+            self._ack(data)
+        elif channel == "config":
+            problem = self.on_config(data)
+            if problem:
+                logger.warning("central config not applied: %s", problem)
+        elif channel == "cmd":
+            self._command(data)
+
+    def _ack(self, data: dict) -> None:
+        ids = [i for i in data.get("event_ids", []) if isinstance(i, str)]
+        refused = {r["event_id"]: r.get("reason", "") for r in data.get("refused", [])
+                   if isinstance(r, dict) and isinstance(r.get("event_id"), str)}
+        try:
+            self.stats.acked_events += self._queue.ack(ids)
+            if refused:
+                n = self._queue.refuse(refused)
+                self.stats.refused_events += n
+                logger.warning("centre refused %d event(s); kept in the refused table", n)
+        except QueueError as exc:
+            logger.error("could not apply ack: %s", exc)
+            return
+        done = set(ids) | set(refused)
+        for key in list(self._inflight):
+            entry = self._inflight[key]
+            entry.event_ids -= done
+            if not entry.event_ids:
+                del self._inflight[key]
+
+    def _command(self, data: dict) -> None:
+        cmd, cmd_id = data.get("cmd"), data.get("id")
+        result = {"type": "cmd_result", "id": cmd_id, "cmd": cmd, "ok": True}
+        if cmd == "telemetry":
+            self.publish_telemetry()
+        elif cmd == "resend":
+            self._inflight.clear()
+            self._sent_seq = 0
+        elif cmd != "ping":
+            result.update(ok=False, error="unknown command")
+        self.link.publish(topic(self.device_id, "telemetry"), json.dumps(result).encode(), qos=1)
+
+    # sending -------------------------------------------------------------------------------
+    def _pump(self) -> None:
+        now = time.monotonic()
+        oldest = min((e.sent_at for e in self._inflight.values()), default=now)
+        if oldest < now - self.cfg.ack_timeout_seconds:
+            logger.warning("no ack within %.0f s: resending unacknowledged events",
+                           self.cfg.ack_timeout_seconds)
+            self.stats.resends += 1
+            self._inflight.clear()
+            self._sent_seq = 0
+        while len(self._inflight) < self.cfg.window:
+            rows = self._queue.pending(limit=self.cfg.batch_size, after_seq=self._sent_seq)
+            if not rows:
+                return
+            batch_id = str(uuid.uuid4())
+            body = json.dumps({"schema": 1, "device_id": self.device_id, "batch_id": batch_id,
+                               "events": [r[1] for r in rows]}, ensure_ascii=False,
+                              separators=(",", ":")).encode()
+            if self.link.publish(topic(self.device_id, "events"), body, qos=1) is None:
+                return  # not connected any more; resent after reconnect
+            self._inflight[batch_id] = _Inflight({r[1]["event_id"] for r in rows}, now, rows[-1][0])
+            self._sent_seq = rows[-1][0]
+            self.stats.sent_messages += 1
+
+    def publish_telemetry(self) -> None:
+        data = {"type": "telemetry", "ts": time.time(), "firmware": self.firmware,
+                "uptime_s": round(time.monotonic() - self._started, 1),
+                "queue_depth": self._queue.depth(), "oldest_unsent_s": round(self._queue.oldest_age(), 1),
+                "refused_events": self._queue.refused_count()}
+        try:
+            data.update(self.telemetry())
+        except Exception:
+            logger.exception("telemetry source failed")
+        self.link.publish(topic(self.device_id, "telemetry"), json.dumps(data).encode(), qos=0)
+
+    # thread --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._queue = EventQueue(self.queue_path)
+        attempt = 0
+        next_telemetry = 0.0
+        try:
+            while not self._stop.is_set():
+                if not self.link.connected and not self._connecting():
+                    delay = backoff_delay(attempt, self.cfg.backoff_min_seconds,
+                                          self.cfg.backoff_max_seconds, self._rng)
+                    attempt += 1
+                    self._stop.wait(delay)
+                    continue
+                alive = self.link.loop(0.05)
+                if not alive:
+                    self.link.connected = False
+                    continue
+                if self.link.connected:
+                    attempt = 0
+                    try:
+                        self._pump()
+                        if time.monotonic() >= next_telemetry:
+                            self.publish_telemetry()
+                            next_telemetry = time.monotonic() + self.cfg.telemetry_seconds
+                    except QueueError as exc:
+                        logger.error("uplink cannot read the queue: %s", exc)
+                        self._stop.wait(1)
+        except Exception:
+            logger.exception("uplink thread failed")
+        finally:
+            self._shutdown()
+
+    def _connecting(self) -> bool:
+        """Start a connection; True when CONNECT went out (CONNACK comes through loop)."""
+        try:
+            self.link.connect()
+        except MqttError as exc:
+            logger.warning("%s", exc)
+            return False
+        # Wait briefly for CONNACK so a refused login is not taken for a live link.
+        deadline = time.monotonic() + 5
+        while not self.link.connected and time.monotonic() < deadline and not self._stop.is_set():
+            if not self.link.loop(0.05):
+                return False
+            if self.link.last_error:
+                logger.warning("%s", self.link.last_error)
+                self.link.disconnect()
+                return False
+        return self.link.connected
+
+    def _shutdown(self) -> None:
+        try:
+            if self.link.connected:
+                info = self.link.publish(topic(self.device_id, "status"), self._status("offline", "shutdown"),
+                                         qos=1, retain=True)
+                end = time.monotonic() + 2
+                while info is not None and not info.is_published() and time.monotonic() < end:
+                    self.link.loop(0.05)
+                self.link.disconnect()
+                self.link.loop(0.05)
+        finally:
+            if self._queue is not None:
+                self._queue.close()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

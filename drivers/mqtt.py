@@ -1,0 +1,158 @@
+"""MQTT v5 through paho-mqtt 2.x behind a small interface; paho types stay in here."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+logger = logging.getLogger(__name__)
+
+
+class MqttError(RuntimeError):
+    """The broker cannot be reached or refused us."""
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerUrl:
+        u = urlparse(url)
+        if u.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"broker URL must start with mqtt:// or mqtts://, got {url!r}")
+        if not u.hostname:
+            raise ValueError("broker URL has no host")
+        tls = u.scheme == "mqtts"
+        try:
+            port = u.port or (8883 if tls else 1883)
+        except ValueError:
+            raise ValueError("broker URL has a bad port") from None
+        return cls(u.hostname, port, tls, unquote(u.username) if u.username else None,
+                   unquote(u.password) if u.password else None)
+
+    def __str__(self) -> str:  # never shows credentials
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class MqttLink:
+    """One MQTT v5 connection. Callbacks get plain str/bytes; every callback body is guarded,
+    since an exception escaping into paho kills its network loop."""
+
+    def __init__(self, client_id: str, url: BrokerUrl, username: str | None = None,
+                 password: str | None = None, ca_file: str | None = None, will: Will | None = None,
+                 clean_start: bool = False, session_expiry: int = 3600, keepalive: int = 30,
+                 max_inflight: int = 20, max_queued: int = 0,
+                 on_connect: Callable[[], None] = lambda: None,
+                 on_disconnect: Callable[[str], None] = lambda reason: None,
+                 on_message: Callable[[str, bytes], None] = lambda t, p: None,
+                 auto_reconnect: bool = False):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self._mqtt = mqtt
+        self.url = url
+        self.keepalive = keepalive
+        self.clean_start = clean_start
+        self._props = Properties(PacketTypes.CONNECT)
+        self._props.SessionExpiryInterval = session_expiry
+        self.on_connect, self.on_disconnect, self.on_message = on_connect, on_disconnect, on_message
+        self.connected = False
+        self.last_error = ""
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                        reconnect_on_failure=auto_reconnect)
+        user = username or url.username
+        if user:
+            c.username_pw_set(user, password if password is not None else url.password)
+        if url.tls:
+            c.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
+        if will:
+            c.will_set(will.topic, will.payload, will.qos, will.retain)
+        c.max_inflight_messages_set(max_inflight)
+        c.max_queued_messages_set(max_queued)
+        c.reconnect_delay_set(1, 30)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self._c = c
+
+    # paho callbacks -------------------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        try:
+            if reason_code.is_failure:
+                self.connected = False
+                self.last_error = f"broker refused the connection: {reason_code}"
+                logger.warning("%s: %s", self.url, self.last_error)
+                return
+            self.connected = True
+            self.last_error = ""
+            self.on_connect()
+        except Exception:
+            logger.exception("on_connect handler failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        try:
+            self.connected = False
+            self.on_disconnect(str(reason_code))
+        except Exception:
+            logger.exception("on_disconnect handler failed")
+
+    def _on_message(self, client, userdata, message):
+        try:
+            self.on_message(message.topic, message.payload)
+        except Exception:
+            logger.exception("message handler failed on %s", message.topic)
+
+    # operations -----------------------------------------------------------------------------
+    def connect(self) -> None:
+        """Open the TCP/TLS connection and send CONNECT; CONNACK arrives through loop()."""
+        try:
+            self._c.connect(self.url.host, self.url.port, self.keepalive,
+                            clean_start=self.clean_start, properties=self._props)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise MqttError(f"cannot reach broker {self.url}: {exc}") from exc
+
+    def loop(self, timeout: float = 0.1) -> bool:
+        """Run network I/O once; False when the connection is gone."""
+        rc = self._c.loop(timeout)
+        return rc == self._mqtt.MQTT_ERR_SUCCESS
+
+    def loop_start(self) -> None:
+        self._c.loop_start()
+
+    def loop_stop(self) -> None:
+        self._c.loop_stop()
+
+    def connect_async(self) -> None:
+        self._c.connect_async(self.url.host, self.url.port, self.keepalive,
+                              clean_start=self.clean_start, properties=self._props)
+
+    def subscribe(self, topics: list[tuple[str, int]]) -> None:
+        self._c.subscribe(topics)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False):
+        """Queue a message; returns paho's info (has .rc and .wait_for_publish) or None."""
+        info = self._c.publish(topic, payload, qos=qos, retain=retain)
+        return info if info.rc == self._mqtt.MQTT_ERR_SUCCESS else None
+
+    def disconnect(self) -> None:
+        try:
+            self._c.disconnect()
+        except Exception:  # already gone
+            pass

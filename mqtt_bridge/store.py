@@ -1,0 +1,185 @@
+"""The declaration database: one interface, PostgreSQL (psycopg 3) or SQLite behind it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS
+from protocol.event import Event, format_time, parse_time
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or refused the write; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class Checkin:
+    event_id: str
+    device_id: str
+    checkpoint_id: str
+    subject: str
+    direction: str
+    scanned_at: str
+    kind: str = ""
+    display_name: str = ""
+
+
+def checkin_row(ev: Event) -> tuple:
+    # Normalise the time text so that one instant is always stored the same way.
+    return (ev.event_id, format_time(parse_time(ev.scanned_at)), ev.device_id, ev.checkpoint_id,
+            ev.direction, ev.kind, ev.subject, ev.display_name, ev.mono_ns, ev.boot_id,
+            ev.time_synced, ev.firmware)
+
+
+class Store:
+    """What the bridge, the reports and the provisioning tools need from the database."""
+
+    dialect = ""
+
+    def migrate(self) -> int: ...
+
+    def insert_checkins(self, events: list[Event]) -> int: ...
+
+    def devices(self) -> dict[str, str]: ...
+
+    def set_status(self, device_id: str, online: bool, at: datetime, firmware: str | None) -> None: ...
+
+    def set_telemetry(self, device_id: str, data: dict, at: datetime) -> None: ...
+
+    def add_checkpoint(self, checkpoint_id: str, name: str, address: str = "", contact_phone: str = "",
+                       unit: str = "") -> None: ...
+
+    def add_device(self, device_id: str, checkpoint_id: str) -> None: ...
+
+    def checkins(self, limit: int | None = None) -> Iterator[Checkin]: ...
+
+    def count_checkins(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """`postgresql://...`, or SQLite as `sqlite:///relative.db`, `sqlite:////abs/path.db` or a path."""
+    scheme = urlparse(url).scheme
+    if scheme in ("postgresql", "postgres"):
+        from mqtt_bridge.store_pg import PgStore
+
+        return PgStore(url)
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///"):
+            raise StoreError("SQLite URLs look like sqlite:///file.db or sqlite:////abs/file.db")
+        return SqliteStore(url[len("sqlite:///"):])
+    if scheme == "":
+        return SqliteStore(url)
+    raise StoreError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite:///")
+
+
+class SqliteStore(Store):
+    """The embedded database for one site and the demo."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    def _tx(self, statements: list[tuple[str, tuple]]) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self.conn.execute(sql, args)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def migrate(self) -> int:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
+        applied = 0
+        for version, _pg, statements in MIGRATIONS:
+            if version in done:
+                continue
+            self._tx([(s, ()) for s in statements]
+                     + [("INSERT INTO schema_migrations VALUES (?)", (version,))])
+            applied += 1
+        return applied
+
+    def insert_checkins(self, events: list[Event]) -> int:
+        cols = ", ".join(CHECKIN_COLUMNS)
+        marks = ", ".join("?" * len(CHECKIN_COLUMNS))
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = self.conn.total_changes
+                self.conn.executemany(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})",
+                                      [checkin_row(e) for e in events])
+                added = self.conn.total_changes - before
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+        return added
+
+    def devices(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT device_id, checkpoint_id FROM devices"))
+
+    def set_status(self, device_id, online, at, firmware):
+        self._tx([("UPDATE devices SET online = ?, last_seen = ?, firmware = coalesce(?, firmware) "
+                   "WHERE device_id = ?", (online, format_time(at), firmware, device_id))])
+
+    def set_telemetry(self, device_id, data, at):
+        self._tx([("UPDATE devices SET last_seen = ?, queue_depth = ?, oldest_unsent_s = ?, "
+                   "time_synced = ?, firmware = coalesce(?, firmware), telemetry = ? WHERE device_id = ?",
+                   (format_time(at), data.get("queue_depth"), data.get("oldest_unsent_s"),
+                    data.get("time_synced"), data.get("firmware"), json.dumps(data), device_id))])
+
+    def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
+        self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
+                   "address = excluded.address, contact_phone = excluded.contact_phone, "
+                   "unit = excluded.unit", (checkpoint_id, name, address, contact_phone, unit))])
+
+    def add_device(self, device_id, checkpoint_id):
+        self._tx([("INSERT INTO devices (device_id, checkpoint_id) VALUES (?, ?) ON CONFLICT (device_id) "
+                   "DO UPDATE SET checkpoint_id = excluded.checkpoint_id", (device_id, checkpoint_id))])
+
+    def device_rows(self) -> list[dict]:
+        cur = self.conn.execute("SELECT * FROM devices ORDER BY device_id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def checkins(self, limit=None):
+        sql = ("SELECT event_id, device_id, checkpoint_id, subject, direction, scanned_at, kind, "
+               "display_name FROM checkins ORDER BY scanned_at, event_id")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self.conn.execute(sql):
+            yield Checkin(*row)
+
+    def count_checkins(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM checkins").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()

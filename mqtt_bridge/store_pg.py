@@ -1,0 +1,175 @@
+"""PostgreSQL behind the Store interface: COPY into a staging table, then one INSERT ... ON CONFLICT."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS
+from mqtt_bridge.store import Checkin, Store, StoreError, checkin_row
+from protocol.event import Event, format_time
+
+logger = logging.getLogger(__name__)
+
+FIRST_PARTITION_YEAR = 2020
+LAST_PARTITION_YEAR = 2100
+
+
+def month_bounds(t: datetime) -> tuple[datetime, datetime]:
+    start = datetime(t.year, t.month, 1, tzinfo=UTC)
+    end = datetime(t.year + (t.month == 12), t.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+class PgStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, connect_timeout: int = 5):
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._partitions: set[str] = set()
+        self.conn = None
+        self._connect()
+
+    def _connect(self) -> None:
+        try:
+            self.conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout,
+                                        application_name="vhd-bridge")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
+
+    def _ensure(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed or self.conn.broken:
+            self._partitions.clear()
+            self._connect()
+        return self.conn
+
+    def _run(self, fn):
+        """Run fn(conn) in one transaction; a lost connection is reopened on the next call."""
+        conn = self._ensure()
+        try:
+            with conn.transaction():
+                return fn(conn)
+        except psycopg.OperationalError as exc:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+            raise StoreError(f"PostgreSQL unavailable: {str(exc).strip()}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL refused the write: {str(exc).strip()}") from exc
+
+    def migrate(self) -> int:
+        def work(conn):
+            conn.execute("SELECT pg_advisory_xact_lock(727001)")  # one migrator at a time
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY)")
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            applied = 0
+            for version, statements, _sqlite in MIGRATIONS:
+                if version in done:
+                    continue
+                for sql in statements:
+                    conn.execute(sql)
+                conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
+                applied += 1
+            return applied
+
+        return self._run(work)
+
+    def _partition_for(self, conn, t: datetime) -> None:
+        if not FIRST_PARTITION_YEAR <= t.year <= LAST_PARTITION_YEAR:
+            return  # a gate with a wild clock: the default partition takes it
+        name = f"checkins_y{t.year}m{t.month:02d}"
+        if name in self._partitions:
+            return
+        start, end = month_bounds(t)
+        conn.execute("SELECT pg_advisory_xact_lock(727002)")
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+        if not exists:
+            # Rows of this month already in the default partition must move into the new one.
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS _moving (LIKE checkins) ON COMMIT DROP")
+            conn.execute("WITH moved AS (DELETE FROM checkins_default WHERE scanned_at >= %s AND "
+                         "scanned_at < %s RETURNING *) INSERT INTO _moving SELECT * FROM moved",
+                         (start, end))
+            conn.execute(f"CREATE TABLE {name} PARTITION OF checkins FOR VALUES FROM ('{start.isoformat()}') "
+                         f"TO ('{end.isoformat()}')")
+            conn.execute("INSERT INTO checkins SELECT * FROM _moving")
+        self._partitions.add(name)
+
+    def insert_checkins(self, events: list[Event]) -> int:
+        rows = [checkin_row(e) for e in events]
+        cols = ", ".join(CHECKIN_COLUMNS)
+
+        def work(conn):
+            months = {}
+            for r in rows:
+                t = datetime.fromisoformat(r[1].replace("Z", "+00:00"))
+                months[(t.year, t.month)] = t
+            for t in months.values():
+                self._partition_for(conn, t)
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS checkins_stage "
+                         "(LIKE checkins INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY checkins_stage ({cols}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+                cur.execute(f"INSERT INTO checkins ({cols}) SELECT DISTINCT ON (event_id, scanned_at) "
+                            f"{cols} FROM checkins_stage ON CONFLICT DO NOTHING")
+                return cur.rowcount
+
+        return self._run(work)
+
+    def devices(self) -> dict[str, str]:
+        return self._run(lambda c: dict(c.execute("SELECT device_id, checkpoint_id FROM devices")))
+
+    def set_status(self, device_id, online, at, firmware):
+        self._run(lambda c: c.execute(
+            "UPDATE devices SET online = %s, last_seen = %s, firmware = coalesce(%s, firmware) "
+            "WHERE device_id = %s", (online, at, firmware, device_id)))
+
+    def set_telemetry(self, device_id, data, at):
+        self._run(lambda c: c.execute(
+            "UPDATE devices SET last_seen = %s, queue_depth = %s, oldest_unsent_s = %s, time_synced = %s, "
+            "firmware = coalesce(%s, firmware), telemetry = %s WHERE device_id = %s",
+            (at, data.get("queue_depth"), data.get("oldest_unsent_s"), data.get("time_synced"),
+             data.get("firmware"), Jsonb(data), device_id)))
+
+    def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
+        self._run(lambda c: c.execute(
+            "INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
+            "address = excluded.address, contact_phone = excluded.contact_phone, unit = excluded.unit",
+            (checkpoint_id, name, address, contact_phone, unit)))
+
+    def add_device(self, device_id, checkpoint_id):
+        self._run(lambda c: c.execute(
+            "INSERT INTO devices (device_id, checkpoint_id) VALUES (%s, %s) ON CONFLICT (device_id) "
+            "DO UPDATE SET checkpoint_id = excluded.checkpoint_id", (device_id, checkpoint_id)))
+
+    def device_rows(self) -> list[dict]:
+        def work(conn):
+            cur = conn.execute("SELECT * FROM devices ORDER BY device_id")
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur]
+
+        return self._run(work)
+
+    def checkins(self, limit=None):
+        sql = ("SELECT event_id::text, device_id, checkpoint_id, subject, direction, scanned_at, kind, "
+               "display_name FROM checkins ORDER BY scanned_at, event_id")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._run(lambda c: c.execute(sql).fetchall())
+        for r in rows:
+            yield Checkin(r[0], r[1], r[2], r[3], r[4], format_time(r[5]), r[6], r[7])
+
+    def count_checkins(self) -> int:
+        return self._run(lambda c: c.execute("SELECT count(*) FROM checkins").fetchone()[0])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
