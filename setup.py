@@ -38,6 +38,7 @@ setup(
     entry_points={
         "console_scripts": [
             "vhd-gate=device.cli:main",
+            "vhd-bridge=mqtt_bridge.cli:main",
         ],
     },
 )

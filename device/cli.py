@@ -46,7 +46,7 @@ def cmd_run(args) -> int:
     from device import daemon
 
     cfg = _apply_overrides(_config(args.config), args)
-    return daemon.run(cfg, Path(args.config).parent if args.config else None)
+    return daemon.run(cfg, Path(args.config).parent if args.config else None, args.drain_seconds)
 
 
 def cmd_check_config(args) -> int:
@@ -131,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--device-id", help="override gate.device_id")
     r.add_argument("--state-dir", help="override gate.state_dir")
     r.add_argument("--broker", help="override mqtt.url: mqtt://host:port or mqtts://host:port")
+    r.add_argument("--drain-seconds", type=float, default=0,
+                   help="when a finite camera source ends, wait this long for the centre to ack all")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check-config", help="validate a config file")

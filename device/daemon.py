@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,16 @@ class Parts:
 
     gate: Gate
     closers: list = field(default_factory=list)
+    uplink: Uplink | None = None
+
+    def drain(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait until the centre has acknowledged every queued event; False on timeout."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < deadline:
+            if self.gate.queue.depth() == 0:
+                return True
+            stop.wait(0.2)
+        return self.gate.queue.depth() == 0
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -85,6 +96,7 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
                     boot_id=boot_id(), time_synced=time_synced)
         central = CentralConfig(state, cfg, gate.apply_config)
         central.restore()
+        uplink = None
         if cfg.mqtt.url:
             uplink = Uplink(cfg.mqtt, cfg.gate.device_id, queue.path, cfg.gate.firmware or __version__,
                             gate.boot_id, telemetry=gate.telemetry, on_config=central.handle,
@@ -97,11 +109,12 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
     except BaseException:
         Parts(None, closers).close()
         raise
-    return Parts(gate, closers)
+    return Parts(gate, closers, uplink)
 
 
-def run(cfg: Config, config_dir: Path | None = None) -> int:
-    """Run until SIGTERM/SIGINT or the end of a finite camera source."""
+def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -> int:
+    """Run until SIGTERM/SIGINT or the end of a finite camera source (then, with drain_seconds,
+    until the centre has everything). Exit 3 when the queue could not be drained in time."""
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -116,6 +129,12 @@ def run(cfg: Config, config_dir: Path | None = None) -> int:
                 cfg.decoder.driver, parts.gate.queue.depth())
     try:
         parts.gate.run(stop)
+        if drain_seconds and parts.uplink is not None and not stop.is_set():
+            if not parts.drain(drain_seconds, stop):
+                logger.error("%d event(s) still queued after %.0f s", parts.gate.queue.depth(),
+                             drain_seconds)
+                return 3
+            logger.info("queue drained")
     finally:
         parts.close()
     return 0

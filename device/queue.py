@@ -42,16 +42,17 @@ class EventQueue:
             conn.execute("PRAGMA busy_timeout=5000")
             if max_pages:
                 conn.execute(f"PRAGMA max_page_count={int(max_pages)}")
+            self.conn = conn
             self.db = sqlite_utils.Database(conn)
             self._create()
         except (sqlite3.Error, OSError) as exc:
             raise QueueError(f"cannot open the event store {self.path}: {exc}") from exc
-        self.conn = conn
 
     def _create(self) -> None:
-        self.db["events"].create({"seq": int, "event_id": str, "body": str, "created_at": float},
-                                 pk="seq", not_null={"event_id", "body"}, if_not_exists=True)
-        self.db["events"].create_index(["event_id"], unique=True, if_not_exists=True)
+        # AUTOINCREMENT: a sequence number is never reused after the queue empties, so the
+        # uplink's "sent up to seq N" mark stays right.
+        self.conn.execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                          "event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at REAL)")
         self.db["presence"].create({"subject_key": str, "last_at": str, "direction": str},
                                    pk="subject_key", if_not_exists=True)
         # Events the centre refused: kept for a technician, never resent, never silently dropped.

@@ -161,10 +161,12 @@ class OpenCVCamera:
 class ImageFolderCamera:
     """Frames from image files in name order: the demo's and the tests' camera."""
 
-    def __init__(self, folder: str | Path, fps: float = 0.0, loop: bool = False):
+    def __init__(self, folder: str | Path, fps: float = 0.0, loop: bool = False, repeat: int = 1):
         self.folder = Path(folder)
         self.fps = fps
         self.loop = loop
+        self.repeat = max(1, repeat)
+        self._round = 1
         self._files: list[Path] = []
         self._pos = 0
         self._next_at = 0.0
@@ -179,9 +181,10 @@ class ImageFolderCamera:
 
     def read(self) -> Frame | None:
         if self._pos >= len(self._files):
-            if not self.loop:
+            if not self.loop and self._round >= self.repeat:
                 return None
             self._pos = 0
+            self._round += 1
         if self.fps > 0:
             delay = self._next_at - time.monotonic()
             if delay > 0:
@@ -223,7 +226,7 @@ class FrameListCamera:
 
 def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float = 15.0,
                 autofocus: str = "continuous", lens_position: float = 0.0) -> Camera:
-    """A camera from a spec: picamera2[:N], opencv:INDEX|PATH, images:DIR[?fps=N&loop]."""
+    """A camera from a spec: picamera2[:N], opencv:INDEX|PATH, images:DIR[?fps=N&loop&repeat=N]."""
     kind, _, rest = spec.partition(":")
     if kind == "picamera2":
         return Picamera2Camera(width, height, framerate, autofocus, lens_position,
@@ -237,7 +240,8 @@ def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float
         opts = dict(p.partition("=")[::2] for p in query.split("&") if p)
         try:
             fps = float(opts.get("fps", 0) or 0)
+            repeat = int(opts.get("repeat", 1) or 1)
         except ValueError:
-            raise CameraError(f"bad fps in camera spec {spec!r}") from None
-        return ImageFolderCamera(path, fps=fps, loop="loop" in opts)
+            raise CameraError(f"bad fps or repeat in camera spec {spec!r}") from None
+        return ImageFolderCamera(path, fps=fps, loop="loop" in opts, repeat=repeat)
     raise CameraError(f"unknown camera {spec!r}: use picamera2, opencv:N, video:FILE or images:DIR")

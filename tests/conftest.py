@@ -63,3 +63,6 @@ def mock_factory():
     yield factory
     factory.reset()
     Device.pin_factory = saved
+
+
+from tests.services import mosquitto, pg_url  # noqa: E402,F401  (fixtures)

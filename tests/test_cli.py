@@ -2,13 +2,10 @@
 
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from device.cli import main
 from device.frames import Shot, compose, render_qr, save_frame
 from device.queue import EventQueue
+from tests.services import StderrReader
 from tests.test_cccd import SEVEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,39 +119,6 @@ def test_run_with_bad_camera_is_one_clear_line(tmp_path, authority):
                        cwd=ROOT, timeout=60)
     assert r.returncode == 1
     assert "does not exist" in r.stderr and "Traceback" not in r.stderr
-
-
-class StderrReader:
-    """Reads a process's stderr on a thread, so tests can wait for lines with a deadline."""
-
-    def __init__(self, proc):
-        self.lines: list[str] = []
-        self._q: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(proc,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, proc):
-        for line in proc.stderr:
-            self._q.put(line)
-        self._q.put(None)
-
-    def follow(self, timeout):
-        """Lines as they come, for at most `timeout` seconds or until the stream ends."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._q.get(timeout=left)
-            except queue.Empty:
-                return
-            if line is None:
-                return
-            self.lines.append(line)
-            yield line
-
-    def rest(self, timeout=20) -> str:
-        for _ in self.follow(timeout):
-            pass
-        return "".join(self.lines)
 
 
 @pytest.fixture

@@ -1,0 +1,190 @@
+"""The central bridge: shared-subscription ingest, idempotent batch writes, then acks to the gates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from drivers.mqtt import BrokerUrl, MqttLink
+from mqtt_bridge import ingest
+from mqtt_bridge.store import Store, StoreError
+from protocol import topics
+from protocol.event import Event
+
+logger = logging.getLogger(__name__)
+
+
+class Bridge:
+    def __init__(self, url: BrokerUrl, store: Store, group: str = "vhd-bridge",
+                 client_id: str | None = None, username: str | None = None, password: str | None = None,
+                 ca_file: str | None = None, batch_messages: int = 500, flush_seconds: float = 0.02,
+                 inbox_size: int = 20000):
+        self.store = store
+        self.group = group
+        self.batch_messages = batch_messages
+        self.flush_seconds = flush_seconds
+        self.inbox: queue.Queue = queue.Queue(maxsize=inbox_size)
+        self.counters: Counter = Counter()
+        self.rejects: Counter = Counter()
+        self.batch_seconds: list[float] = []
+        self._devices: dict[str, str] = {}
+        self._devices_at = 0.0
+        self._stop = threading.Event()
+        self.link = MqttLink(
+            client_id=client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}", url=url,
+            username=username, password=password, ca_file=ca_file, clean_start=True, session_expiry=0,
+            max_inflight=100, on_connect=self._connected, on_message=self._received,
+            on_disconnect=lambda reason: logger.warning("bridge disconnected from broker: %s", reason),
+            auto_reconnect=True)
+
+    # MQTT side (paho's thread) -----------------------------------------------------------
+    def _connected(self) -> None:
+        wanted = [(f"$share/{self.group}/{topics.PREFIX}/+/{channel}", 1)
+                  for channel in ("events", "status", "telemetry")]
+        self.link.subscribe(wanted)
+        logger.info("bridge subscribed (group %s)", self.group)
+
+    def _received(self, name: str, payload: bytes) -> None:
+        while not self._stop.is_set():
+            try:
+                self.inbox.put((name, payload), timeout=0.5)  # full: paho waits, broker buffers
+                return
+            except queue.Full:
+                continue
+
+    # worker side ------------------------------------------------------------------------------
+    def devices(self, device_id: str) -> dict[str, str]:
+        if device_id not in self._devices and time.monotonic() - self._devices_at > 2:
+            try:
+                self._devices = self.store.devices()
+                self._devices_at = time.monotonic()
+            except StoreError as exc:
+                logger.warning("cannot refresh device list: %s", exc)
+        return self._devices
+
+    def _reject(self, device_id: str, reason: str) -> None:
+        self.rejects[reason] += 1
+        logger.warning("refused a message from %s: %s", device_id[:64], reason)
+
+    def process(self, messages: list[tuple[str, bytes]]) -> None:
+        """Validate a batch of messages, store their events in one transaction, then ack."""
+        started = time.monotonic()
+        events: list[Event] = []
+        acks: dict[str, list[str]] = defaultdict(list)
+        refused: dict[str, dict[str, str]] = defaultdict(dict)
+        for name, payload in messages:
+            parsed = topics.parse(name)
+            if parsed is None:
+                self._reject("?", ingest.BAD_TOPIC)
+                continue
+            device_id, channel = parsed
+            self.counters["messages"] += 1
+            try:
+                if channel == "events":
+                    batch = ingest.parse_events(device_id, payload, self.devices(device_id))
+                    events += batch.events
+                    acks[device_id] += [e.event_id for e in batch.events]
+                    refused[device_id].update(batch.refused)
+                    for reason in batch.refused.values():
+                        self.rejects[reason] += 1
+                else:
+                    self._device_update(device_id, channel, payload)
+            except ingest.Reject as r:
+                self._reject(device_id, r.reason)
+        if events and not self._write(events):
+            return  # stopping before the database came back: nothing acked, the gates resend
+        for device_id in set(acks) | {d for d, r in refused.items() if r}:
+            body = {"event_ids": acks.get(device_id, []),
+                    "refused": [{"event_id": k, "reason": v} for k, v in refused[device_id].items()]}
+            self.link.publish(topics.topic(device_id, "ack"), json.dumps(body).encode(), qos=1)
+        if events:
+            self.batch_seconds.append(time.monotonic() - started)
+            del self.batch_seconds[:-1000]
+
+    def _write(self, events: list[Event]) -> bool:
+        delay, failing = 0.2, False
+        while True:
+            try:
+                added = self.store.insert_checkins(events)
+                break
+            except StoreError as exc:
+                if not failing:
+                    logger.error("database write failed, holding %d event(s) and retrying: %s",
+                                 len(events), exc)
+                    failing = True
+                self.counters["db_retries"] += 1
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 5.0)
+        if failing:
+            logger.info("database back; batch written")
+        self.counters["events"] += len(events)
+        self.counters["events_new"] += added
+        self.counters["events_duplicate"] += len(events) - added
+        return True
+
+    def _device_update(self, device_id: str, channel: str, payload: bytes) -> None:
+        if device_id not in self.devices(device_id):
+            raise ingest.Reject(ingest.UNKNOWN_DEVICE)
+        if not payload:
+            return  # a cleared retained status
+        data = ingest.parse_object(payload)
+        now = datetime.now(UTC)
+        try:
+            if channel == "status":
+                state = data.get("state")
+                if state not in ("online", "offline"):
+                    raise ingest.Reject(ingest.BAD_SCHEMA)
+                fw = data.get("firmware") if isinstance(data.get("firmware"), str) else None
+                self.store.set_status(device_id, state == "online", now, fw and fw[:32])
+            elif data.get("type", "telemetry") == "telemetry":
+                clean = {k: v for k, v in data.items()
+                         if isinstance(v, (int, float, str, bool, type(None))) and len(k) <= 40}
+                for key in ("queue_depth",):
+                    if not isinstance(clean.get(key), int) or isinstance(clean.get(key), bool):
+                        clean.pop(key, None)
+                self.store.set_telemetry(device_id, clean, now)
+            self.counters[channel] += 1
+        except StoreError as exc:
+            logger.warning("device %s %s not recorded: %s", device_id, channel, exc)
+
+    def _take(self) -> list[tuple[str, bytes]]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.flush_seconds
+        while len(batch) < self.batch_messages:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=max(left, 0)) if left > 0 else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Ingest until `stop` (or stop()) is set."""
+        if stop is not None:
+            self._stop = stop
+        self.link.connect_async()
+        self.link.loop_start()
+        try:
+            while not self._stop.is_set():
+                batch = self._take()
+                if batch:
+                    self.process(batch)
+        finally:
+            self._stop.set()
+            self.link.disconnect()
+            self.link.loop_stop()
+
+    def stop(self) -> None:
+        self._stop.set()

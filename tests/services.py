@@ -1,0 +1,150 @@
+"""Real services for tests: a private mosquitto, a PostgreSQL schema per test, a cuttable TCP proxy."""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import socket
+import threading
+import time
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from provisioning.mosquitto import LocalMosquitto
+
+DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/test"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    broker = LocalMosquitto(tmp_path / "mosquitto").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema in the test database, dropped afterwards."""
+    base = database_url()
+    schema = f"vhd_t_{secrets.token_hex(6)}"
+    try:
+        with psycopg.connect(base, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL not reachable at DATABASE_URL ({exc}); `make test` starts it")
+    yield with_search_path(base, schema)
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.up = threading.Event()
+        self.up.set()
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.up.clear()
+        with self._lock:
+            for s in self._conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self._conns.clear()
+
+    def restore(self) -> None:
+        self.up.set()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+class StderrReader:
+    """Reads a process's stderr on a thread, so tests can wait for lines with a deadline."""
+
+    def __init__(self, proc):
+        self.lines: list[str] = []
+        self._q: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, proc):
+        for line in proc.stderr:
+            self._q.put(line)
+        self._q.put(None)
+
+    def follow(self, timeout):
+        """Lines as they come, for at most `timeout` seconds or until the stream ends."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._q.get(timeout=left)
+            except queue.Empty:
+                return
+            if line is None:
+                return
+            self.lines.append(line)
+            yield line
+
+    def rest(self, timeout=20) -> str:
+        for _ in self.follow(timeout):
+            pass
+        return "".join(self.lines)
