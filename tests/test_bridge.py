@@ -1,0 +1,206 @@
+"""The bridge in process against a real mosquitto and PostgreSQL: sharing, hostile input, fleet state."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from device.config import MqttSection
+from device.queue import EventQueue
+from device.uplink import Uplink
+from drivers.mqtt import BrokerUrl, MqttLink
+from mqtt_bridge.bridge import Bridge
+from mqtt_bridge.store import open_store
+from protocol.event import format_time, uuid7
+from protocol.topics import topic
+
+DEVICE, CHECKPOINT = "gate-b-01", "CP-B"
+
+
+def make_event(n: int, device=DEVICE, checkpoint=CHECKPOINT, **kw) -> dict:
+    base = dict(event_id=uuid7(1_700_000_000_000 + n, n.to_bytes(10, "big")), device_id=device,
+                checkpoint_id=checkpoint, direction="in" if n % 2 == 0 else "out", kind="vhd",
+                subject=f"VHD-{n % 500:06d}", display_name="Nguyễn Văn An",
+                scanned_at=format_time(__import__("datetime").datetime.fromtimestamp(
+                    1_700_000_000 + n, __import__("datetime").UTC)),
+                mono_ns=n, boot_id="boot", time_synced=True, firmware="0.1.0")
+    base.update(kw)
+    return base
+
+
+def fill_queue(path, n: int) -> None:
+    """n events straight into a gate's queue, in one transaction (a day offline, quickly)."""
+    q = EventQueue(path)
+    rows = [(e["event_id"], json.dumps(e), time.time()) for e in (make_event(i) for i in range(n))]
+    with q.conn:
+        q.conn.execute("BEGIN")
+        q.conn.executemany("INSERT INTO events (event_id, body, created_at) VALUES (?, ?, ?)", rows)
+    q.close()
+
+
+@pytest.fixture
+def store_url(pg_url):
+    s = open_store(pg_url)
+    s.migrate()
+    s.add_checkpoint(CHECKPOINT, "Cổng B")
+    s.add_device(DEVICE, CHECKPOINT)
+    s.add_device("gate-b-02", CHECKPOINT)
+    s.close()
+    return pg_url
+
+
+class Running:
+    def __init__(self, bridge):
+        self.bridge = bridge
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=bridge.run, args=(self.stop,), daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.bridge.link.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # subscriptions made in on_connect
+        return self.bridge
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(10)
+
+
+def start_bridge(url, store_url, **kw):
+    return Running(Bridge(BrokerUrl.parse(url), open_store(store_url), **kw))
+
+
+def run_uplink(mosquitto, queue_path, device=DEVICE, **cfg):
+    settings = MqttSection(url=mosquitto.url, ack_timeout_seconds=5, backoff_min_seconds=0.2,
+                           backoff_max_seconds=1, **cfg)
+    up = Uplink(settings, device, queue_path, "0.1.0", "boot", seed=1)
+    up.start()
+    return up
+
+
+def wait_until(predicate, timeout=60, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def test_two_bridges_share_the_load_and_store_each_event_once(mosquitto, store_url, tmp_path):
+    fill_queue(tmp_path / "q.sqlite3", 3000)
+    with start_bridge(mosquitto.url, store_url) as b1, start_bridge(mosquitto.url, store_url) as b2:
+        up = run_uplink(mosquitto, tmp_path / "q.sqlite3", batch_size=20, window=8)
+        try:
+            assert wait_until(lambda: EventQueue(tmp_path / "q.sqlite3").depth() == 0)
+        finally:
+            up.stop()
+        assert b1.counters["events"] > 0 and b2.counters["events"] > 0  # both took a share
+    store = open_store(store_url)
+    assert store.count_checkins() == 3000
+    assert len({c.event_id for c in store.checkins()}) == 3000
+
+
+def test_hostile_messages_are_refused_and_counted(mosquitto, store_url):
+    good = make_event(1)
+    spoof = make_event(2, device="gate-b-02")
+    cases = [
+        ("bad_json", topic(DEVICE, "events"), b"{not json"),
+        ("bad_utf8", topic(DEVICE, "events"), b'{"schema": 1, "x": "\xff\xfe"}'),
+        ("bad_schema", topic(DEVICE, "events"), json.dumps({"schema": 99, "events": []}).encode()),
+        ("bad_schema", topic(DEVICE, "events"), b"[1, 2, 3]"),
+        ("too_large", topic(DEVICE, "events"), b"{" + b" " * (1024 * 1024) + b"}"),
+        ("device_mismatch", topic(DEVICE, "events"),
+         json.dumps({"schema": 1, "device_id": "gate-b-02", "events": [spoof]}).encode()),
+        ("device_mismatch", topic(DEVICE, "events"),
+         json.dumps({"schema": 1, "device_id": DEVICE, "events": [spoof]}).encode()),
+        ("unknown_device", topic("gate-nobody", "events"),
+         json.dumps({"schema": 1, "device_id": "gate-nobody", "events": [make_event(3, device="gate-nobody")]}).encode()),
+        ("bad_json", topic(DEVICE, "events"), b"[" * 100000),
+    ]
+    sqlish = make_event(4, subject="'); DROP TABLE checkins; --", display_name="Robert'); DROP TABLE--")
+    refused_one = make_event(5, direction="sideways")
+    with start_bridge(mosquitto.url, store_url) as bridge:
+        pub = MqttLink("hostile", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0)
+        pub.connect()
+        pub.loop_start()
+        acks = []
+        listener = MqttLink("listener", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0,
+                            on_message=lambda t, p: acks.append(json.loads(p)))
+        listener.connect()
+        listener.loop_start()
+        try:
+            wait_until(lambda: listener.connected, 5)
+            listener.subscribe([(topic(DEVICE, "ack"), 1)])
+            time.sleep(0.3)
+            for _, name, payload in cases:
+                pub.publish(name, payload, qos=1)
+            pub.publish(topic(DEVICE, "events"), json.dumps(
+                {"schema": 1, "device_id": DEVICE, "events": [good, sqlish, refused_one]}).encode(), qos=1)
+            assert wait_until(lambda: bridge.counters["events"] >= 2, 20)
+            assert wait_until(lambda: acks, 10)
+        finally:
+            pub.loop_stop()
+            listener.loop_stop()
+        expected = {}
+        for reason, _, _ in cases:
+            expected[reason] = expected.get(reason, 0) + 1
+        for reason, n in expected.items():
+            assert bridge.rejects[reason] == n, reason
+        assert bridge.rejects["bad_event"] == 1
+    store = open_store(store_url)
+    subjects = {c.subject for c in store.checkins()}
+    assert subjects == {good["subject"], sqlish["subject"]}
+    assert acks[-1]["event_ids"] and {r["event_id"] for r in acks[-1]["refused"]} == {refused_one["event_id"]}
+
+
+def test_a_day_offline_drains_completely(mosquitto, store_url, tmp_path):
+    fill_queue(tmp_path / "q.sqlite3", 100_000)
+    with start_bridge(mosquitto.url, store_url):
+        up = run_uplink(mosquitto, tmp_path / "q.sqlite3", batch_size=500, window=8)
+        try:
+            assert wait_until(lambda: EventQueue(tmp_path / "q.sqlite3").depth() == 0, timeout=240, step=1)
+        finally:
+            up.stop()
+    assert open_store(store_url).count_checkins() == 100_000
+
+
+def test_status_telemetry_and_offline_will_reach_devices_table(mosquitto, store_url, tmp_path):
+    fill_queue(tmp_path / "q.sqlite3", 3)
+    with start_bridge(mosquitto.url, store_url):
+        up = run_uplink(mosquitto, tmp_path / "q.sqlite3", telemetry_seconds=0.5)
+        store = open_store(store_url)
+
+        def row():
+            return next(r for r in store.device_rows() if r["device_id"] == DEVICE)
+
+        assert wait_until(lambda: row()["online"] and row()["queue_depth"] == 0, 20)
+        assert row()["firmware"] == "0.1.0" and row()["last_seen"] is not None
+        up.stop()
+        assert wait_until(lambda: not row()["online"], 20)
+
+
+def test_central_config_reaches_gate(mosquitto, tmp_path):
+    received = []
+    settings = MqttSection(url=mosquitto.url)
+    up = Uplink(settings, DEVICE, tmp_path / "q.sqlite3", "0.1.0", "boot",
+                on_config=lambda d: received.append(d))
+    EventQueue(tmp_path / "q.sqlite3").close()
+    central = MqttLink("centre", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0)
+    central.connect()
+    central.loop_start()
+    try:
+        wait_until(lambda: central.connected, 5)
+        info = central.publish(topic(DEVICE, "config"),
+                               json.dumps({"trust": {"revoked_key_ids": ["00112233aabbccdd"]}}).encode(),
+                               qos=1, retain=True)
+        info.wait_for_publish(5)
+        up.start()  # the retained config arrives on subscribe
+        assert wait_until(lambda: received, 10)
+    finally:
+        up.stop()
+        central.loop_stop()
+    assert received[0] == {"trust": {"revoked_key_ids": ["00112233aabbccdd"]}}
