@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,8 +23,7 @@ def make_event(n: int, device=DEVICE, checkpoint=CHECKPOINT, **kw) -> dict:
     base = dict(event_id=uuid7(1_700_000_000_000 + n, n.to_bytes(10, "big")), device_id=device,
                 checkpoint_id=checkpoint, direction="in" if n % 2 == 0 else "out", kind="vhd",
                 subject=f"VHD-{n % 500:06d}", display_name="Nguyễn Văn An",
-                scanned_at=format_time(__import__("datetime").datetime.fromtimestamp(
-                    1_700_000_000 + n, __import__("datetime").UTC)),
+                scanned_at=format_time(datetime.fromtimestamp(1_700_000_000 + n, UTC)),
                 mono_ns=n, boot_id="boot", time_synced=True, firmware="0.1.0")
     base.update(kw)
     return base
@@ -118,7 +118,8 @@ def test_hostile_messages_are_refused_and_counted(mosquitto, store_url):
         ("device_mismatch", topic(DEVICE, "events"),
          json.dumps({"schema": 1, "device_id": DEVICE, "events": [spoof]}).encode()),
         ("unknown_device", topic("gate-nobody", "events"),
-         json.dumps({"schema": 1, "device_id": "gate-nobody", "events": [make_event(3, device="gate-nobody")]}).encode()),
+         json.dumps({"schema": 1, "device_id": "gate-nobody",
+                     "events": [make_event(3, device="gate-nobody")]}).encode()),
         ("bad_json", topic(DEVICE, "events"), b"[" * 100000),
     ]
     sqlish = make_event(4, subject="'); DROP TABLE checkins; --", display_name="Robert'); DROP TABLE--")
