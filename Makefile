@@ -24,7 +24,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 test: venv lint
-	$(VENV)/bin/pytest -q
+	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(VENV)/bin/pytest -q
 
 demo: venv
 	$(VENV)/bin/vhd-gate demo --out $(OUT)
@@ -35,6 +35,8 @@ screens: venv
 bench: venv
 	$(PY) bench/decode.py
 	$(PY) bench/gate_rss.py
+	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/bridge.py
+	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/drain.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info .pytest_cache .ruff_cache .hypothesis

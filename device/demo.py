@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from device.daemon import build
 from device.frames import Shot, compose, render_qr, save_frame
 from drivers.camera import ImageFolderCamera
 from drivers.display import PngDisplay
+from drivers.mqtt import BrokerUrl
 from drivers.signals import RecordingSignals
 from protocol.base45 import b45decode, b45encode
 from protocol.token import PREFIX, encode_public_key, issue_token
@@ -76,8 +78,10 @@ def scenes(key: Ed25519PrivateKey, now: datetime) -> list[Scene]:
     ]
 
 
-def config_for(out: Path, key: Ed25519PrivateKey) -> dict:
+def config_for(out: Path, key: Ed25519PrivateKey, broker_url: str = "") -> dict:
     return {
+        "mqtt": {"url": broker_url, "ack_timeout_seconds": 5, "backoff_min_seconds": 0.2,
+                 "backoff_max_seconds": 2},
         "gate": {"device_id": "gate-demo-01", "checkpoint_id": "CP-Q1-0001",
                  "checkpoint_name": "Trường THCS Nguyễn Du - Cổng chính", "direction": "auto",
                  "state_dir": str(out / "state")},
@@ -101,6 +105,23 @@ class _SimCamera(ImageFolderCamera):
         return super().read()
 
 
+def start_centre(out: Path, cfg) -> tuple:
+    """A local mosquitto and the bridge on SQLite, as a one-site centre would run them."""
+    from mqtt_bridge.bridge import Bridge
+    from mqtt_bridge.store import open_store
+    from provisioning.mosquitto import LocalMosquitto
+
+    broker = LocalMosquitto(out / "mosquitto").start()
+    store = open_store(f"sqlite:///{out / 'centre.sqlite3'}")
+    store.migrate()
+    store.add_checkpoint(cfg["gate"]["checkpoint_id"], cfg["gate"]["checkpoint_name"], unit="Quận 1")
+    store.add_device(cfg["gate"]["device_id"], cfg["gate"]["checkpoint_id"])
+    bridge = Bridge(BrokerUrl.parse(broker.url), store)
+    thread = threading.Thread(target=bridge.run, name="bridge", daemon=True)
+    thread.start()
+    return broker, store, bridge, thread
+
+
 def run_demo(out: Path) -> int:
     if out.exists():
         shutil.rmtree(out)
@@ -110,16 +131,21 @@ def run_demo(out: Path) -> int:
     plan = scenes(key, start)
     for i, s in enumerate(plan):
         save_frame(compose(render_qr(s.payload), s.shot, seed=i), out / "frames" / f"{i:03d}.png")
-    cfg = from_dict(config_for(out, key))
+    data = config_for(out, key)
+    broker, store, bridge, bridge_thread = start_centre(out, data)
+    data["mqtt"]["url"] = broker.url
+    cfg = from_dict(data)
     clock = ManualClock(start)
     display = PngDisplay(out / "screens", (cfg.display.width, cfg.display.height), scale=3)
     signals = RecordingSignals()
     camera = _SimCamera(out / "frames", clock, [s.after_s for s in plan])
-    logging.getLogger("device.gate").setLevel(logging.WARNING)
+    for name in ("device.gate", "device.uplink", "mqtt_bridge.bridge", "device.central"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     parts = build(cfg, clock=clock, camera=camera, display=display, signals=signals)
     gate = parts.gate
     print(f"VHD Gate demo: checkpoint {cfg.gate.checkpoint_id}, {len(plan)} generated frames "
-          f"in {out / 'frames'}\n")
+          f"in {out / 'frames'}")
+    print(f"centre: mosquitto at {broker.url}, bridge writing to {out / 'centre.sqlite3'}\n")
     try:
         gate.tick()
         for s in plan:
@@ -138,10 +164,21 @@ def run_demo(out: Path) -> int:
             clock.advance(cfg.policy.feedback_seconds)
             display.label = "idle"
             gate.tick()
-        print(f"\n{gate.queue.depth()} check-in events stored on the gate in "
-              f"{Path(cfg.gate.state_dir) / 'events.sqlite3'}")
-        print(f"OLED screens: {out / 'screens'} ({display.count} PNGs)")
+        drained = parts.drain(30, threading.Event())
+        display.label = "idle"
+        gate.tick()
+        print(f"\ngate queue: {gate.queue.depth()} event(s) waiting "
+              f"({'all acknowledged by the centre' if drained else 'NOT all delivered'})")
     finally:
         parts.close()
-    return 0
-
+        bridge.stop()
+        bridge_thread.join(10)
+        broker.stop()
+    rows = list(store.checkins())
+    print(f"declaration database ({out / 'centre.sqlite3'}): {len(rows)} check-in(s)")
+    for c in rows:
+        t = datetime.fromisoformat(c.scanned_at.replace("Z", "+00:00")).astimezone(TZ)
+        print(f"  {t:%H:%M:%S}  {c.direction:3}  {c.kind:4}  {c.subject:16}  {c.display_name}")
+    store.close()
+    print(f"\nOLED screens: {out / 'screens'} ({display.count} PNGs)")
+    return 0 if drained else 1

@@ -7,5 +7,8 @@ from drivers.decoder import DecoderError
 from drivers.display import DisplayError
 from drivers.mqtt import MqttError
 from drivers.signals import SignalsError
+from mqtt_bridge.store import StoreError
+from provisioning.mosquitto import BrokerError
 
-USER_ERRORS = (CameraError, DecoderError, DisplayError, SignalsError, QueueError, FontError, MqttError)
+USER_ERRORS = (CameraError, DecoderError, DisplayError, SignalsError, QueueError, FontError, MqttError,
+               BrokerError, StoreError)

@@ -113,7 +113,7 @@ class Uplink:
         logger.info("uplink connected to %s", self.url)
 
     def _disconnected(self, reason: str) -> None:
-        logger.warning("uplink disconnected: %s", reason)
+        (logger.info if self._stop.is_set() else logger.warning)("uplink disconnected: %s", reason)
 
     def _message(self, name: str, payload: bytes) -> None:
         channel = name.rsplit("/", 1)[-1]

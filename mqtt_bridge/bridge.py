@@ -41,10 +41,13 @@ class Bridge:
             client_id=client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}", url=url,
             username=username, password=password, ca_file=ca_file, clean_start=True, session_expiry=0,
             max_inflight=100, on_connect=self._connected, on_message=self._received,
-            on_disconnect=lambda reason: logger.warning("bridge disconnected from broker: %s", reason),
+            on_disconnect=self._disconnected,
             auto_reconnect=True)
 
     # MQTT side (paho's thread) -----------------------------------------------------------
+    def _disconnected(self, reason: str) -> None:
+        (logger.info if self._stop.is_set() else logger.warning)("bridge disconnected: %s", reason)
+
     def _connected(self) -> None:
         wanted = [(f"$share/{self.group}/{topics.PREFIX}/+/{channel}", 1)
                   for channel in ("events", "status", "telemetry")]

@@ -13,7 +13,7 @@ from device.uplink import Uplink
 from drivers.mqtt import BrokerUrl, MqttLink
 from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.store import open_store
-from protocol.event import format_time, uuid7
+from protocol.event import Event, format_time, uuid7
 from protocol.topics import topic
 
 DEVICE, CHECKPOINT = "gate-b-01", "CP-B"
@@ -205,3 +205,38 @@ def test_central_config_reaches_gate(mosquitto, tmp_path):
         up.stop()
         central.loop_stop()
     assert received[0] == {"trust": {"revoked_key_ids": ["00112233aabbccdd"]}}
+
+
+def test_events_command_prints_json_lines(tmp_path, capsys):
+    from mqtt_bridge.cli import main
+
+    db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    assert main(["add-checkpoint", CHECKPOINT, "--name", "Cổng B", "--db", db]) == 0
+    assert main(["add-device", DEVICE, "--checkpoint", CHECKPOINT, "--db", db]) == 0
+    store = open_store(db)
+    events = [Event.from_dict(make_event(n)) for n in range(3)]
+    assert store.insert_checkins(events) == 3
+    assert store.insert_checkins(events) == 0  # a retry changes nothing
+    store.close()
+    capsys.readouterr()
+    assert main(["events", "--db", db]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["event_id"] for line in lines] == [e.event_id for e in events]
+    assert set(lines[0]) == {"event_id", "device_id", "checkpoint_id", "subject", "direction", "scanned_at"}
+    assert main(["events", "--db", "mysql://nope"]) == 1
+    assert "unsupported database URL" in capsys.readouterr().err
+
+
+def test_pg_partitions_by_month_and_dedupes(store_url):
+    store = open_store(store_url)
+    evs = [Event.from_dict(make_event(n, scanned_at=t)) for n, t in enumerate(
+        ["2021-09-30T23:59:59.999Z", "2021-10-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z"])]
+    assert store.insert_checkins(evs) == 3
+    assert store.insert_checkins(evs) == 0
+    with store.conn.transaction():
+        parts = {r[0] for r in store.conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checkins' "
+            "AND p.relnamespace = current_schema()::regnamespace")}
+    assert {"checkins_y2021m09", "checkins_y2021m10", "checkins_default"} <= parts
+    assert store.count_checkins() == 3

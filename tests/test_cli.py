@@ -108,8 +108,15 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
                      "not_a_declaration", "invalid_cccd", "OUT Nguyễn Thị Vân Anh"):
         assert expected in out
     assert len(list((tmp_path / "demo" / "screens").glob("*.png"))) >= 10
-    # Five accepted scans: three declarations and two cards (one of them leaving later).
-    assert EventQueue(tmp_path / "demo" / "state" / "events.sqlite3").depth() == 5
+    # Five accepted scans (three declarations, two cards), all delivered to the centre's database.
+    assert EventQueue(tmp_path / "demo" / "state" / "events.sqlite3").depth() == 0
+    assert "declaration database" in out and "5 check-in(s)" in out
+    from mqtt_bridge.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'demo' / 'centre.sqlite3'}")
+    assert [(c.direction, c.subject) for c in store.checkins()] == [
+        ("in", "VHD-2021-000123"), ("in", "VHD-2021-000456"), ("in", "079203001234"),
+        ("in", "001190012345"), ("out", "VHD-2021-000123")]
 
 
 def test_run_with_bad_camera_is_one_clear_line(tmp_path, authority):
