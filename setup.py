@@ -39,6 +39,7 @@ setup(
         "console_scripts": [
             "vhd-gate=device.cli:main",
             "vhd-bridge=mqtt_bridge.cli:main",
+            "vhd-provision=provisioning.cli:main",
         ],
     },
 )

@@ -113,6 +113,13 @@ def cmd_screens(args) -> int:
     return 0
 
 
+def cmd_selftest(args) -> int:
+    from device.selftest import run_selftest
+
+    cfg = load(args.config)
+    return run_selftest(cfg, Path(args.config).parent)
+
+
 def cmd_demo(args) -> int:
     from device.demo import run_demo
 
@@ -151,6 +158,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=["vi", "en"])
     s.add_argument("--scale", type=int, default=1)
     s.set_defaults(func=cmd_screens)
+
+    t = sub.add_parser("selftest", help="check camera, OLED, buzzer, LEDs, broker login, clock")
+    t.add_argument("--config", required=True)
+    t.set_defaults(func=cmd_selftest)
 
     m = sub.add_parser("demo", help="simulated gate over generated QR frames")
     m.add_argument("--out", default="demo-out")

@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from device import __version__
@@ -14,6 +14,7 @@ from device.central import CentralConfig
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
 from device.gate import Gate
+from device.notify import Notifier
 from device.queue import EventQueue, presence_horizon
 from device.screens import Screens
 from device.uplink import Uplink, read_password
@@ -98,7 +99,10 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
         central.restore()
         uplink = None
         if cfg.mqtt.url:
-            uplink = Uplink(cfg.mqtt, cfg.gate.device_id, queue.path, cfg.gate.firmware or __version__,
+            mqtt_cfg = cfg.mqtt
+            if mqtt_cfg.ca_file and config_dir and not Path(mqtt_cfg.ca_file).is_absolute():
+                mqtt_cfg = replace(mqtt_cfg, ca_file=str(config_dir / mqtt_cfg.ca_file))
+            uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, cfg.gate.firmware or __version__,
                             gate.boot_id, telemetry=gate.telemetry, on_config=central.handle,
                             password=read_password(cfg.mqtt, config_dir))
             gate.uplink_state = uplink.state
@@ -123,7 +127,10 @@ def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    notifier = Notifier()
     parts = build(cfg, config_dir=config_dir)
+    parts.gate.on_progress = notifier.progress
+    notifier.ready(f"gate {cfg.gate.device_id} scanning")
     logger.info("gate %s at checkpoint %s running (camera %s, decoder %s, %d queued)",
                 cfg.gate.device_id, cfg.gate.checkpoint_id, cfg.camera.source,
                 cfg.decoder.driver, parts.gate.queue.depth())
@@ -136,5 +143,6 @@ def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -
                 return 3
             logger.info("queue drained")
     finally:
+        notifier.stopping()
         parts.close()
     return 0

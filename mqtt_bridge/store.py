@@ -30,6 +30,10 @@ class Checkin:
     display_name: str = ""
 
 
+DECLARATION_FIELDS = ("declaration_id", "full_name", "citizen_id", "birth_year", "sex", "phone",
+                      "insurance_no", "on_behalf_of", "expires_at")
+
+
 def checkin_row(ev: Event) -> tuple:
     # Normalise the time text so that one instant is always stored the same way.
     return (ev.event_id, format_time(parse_time(ev.scanned_at)), ev.device_id, ev.checkpoint_id,
@@ -56,6 +60,17 @@ class Store:
                        unit: str = "") -> None: ...
 
     def add_device(self, device_id: str, checkpoint_id: str) -> None: ...
+
+    def add_declaration(self, d: dict) -> None: ...
+
+    def query(self, sql: str, args: tuple = ()) -> list[dict]:
+        """Rows as dicts; `sql` uses ? placeholders on every backend."""
+
+    def checkpoint_rows(self) -> list[dict]:
+        return self.query("SELECT * FROM checkpoints ORDER BY checkpoint_id")
+
+    def device_rows(self) -> list[dict]:
+        return self.query("SELECT * FROM devices ORDER BY device_id")
 
     def checkins(self, limit: int | None = None) -> Iterator[Checkin]: ...
 
@@ -165,10 +180,18 @@ class SqliteStore(Store):
         self._tx([("INSERT INTO devices (device_id, checkpoint_id) VALUES (?, ?) ON CONFLICT (device_id) "
                    "DO UPDATE SET checkpoint_id = excluded.checkpoint_id", (device_id, checkpoint_id))])
 
-    def device_rows(self) -> list[dict]:
-        cur = self.conn.execute("SELECT * FROM devices ORDER BY device_id")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur]
+    def query(self, sql, args=()):
+        try:
+            cur = self.conn.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur]
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def add_declaration(self, d):
+        cols = list(DECLARATION_FIELDS)
+        self._tx([(f"INSERT INTO declarations ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                   tuple(d.get(c) for c in cols))])
 
     def checkins(self, limit=None):
         sql = ("SELECT event_id, device_id, checkpoint_id, subject, direction, scanned_at, kind, "

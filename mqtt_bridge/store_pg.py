@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS
-from mqtt_bridge.store import Checkin, Store, StoreError, checkin_row
+from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, checkin_row
 from protocol.event import Event, format_time
 
 logger = logging.getLogger(__name__)
@@ -149,13 +149,19 @@ class PgStore(Store):
             "INSERT INTO devices (device_id, checkpoint_id) VALUES (%s, %s) ON CONFLICT (device_id) "
             "DO UPDATE SET checkpoint_id = excluded.checkpoint_id", (device_id, checkpoint_id)))
 
-    def device_rows(self) -> list[dict]:
+    def query(self, sql, args=()):
         def work(conn):
-            cur = conn.execute("SELECT * FROM devices ORDER BY device_id")
+            cur = conn.execute(sql.replace("?", "%s"), args)
             names = [d.name for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur]
 
         return self._run(work)
+
+    def add_declaration(self, d):
+        cols = list(DECLARATION_FIELDS)
+        self._run(lambda c: c.execute(
+            f"INSERT INTO declarations ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
+            tuple(d.get(k) for k in cols)))
 
     def checkins(self, limit=None):
         sql = ("SELECT event_id::text, device_id, checkpoint_id, subject, direction, scanned_at, kind, "

@@ -1,0 +1,105 @@
+"""The declaration issuer's signing keys: create, rotate, revoke, and the trust list gates get."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from protocol.token import encode_public_key, key_id
+
+
+class AuthorityError(RuntimeError):
+    """The key directory is missing, damaged, or asked to do something impossible."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    public_key: str
+    created: float
+    revoked: bool
+
+
+class Authority:
+    """Keys in a directory: keys/<kid>.pem (private, mode 0600) and trust.json (public)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.trust_file = self.folder / "trust.json"
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.trust_file.read_text())
+        except FileNotFoundError:
+            raise AuthorityError(
+                f"no authority in {self.folder}: run 'vhd-provision authority init'") from None
+        except (OSError, ValueError) as exc:
+            raise AuthorityError(f"{self.trust_file} is damaged: {exc}") from None
+
+    def _write(self, data: dict) -> None:
+        tmp = self.trust_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(self.trust_file)
+
+    def exists(self) -> bool:
+        return self.trust_file.exists()
+
+    def init(self) -> KeyInfo:
+        if self.exists():
+            raise AuthorityError(f"an authority already exists in {self.folder}; use 'authority rotate'")
+        (self.folder / "keys").mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder / "keys", 0o700)
+        self._write({"keys": [], "revoked": []})
+        return self.rotate()
+
+    def rotate(self) -> KeyInfo:
+        """A new signing key beside the old ones; new tokens are signed with it."""
+        data = self._read()
+        key = Ed25519PrivateKey.generate()
+        kid = key_id(key.public_key())
+        path = self.folder / "keys" / f"{kid}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+        info = {"kid": kid, "public_key": encode_public_key(key.public_key()), "created": time.time()}
+        data["keys"].append(info)
+        self._write(data)
+        return KeyInfo(kid, info["public_key"], info["created"], False)
+
+    def revoke(self, kid: str) -> None:
+        data = self._read()
+        if kid not in {k["kid"] for k in data["keys"]}:
+            raise AuthorityError(f"no key {kid}")
+        if kid not in data["revoked"]:
+            data["revoked"].append(kid)
+        self._write(data)
+
+    def keys(self) -> list[KeyInfo]:
+        data = self._read()
+        return [KeyInfo(k["kid"], k["public_key"], k["created"], k["kid"] in data["revoked"])
+                for k in data["keys"]]
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The newest key that is not revoked."""
+        live = [k for k in self.keys() if not k.revoked]
+        if not live:
+            raise AuthorityError("every key is revoked: run 'vhd-provision authority rotate'")
+        kid = max(live, key=lambda k: k.created).kid
+        try:
+            pem = (self.folder / "keys" / f"{kid}.pem").read_bytes()
+        except OSError as exc:
+            raise AuthorityError(f"cannot read private key {kid}: {exc.strerror}") from None
+        return serialization.load_pem_private_key(pem, password=None)
+
+    def trust(self) -> dict:
+        """What gates need: every public key, and the revoked key ids."""
+        keys = self.keys()
+        return {"public_keys": [k.public_key for k in keys],
+                "revoked_key_ids": [k.kid for k in keys if k.revoked]}

@@ -1,0 +1,225 @@
+"""`vhd-provision`: keys, checkpoints and posters, device enrollment and install, broker config,
+declarations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from provisioning.authority import Authority, AuthorityError
+
+
+def _home(args) -> Path:
+    return Path(args.home or os.environ.get("VHD_CENTRE_HOME") or "/etc/vhd-centre")
+
+
+def _authority(args) -> Authority:
+    return Authority(_home(args) / "authority")
+
+
+def _store(args):
+    from mqtt_bridge.store import open_store
+
+    store = open_store(args.db)
+    store.migrate()
+    return store
+
+
+def cmd_authority(args) -> int:
+    a = _authority(args)
+    if args.action == "init":
+        k = a.init()
+        print(f"authority created in {a.folder}; signing key {k.kid}")
+    elif args.action == "rotate":
+        k = a.rotate()
+        print(f"new signing key {k.kid}; older keys stay trusted until revoked")
+    elif args.action == "revoke":
+        if not args.kid:
+            raise AuthorityError("revoke needs a key id")
+        a.revoke(args.kid)
+        print(f"key {args.kid} revoked; run 'authority publish' to tell the gates")
+    elif args.action == "list":
+        for k in a.keys():
+            print(f"{k.kid}  {time.strftime('%Y-%m-%d', time.gmtime(k.created))}  "
+                  f"{'revoked' if k.revoked else 'trusted'}")
+    elif args.action == "publish":
+        return publish_trust(args, a)
+    return 0
+
+
+def publish_trust(args, a: Authority) -> int:
+    """Retained config with the trust list on every enrolled gate's config topic."""
+    from drivers.mqtt import BrokerUrl, MqttLink
+    from protocol.topics import topic
+
+    if not (args.broker and args.db):
+        raise AuthorityError("publish needs --broker and --db")
+    store = _store(args)
+    devices = sorted(store.devices())
+    store.close()
+    password = Path(args.password_file).read_text().strip() if args.password_file else None
+    link = MqttLink(f"vhd-provision-{os.getpid()}", BrokerUrl.parse(args.broker), username=args.username,
+                    password=password, ca_file=args.ca_file, clean_start=True, session_expiry=0)
+    link.connect()
+    link.loop_start()
+    deadline = time.monotonic() + 10
+    while not link.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not link.connected:
+        raise AuthorityError(f"cannot log in to {args.broker}: {link.last_error or 'no answer'}")
+    body = json.dumps({"trust": a.trust()}).encode()
+    infos = [link.publish(topic(d, "config"), body, qos=1, retain=True) for d in devices]
+    for info in infos:
+        if info is not None:
+            info.wait_for_publish(10)
+    link.disconnect()
+    link.loop_stop()
+    print(f"trust list published to {len(devices)} gate(s)")
+    return 0
+
+
+def cmd_checkpoint_add(args) -> int:
+    from provisioning.poster import write_poster
+
+    store = _store(args)
+    try:
+        store.add_checkpoint(args.checkpoint_id, args.name, args.address, args.phone, args.unit)
+    finally:
+        store.close()
+    png, pdf = write_poster(Path(args.out), args.checkpoint_id, args.name, args.address, args.phone,
+                            args.unit)
+    print(f"checkpoint {args.checkpoint_id} registered; poster: {pdf} and {png}")
+    return 0
+
+
+def cmd_device_enroll(args) -> int:
+    from provisioning.enroll import enroll
+
+    store = _store(args)
+    try:
+        b = enroll(store, _authority(args), _home(args) / "broker", args.checkpoint, args.broker,
+                   Path(args.out), args.device_id)
+    finally:
+        store.close()
+    print(f"device {b.device_id} enrolled; bundle: {b.archive} (copy it to the Pi, then run "
+          f"'sudo vhd-provision device install {b.archive.name}')")
+    return 0
+
+
+def cmd_device_install(args) -> int:
+    from provisioning.enroll import install
+
+    install(Path(args.bundle), Path(args.root), Path(args.venv) if args.venv else None)
+    return 0
+
+
+def cmd_broker_config(args) -> int:
+    from provisioning.broker import write_broker_config
+
+    files = write_broker_config(_home(args) / "broker", args.hostname, args.tls_port,
+                                args.local_port or None)
+    print(f"mosquitto config: {files.conf}\n  password file: {files.passwd}\n  ACL: {files.acl}\n"
+          f"  CA for gates: {files.ca}\n  bridge password: {files.bridge_password}\n"
+          f"run: mosquitto -c {files.conf}")
+    return 0
+
+
+def cmd_declaration_add(args) -> int:
+    from provisioning.declare import declare
+
+    store = _store(args)
+    try:
+        d = declare(store, _authority(args), Path(args.out), args.name, args.citizen_id, args.birth_year,
+                    args.sex, args.phone, args.insurance, args.on_behalf_of, args.days)
+    finally:
+        store.close()
+    print(f"declaration {d.declaration_id} recorded; QR: {d.qr_png}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vhd-provision", description=__doc__)
+    p.add_argument("--home", help="the centre's folder (keys, broker files); default $VHD_CENTRE_HOME "
+                                  "or /etc/vhd-centre")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("authority", help="the declaration issuer's signing keys")
+    a.add_argument("action", choices=["init", "rotate", "revoke", "list", "publish"])
+    a.add_argument("kid", nargs="?")
+    a.add_argument("--broker")
+    a.add_argument("--db")
+    a.add_argument("--username", default="vhd-bridge")
+    a.add_argument("--password-file")
+    a.add_argument("--ca-file")
+    a.set_defaults(func=cmd_authority)
+
+    c = sub.add_parser("checkpoint", help="register checkpoints (đăng ký điểm kiểm dịch)")
+    csub = c.add_subparsers(dest="action", required=True)
+    ca = csub.add_parser("add")
+    ca.add_argument("checkpoint_id")
+    ca.add_argument("--name", required=True)
+    ca.add_argument("--address", default="")
+    ca.add_argument("--phone", default="")
+    ca.add_argument("--unit", default="", help="the unit reporting to the district health centre")
+    ca.add_argument("--db", required=True)
+    ca.add_argument("--out", default=".")
+    ca.set_defaults(func=cmd_checkpoint_add)
+
+    d = sub.add_parser("device", help="enroll a gate (centre) or install its bundle (Pi)")
+    dsub = d.add_subparsers(dest="action", required=True)
+    de = dsub.add_parser("enroll")
+    de.add_argument("--checkpoint", required=True)
+    de.add_argument("--broker", required=True, help="the URL gates use, e.g. mqtts://broker.example:8883")
+    de.add_argument("--db", required=True)
+    de.add_argument("--device-id")
+    de.add_argument("--out", default=".")
+    de.set_defaults(func=cmd_device_enroll)
+    di = dsub.add_parser("install")
+    di.add_argument("bundle", help="the bundle folder or .tar.gz")
+    di.add_argument("--root", default="/", help="install into this tree (default /)")
+    di.add_argument("--venv", help="the venv holding vhd-gate (default: this one)")
+    di.set_defaults(func=cmd_device_install)
+
+    b = sub.add_parser("broker-config", help="mosquitto config, passwords, ACL and TLS for the centre")
+    b.add_argument("--hostname", action="append", required=True, help="name or IP gates connect to")
+    b.add_argument("--tls-port", type=int, default=8883)
+    b.add_argument("--local-port", type=int, default=1883, help="loopback plain port for the bridge; 0: none")
+    b.set_defaults(func=cmd_broker_config)
+
+    dc = sub.add_parser("declaration", help="record a health declaration and write its QR")
+    dcs = dc.add_subparsers(dest="action", required=True)
+    dd = dcs.add_parser("add")
+    dd.add_argument("--name", required=True)
+    dd.add_argument("--citizen-id", default="")
+    dd.add_argument("--birth-year", type=int, required=True)
+    dd.add_argument("--sex", choices=["M", "F"], required=True)
+    dd.add_argument("--phone", default="")
+    dd.add_argument("--insurance", default="", help="health-insurance card number")
+    dd.add_argument("--on-behalf-of", default="", help="who declared for this person (a relative)")
+    dd.add_argument("--days", type=int, default=14, help="how long the QR stays valid")
+    dd.add_argument("--db", required=True)
+    dd.add_argument("--out", default=".")
+    dd.set_defaults(func=cmd_declaration_add)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from drivers.mqtt import MqttError
+    from mqtt_bridge.store import StoreError
+    from provisioning.declare import DeclarationError
+    from provisioning.enroll import EnrollError
+
+    try:
+        return args.func(args)
+    except (AuthorityError, EnrollError, StoreError, MqttError, DeclarationError, OSError) as exc:
+        print(f"vhd-provision: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Recording a health declaration on the central side and issuing the person's signed QR."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from device.screens import find_font
+from protocol.token import issue_token
+from provisioning.authority import Authority
+
+
+class DeclarationError(ValueError):
+    """A field of the declaration is not acceptable."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    declaration_id: str
+    token: str
+    qr_png: Path
+
+
+def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str, insurance_no: str) -> None:
+    if not name.strip() or len(name) > 100:
+        raise DeclarationError("name: 1 to 100 characters")
+    if citizen_id and not (citizen_id.isdigit() and len(citizen_id) in (9, 12)):
+        raise DeclarationError("citizen id: 12 digits (or an old 9-digit id)")
+    if not 1900 <= birth_year <= datetime.now(UTC).year:
+        raise DeclarationError("birth year: a real year")
+    if sex not in ("M", "F"):
+        raise DeclarationError("sex: M or F")
+    digits = phone.replace(" ", "").lstrip("+")
+    if phone and not (digits.isdigit() and 9 <= len(digits) <= 12):
+        raise DeclarationError("phone: 9 to 12 digits")
+    if insurance_no and not (insurance_no.isalnum() and len(insurance_no) <= 15):
+        raise DeclarationError("health-insurance number: up to 15 letters and digits")
+
+
+def declaration_qr(token: str, name: str, declaration_id: str) -> Image.Image:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    qr.add_data(token)
+    qr.make(fit=True)
+    code = qr.make_image().get_image().convert("RGB")
+    font = ImageFont.truetype(find_font(), 26)
+    img = Image.new("RGB", (code.width, code.height + 90), "white")
+    img.paste(code, (0, 0))
+    d = ImageDraw.Draw(img)
+    d.text((img.width // 2, code.height + 5), name, font=font, fill="black", anchor="ma")
+    d.text((img.width // 2, code.height + 45), declaration_id, font=font, fill=(80, 80, 80), anchor="ma")
+    return img
+
+
+def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, birth_year: int,
+            sex: str, phone: str = "", insurance_no: str = "", on_behalf_of: str = "",
+            valid_days: int = 14) -> Declared:
+    name = unicodedata.normalize("NFC", " ".join(name.split()))
+    validate(name, citizen_id, birth_year, sex, phone, insurance_no)
+    now = int(time.time())
+    expires = now + valid_days * 86400
+    declaration_id = f"VHD-{datetime.now(UTC).year}-{secrets.token_hex(5).upper()}"
+    token = issue_token(authority.signing_key(), declaration_id, name, now, expires)
+    store.add_declaration({
+        "declaration_id": declaration_id, "full_name": name, "citizen_id": citizen_id or None,
+        "birth_year": birth_year, "sex": sex, "phone": phone or None, "insurance_no": insurance_no or None,
+        "on_behalf_of": on_behalf_of or None,
+        "expires_at": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")})
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{declaration_id}.png"
+    declaration_qr(token, name, declaration_id).save(png)
+    return Declared(declaration_id, token, png)

@@ -1,0 +1,90 @@
+"""The printable checkpoint poster (A4, PNG and PDF): name, address, the checkpoint QR, how to check in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from device.screens import checkpoint_qr_text, find_font, nfc
+
+DPI = 150
+A4 = (1240, 1754)  # at 150 dpi
+
+STEPS = [
+    "Đưa mã QR khai báo y tế (trên điện thoại hoặc giấy) hoặc CCCD gắn chip vào camera của máy quét.",
+    "Chờ tiếng bíp: đèn xanh là đã ghi nhận, đèn đỏ là chưa hợp lệ (xem lý do trên màn hình).",
+    "Người dùng ứng dụng có thể quét mã QR bên trên để check-in / check-out.",
+    "Khi ra về, quét lại để check-out.",
+]
+
+
+def _bold(path: str) -> str:
+    bold = Path(path).with_name("DejaVuSans-Bold.ttf")
+    return str(bold) if bold.exists() else path
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in nfc(text).split():
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) <= width:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    return lines + [line] if line else lines
+
+
+def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str = "", unit: str = "",
+                  font_path: str = "") -> Image.Image:
+    regular = find_font(font_path)
+    bold = _bold(regular)
+    img = Image.new("RGB", A4, "white")
+    d = ImageDraw.Draw(img)
+    w, _ = A4
+    margin = 90
+    f = lambda px, b=False: ImageFont.truetype(bold if b else regular, px)  # noqa: E731
+    d.rectangle((0, 0, w, 170), fill=(0, 110, 70))
+    d.text((w // 2, 60), "ĐIỂM KIỂM DỊCH", font=f(64, True), fill="white", anchor="mm")
+    d.text((w // 2, 130), "CHECK-IN / CHECK-OUT Y TẾ", font=f(40), fill="white", anchor="mm")
+    y = 210
+    for line in _wrap(d, name, f(58, True), w - 2 * margin)[:3]:
+        d.text((w // 2, y), line, font=f(58, True), fill="black", anchor="ma")
+        y += 72
+    for text in (address, unit, f"Liên hệ: {phone}" if phone else ""):
+        for line in _wrap(d, text, f(32), w - 2 * margin)[:2]:
+            d.text((w // 2, y), line, font=f(32), fill=(60, 60, 60), anchor="ma")
+            y += 42
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(checkpoint_qr_text(checkpoint_id))
+    qr.make(fit=True)
+    code = qr.make_image().get_image().convert("RGB")
+    side = 640
+    code = code.resize((side, side), Image.NEAREST)
+    y += 20
+    img.paste(code, ((w - side) // 2, y))
+    y += side + 10
+    d.text((w // 2, y), f"Mã điểm: {checkpoint_id}", font=f(34, True), fill="black", anchor="ma")
+    y += 70
+    d.text((margin, y), "Hướng dẫn", font=f(40, True), fill=(0, 110, 70))
+    y += 60
+    for i, step in enumerate(STEPS, 1):
+        lines = _wrap(d, step, f(30), w - 2 * margin - 50)
+        d.text((margin, y), f"{i}.", font=f(30, True), fill="black")
+        for line in lines:
+            d.text((margin + 50, y), line, font=f(30), fill="black")
+            y += 40
+        y += 12
+    return img
+
+
+def write_poster(out: Path, checkpoint_id: str, name: str, address: str = "", phone: str = "",
+                 unit: str = "") -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    img = render_poster(checkpoint_id, name, address, phone, unit)
+    png, pdf = out / f"poster-{checkpoint_id}.png", out / f"poster-{checkpoint_id}.pdf"
+    img.save(png, dpi=(DPI, DPI))
+    img.save(pdf, "PDF", resolution=DPI)
+    return png, pdf
