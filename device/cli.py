@@ -33,12 +33,17 @@ def _apply_overrides(cfg: Config, args) -> Config:
         gate = replace(gate, state_dir=args.state_dir)
     camera = replace(cfg.camera, source=args.camera) if args.camera else cfg.camera
     mqtt = replace(cfg.mqtt, url=args.broker) if args.broker else cfg.mqtt
+    display, signals = cfg.display, cfg.signals
+    if getattr(args, "simulate", False):  # no OLED, buzzer or LEDs attached: log decisions only
+        display = replace(display, driver="none")
+        signals = replace(signals, driver="none")
     import dataclasses
 
     from device.config import from_dict
 
     # Re-validate: an override is as much configuration as the file.
-    return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera, mqtt=mqtt)),
+    return from_dict(dataclasses.asdict(replace(cfg, gate=gate, camera=camera, mqtt=mqtt, display=display,
+                                                    signals=signals)),
                      args.config or "<defaults>")
 
 
@@ -138,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--device-id", help="override gate.device_id")
     r.add_argument("--state-dir", help="override gate.state_dir")
     r.add_argument("--broker", help="override mqtt.url: mqtt://host:port or mqtts://host:port")
+    r.add_argument("--simulate", action="store_true",
+                   help="no OLED, buzzer or LEDs: decisions go to the log only (use with --camera)")
     r.add_argument("--drain-seconds", type=float, default=0,
                    help="when a finite camera source ends, wait this long for the centre to ack all")
     r.set_defaults(func=cmd_run)

@@ -1,0 +1,309 @@
+"""Provisioning and security against a real mosquitto running the generated configuration."""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+from PIL import Image
+
+from drivers.decoder import make_decoder
+from drivers.mqtt import BrokerUrl
+from mqtt_bridge.bridge import Bridge
+from mqtt_bridge.store import open_store
+from protocol.token import TrustStore, verify_token
+from provisioning.authority import Authority, AuthorityError
+from provisioning.broker import write_broker_config
+from provisioning.cli import main as provision
+from provisioning.mosquitto import find_mosquitto, free_port
+from provisioning.mosquitto_auth import BRIDGE_USER, check_password, hash_password, set_password
+from tests.chain import crowd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_authority_rotation_and_revocation(tmp_path):
+    a = Authority(tmp_path / "auth")
+    first = a.init()
+    with pytest.raises(AuthorityError):
+        a.init()
+    assert oct((tmp_path / "auth" / "keys" / f"{first.kid}.pem").stat().st_mode & 0o777) == "0o600"
+    second = a.rotate()
+    assert a.signing_key().public_key() is not None
+    from protocol.token import key_id
+
+    assert key_id(a.signing_key().public_key()) == second.kid  # newest signs
+    a.revoke(first.kid)
+    trust = a.trust()
+    assert len(trust["public_keys"]) == 2 and trust["revoked_key_ids"] == [first.kid]
+    a.revoke(second.kid)
+    with pytest.raises(AuthorityError, match="revoked"):
+        a.signing_key()
+
+
+def test_password_hash_format():
+    h = hash_password("s3cret", salt=b"0123456789ab")
+    assert h.startswith("$7$101$") and check_password("s3cret", h) and not check_password("nope", h)
+
+
+class Broker:
+    """mosquitto running the configuration `broker-config` generates."""
+
+    def __init__(self, folder: Path):
+        self.tls_port, self.local_port = free_port(), free_port()
+        self.files = write_broker_config(folder, ["127.0.0.1", "localhost"], self.tls_port,
+                                         self.local_port, "127.0.0.1", folder / "data")
+        (folder / "data").mkdir(exist_ok=True)
+        conf = self.files.conf.read_text()
+        if os.geteuid() == 0:
+            conf = "user root\n" + conf
+        self.files.conf.write_text(conf)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([find_mosquitto(), "-c", str(self.files.conf)],
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.tls_port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("broker did not start")
+
+    def reload(self):
+        self.proc.send_signal(1)  # SIGHUP: re-read password file and ACL
+        time.sleep(0.5)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+def client(broker, user=None, password=None, tls=True):
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{user}-{time.monotonic_ns()}",
+                    protocol=mqtt.MQTTv5)
+    if user:
+        c.username_pw_set(user, password)
+    if tls:
+        c.tls_set(ca_certs=str(broker.files.ca), cert_reqs=ssl.CERT_REQUIRED)
+    result = {}
+    c.on_connect = lambda cl, u, f, rc, p: result.setdefault("connect", rc)
+    c.on_subscribe = lambda cl, u, mid, rcs, p: result.setdefault("suback", rcs)
+    c.on_publish = lambda cl, u, mid, rc, p: result.setdefault("puback", []).append(rc)
+    c.on_message = lambda cl, u, m: result.setdefault("messages", []).append((m.topic, m.payload))
+    c.result = result
+    port = broker.tls_port if tls else broker.local_port
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    deadline = time.monotonic() + 5
+    while "connect" not in result and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return c
+
+
+def wait(pred, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not pred():
+        time.sleep(0.02)
+    return pred()
+
+
+def test_generated_broker_config_enforces_logins_and_acls(broker):
+    set_password(broker.files.passwd, "gate-a", "pw-a")
+    set_password(broker.files.passwd, "gate-b", "pw-b")
+    broker.reload()
+    bridge_pw = broker.files.bridge_password.read_text().strip()
+
+    anon = client(broker)
+    assert anon.result["connect"].is_failure  # anonymous login refused
+    anon.loop_stop()
+    wrong = client(broker, "gate-a", "not-it")
+    assert wrong.result["connect"].is_failure
+    wrong.loop_stop()
+
+    bridge = client(broker, BRIDGE_USER, bridge_pw, tls=False)  # the loopback listener
+    assert not bridge.result["connect"].is_failure
+    bridge.subscribe([("$share/vhd-bridge/vhd/v1/gates/+/events", 1)])
+    assert wait(lambda: "suback" in bridge.result)
+    assert bridge.result["suback"][0].value == 1
+
+    a = client(broker, "gate-a", "pw-a")
+    assert not a.result["connect"].is_failure
+    a.subscribe([("vhd/v1/gates/gate-b/ack", 1), ("vhd/v1/gates/gate-a/ack", 1)])
+    assert wait(lambda: "suback" in a.result)
+    # mosquitto 2.0 may grant the subscription and refuse delivery instead (checked below).
+    assert a.result["suback"][0].value in (1, 135) and a.result["suback"][1].value == 1
+    a.publish("vhd/v1/gates/gate-b/events", b'{"spoof": 1}', qos=1)
+    a.publish("vhd/v1/gates/gate-a/events", b'{"own": 1}', qos=1)
+    assert wait(lambda: len(a.result.get("puback", [])) == 2)
+    assert a.result["puback"][0].value == 135
+    assert wait(lambda: bridge.result.get("messages"))
+    time.sleep(0.3)
+    assert [t for t, _ in bridge.result["messages"]] == ["vhd/v1/gates/gate-a/events"]
+
+    bridge.publish("vhd/v1/gates/gate-b/ack", b'{"event_ids": ["for-b"]}', qos=1)
+    bridge.publish("vhd/v1/gates/gate-a/ack", b'{"event_ids": []}', qos=1)
+    assert wait(lambda: a.result.get("messages"))
+    time.sleep(0.3)
+    assert [t for t, _ in a.result["messages"]] == ["vhd/v1/gates/gate-a/ack"]  # never B's acks
+    for c in (a, bridge):
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, broker, pg_url, authority):
+    home = tmp_path / "centre"
+    shutil.copytree(broker.files.folder, home / "broker", ignore=shutil.ignore_patterns("data"))
+    assert provision(["--home", str(home), "authority", "init"]) == 0
+    assert provision(["--home", str(home), "checkpoint", "add", "CP-NGUYENDU", "--name",
+                      "Trường THCS Nguyễn Du", "--address", "12 Lê Lợi, Quận 1", "--phone", "0283822",
+                      "--unit", "UBND Phường Bến Nghé", "--db", pg_url,
+                      "--out", str(tmp_path / "posters")]) == 0
+    poster = Image.open(tmp_path / "posters" / "poster-CP-NGUYENDU.png").convert("L")
+    codes = make_decoder("zxing").decode(np.asarray(poster))
+    assert [c.text for c in codes] == ["VHDCP:CP-NGUYENDU"]
+    assert (tmp_path / "posters" / "poster-CP-NGUYENDU.pdf").read_bytes().startswith(b"%PDF")
+
+    url = f"mqtts://127.0.0.1:{broker.tls_port}"
+    assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-NGUYENDU",
+                      "--broker", url, "--db", pg_url, "--device-id", "gate-nd-01",
+                      "--out", str(tmp_path / "bundles")]) == 0
+    assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-NOWHERE",
+                      "--broker", url, "--db", pg_url, "--out", str(tmp_path / "bundles")]) == 1
+    bundle = tmp_path / "bundles" / "gate-nd-01"
+    assert {p.name for p in bundle.iterdir()} == {"gate.toml", "mqtt-password", "ca.crt"}
+    # The broker reads the device's new password from the shared password file.
+    shutil.copy(home / "broker" / "passwd", broker.files.passwd)
+    broker.reload()
+
+    # Sign tokens with the centre's authority, as the declaration system would.
+    a = Authority(home / "authority")
+    from protocol.token import issue_token
+
+    class Issuer:
+        public = a.keys()[0].public_key
+
+        def live_token(self, decl, name):
+            now = int(time.time())
+            return issue_token(a.signing_key(), decl, name, now - 60, now + 3600)
+
+    frames = crowd(tmp_path / "frames", Issuer(), 12)
+    store = open_store(pg_url)
+    bridge = Bridge(BrokerUrl.parse(f"mqtt://127.0.0.1:{broker.local_port}"), store, username=BRIDGE_USER,
+                    password=broker.files.bridge_password.read_text().strip())
+    stop = threading.Event()
+    t = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(bundle / "gate.toml"),
+                            "--simulate", "--state-dir", str(tmp_path / "state"), "--drain-seconds", "60",
+                            "--camera", f"images:{frames}?fps=10"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    finally:
+        stop.set()
+        t.join(10)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stderr.count("feedback accepted") == 12
+    assert store.count_checkins() == 12
+    assert {c.device_id for c in store.checkins()} == {"gate-nd-01"}
+    store.close()
+
+
+def test_device_install_into_a_tree(tmp_path, pg_url):
+    home = tmp_path / "centre"
+    assert provision(["--home", str(home), "authority", "init"]) == 0
+    write_broker_config(home / "broker", ["broker.example"], local_port=None)
+    assert provision(["--home", str(home), "checkpoint", "add", "CP-1", "--name", "Cổng 1", "--db", pg_url,
+                      "--out", str(tmp_path)]) == 0
+    assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-1", "--broker",
+                      "mqtts://broker.example:8883", "--db", pg_url, "--out", str(tmp_path / "b")]) == 0
+    archive = next((tmp_path / "b").glob("*.tar.gz"))
+    shutil.rmtree(archive.with_suffix("").with_suffix(""))  # only the archive travels to the Pi
+    root = tmp_path / "root"
+    assert provision(["device", "install", str(archive), "--root", str(root), "--venv", sys.prefix]) == 0
+    etc = root / "etc" / "vhd-gate"
+    assert oct((etc / "mqtt-password").stat().st_mode & 0o777) == "0o640"
+    from device.config import load
+
+    cfg = load(etc / "gate.toml")
+    assert cfg.mqtt.url == "mqtts://broker.example:8883" and cfg.mqtt.ca_file == "ca.crt"
+    assert len(cfg.trust.public_keys) == 1
+    unit = (root / "etc" / "systemd" / "system" / "vhd-gate.service").read_text()
+    assert f"ExecStart={sys.prefix}/bin/vhd-gate run" in unit and "@VENV@" not in unit
+    assert (root / "var" / "lib" / "vhd-gate").is_dir()
+
+
+def test_systemd_units_verify(tmp_path):
+    from provisioning.enroll import render_unit
+
+    names = ["vhd-gate.service", "vhd-bridge.service", "vhd-retention.service", "vhd-retention.timer"]
+    for name in names:
+        (tmp_path / name).write_text(render_unit(name, Path(sys.prefix)))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", *[str(tmp_path / n) for n in names]],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Unknown" not in r.stdout + r.stderr, r.stdout + r.stderr
+    gate = (tmp_path / "vhd-gate.service").read_text()
+    for needed in ("Type=notify", "WatchdogSec=", "Restart=always", "User=vhd-gate", "WorkingDirectory=",
+                   "StateDirectory=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
+                   "PrivateTmp=yes"):
+        assert needed in gate
+
+
+def test_declaration_writes_signed_qr(tmp_path, pg_url):
+    home = tmp_path / "centre"
+    assert provision(["--home", str(home), "authority", "init"]) == 0
+    assert provision(["--home", str(home), "declaration", "add", "--name", "Nguyễn Thị Vân Anh",
+                      "--citizen-id", "079203001234", "--birth-year", "1990", "--sex", "F",
+                      "--phone", "0901234567", "--insurance", "DN4797900123456", "--on-behalf-of",
+                      "Nguyễn Văn Hùng (cha)", "--db", pg_url, "--out", str(tmp_path / "qr")]) == 0
+    assert provision(["--home", str(home), "declaration", "add", "--name", "X", "--citizen-id", "12",
+                      "--birth-year", "1990", "--sex", "F", "--db", pg_url, "--out", str(tmp_path)]) == 1
+    png = next((tmp_path / "qr").glob("*.png"))
+    (code,) = make_decoder("zxing").decode(np.asarray(Image.open(png).convert("L")))
+    trust = TrustStore.from_public_keys(Authority(home / "authority").trust()["public_keys"])
+    tok = verify_token(code.text, trust, int(time.time()))
+    assert tok.name == "Nguyễn Thị Vân Anh" and tok.declaration_id == png.stem
+    store = open_store(pg_url)
+    (row,) = store.query("SELECT * FROM declarations")
+    assert row["citizen_id"] == "079203001234" and row["on_behalf_of"] == "Nguyễn Văn Hùng (cha)"
+    assert row["insurance_no"] == "DN4797900123456" and row["birth_year"] == 1990
+
+
+def test_trust_published_on_config_topic_reaches_gate(tmp_path, broker, pg_url):
+    home = tmp_path / "centre"
+    assert provision(["--home", str(home), "authority", "init"]) == 0
+    store = open_store(pg_url)
+    store.migrate()
+    store.add_checkpoint("CP-1", "Cổng 1")
+    store.add_device("gate-a", "CP-1")
+    store.close()
+    set_password(broker.files.passwd, "gate-a", "pw-a")
+    broker.reload()
+    assert provision(["--home", str(home), "authority", "publish", "--broker",
+                      f"mqtt://127.0.0.1:{broker.local_port}", "--db", pg_url, "--password-file",
+                      str(broker.files.bridge_password)]) == 0
+    a = client(broker, "gate-a", "pw-a")
+    a.subscribe([("vhd/v1/gates/gate-a/config", 1)])
+    assert wait(lambda: a.result.get("messages"))
+    data = json.loads(a.result["messages"][0][1])
+    assert data["trust"] == Authority(home / "authority").trust()
+    a.loop_stop()
