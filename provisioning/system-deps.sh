@@ -11,6 +11,7 @@ have_lib libzbar.so.0 || need+=(libzbar0)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || need+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,129 @@
+"""systemd notify and watchdog against a real AF_UNIX datagram socket."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from device.clock import ManualClock
+from device.notify import Notifier
+from drivers.camera import FrameListCamera
+from tests.chain import crowd
+from tests.conftest import NOW
+from tests.test_gate import frames_for, make_gate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = tmp_path / "notify.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(path))
+    s.settimeout(0.2)
+    got: list[str] = []
+    stop = threading.Event()
+
+    def pump():
+        while not stop.is_set():
+            try:
+                got.append(s.recv(4096).decode())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    yield str(path), got
+    stop.set()
+    t.join(2)
+    s.close()
+
+
+def test_notifier_messages_and_watchdog_rate(notify_socket):
+    path, got = notify_socket
+    n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})
+    assert n.watchdog_interval == pytest.approx(0.1)
+    n.ready("scanning")
+    for _ in range(50):  # 50 frames in 0.25 s: pings at most every 0.1 s
+        n.progress()
+        time.sleep(0.005)
+    n.stopping()
+    time.sleep(0.3)
+    assert got[0] == "READY=1\nSTATUS=scanning"
+    pings = got.count("WATCHDOG=1")
+    assert 2 <= pings <= 4
+    assert got[-1] == "STOPPING=1"
+
+
+def test_no_socket_no_watchdog_is_harmless():
+    n = Notifier({})
+    assert n.watchdog_interval is None and not n.send("READY=1")
+    assert Notifier({"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}).watchdog_interval is None
+
+
+class StalledCamera(FrameListCamera):
+    """Delivers a few frames, then hangs as a wedged camera does."""
+
+    def __init__(self, frames, release: threading.Event):
+        super().__init__(frames)
+        self.release = release
+
+    def read(self):
+        frame = super().read()
+        if frame is None:
+            self.release.wait(5)
+        return frame
+
+
+def test_watchdog_only_pinged_while_frames_are_processed(notify_socket, gate_config, authority):
+    path, got = notify_socket
+    release = threading.Event()
+    parts, clock = make_gate(gate_config, [], clock=ManualClock(NOW))
+    gate = parts.gate
+    gate.camera = StalledCamera(frames_for(authority.token(), None, None), release)
+    n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000"})
+    gate.on_progress = n.progress
+    stop = threading.Event()
+    t = threading.Thread(target=gate.run, args=(stop,))
+    t.start()
+    time.sleep(0.5)
+    during_stall = len(got)
+    time.sleep(0.5)
+    assert len(got) == during_stall  # the camera hangs: no frames, no pings
+    assert 1 <= during_stall <= 3
+    stop.set()
+    release.set()
+    t.join(5)
+    parts.close()
+
+
+def test_daemon_notifies_ready_watchdog_and_stopping(notify_socket, tmp_path, authority):
+    path, got = notify_socket
+    frames = crowd(tmp_path / "frames", authority, 5)
+    cfg = tmp_path / "gate.toml"
+    cfg.write_text(f"""
+[gate]
+state_dir = "{tmp_path / 'state'}"
+[display]
+driver = "none"
+[signals]
+driver = "none"
+[trust]
+public_keys = ["{authority.public}"]
+""")
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+    r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                        "--camera", f"images:{frames}?fps=20&repeat=4"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    time.sleep(0.3)
+    assert r.returncode == 0, r.stderr
+    assert got[0].startswith("READY=1")
+    assert got.count("WATCHDOG=1") >= 2
+    assert got[-1] == "STOPPING=1"
