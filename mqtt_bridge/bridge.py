@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import socket
 import threading
 import time
@@ -38,7 +39,8 @@ class Bridge:
         self._devices_at = 0.0
         self._stop = threading.Event()
         self.link = MqttLink(
-            client_id=client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}", url=url,
+            client_id=client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+            url=url,
             username=username, password=password, ca_file=ca_file, clean_start=True, session_expiry=0,
             max_inflight=100, on_connect=self._connected, on_message=self._received,
             on_disconnect=self._disconnected,
