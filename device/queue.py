@@ -124,6 +124,11 @@ class EventQueue:
                 n += 1
         return n
 
+    def purge_refused(self, older_than_days: float = 21) -> int:
+        """Refused events are kept for a technician, but no longer than check-ins are kept."""
+        cur = self.conn.execute("DELETE FROM refused WHERE at < ?", (time.time() - older_than_days * 86400,))
+        return cur.rowcount
+
     def refused_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM refused").fetchone()[0]
 

@@ -39,6 +39,13 @@ def cmd_run(args) -> int:
     store = _store(args.db)
     bridge = Bridge(url, store, group=args.group, client_id=args.client_id, username=args.username,
                     password=_password(args), ca_file=args.ca_file)
+    web_store = None
+    if args.http:
+        from mqtt_bridge.web import Dashboard, serve
+
+        web_store = open_store(args.db)
+        server = serve(Dashboard(web_store, bridge), Path(args.users), args.http)
+        logging.getLogger(__name__).info("dashboard on http://%s:%d/", *server.server_address[:2])
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -47,6 +54,88 @@ def cmd_run(args) -> int:
         bridge.run(stop)
     finally:
         store.close()
+        if web_store is not None:
+            web_store.close()
+    return 0
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise StoreError(f"bad date {text!r}: use YYYY-MM-DD") from None
+
+
+def cmd_report(args) -> int:
+    from datetime import date
+
+    from mqtt_bridge.reports import checkpoint_days, render, unit_days
+
+    first = _date(args.date_from) if args.date_from else date.today()
+    last = _date(args.date_to) if args.date_to else first
+    store = _store(args.db)
+    try:
+        rows = (unit_days(store, first, last) if args.by == "unit"
+                else checkpoint_days(store, first, last, args.checkpoint))
+    finally:
+        store.close()
+    sys.stdout.write(render(rows, args.format))
+    return 0
+
+
+def cmd_trace(args) -> int:
+    from datetime import timedelta
+
+    from mqtt_bridge.reports import TZ, day_bounds
+    from mqtt_bridge.trace import trace
+
+    start, end = day_bounds(_date(args.date_from), _date(args.date_to or args.date_from), TZ)
+    store = _store(args.db)
+    try:
+        visits, contacts = trace(store, args.person, start, end, timedelta(hours=args.max_stay_hours))
+    finally:
+        store.close()
+    fmt = lambda t: t.astimezone(TZ).isoformat(timespec="seconds")  # noqa: E731
+    for v in visits:
+        print(json.dumps({"type": "visit", "subject": v.subject, "checkpoint_id": v.checkpoint_id,
+                          "start": fmt(v.start), "end": fmt(v.end), "checked_out": v.closed},
+                         ensure_ascii=False))
+    for c in contacts:
+        print(json.dumps({"type": "contact", "subject": c.subject, "display_name": c.display_name,
+                          "checkpoint_id": c.checkpoint_id, "first_overlap": fmt(c.first_overlap),
+                          "last_overlap": fmt(c.last_overlap), "overlap_minutes": c.overlap_minutes},
+                         ensure_ascii=False))
+    print(f"{len(contacts)} contact(s) in {len(visits)} visit(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from mqtt_bridge.retention import purge
+
+    store = _store(args.db)
+    try:
+        p = purge(store, args.days, args.declaration_days)
+    finally:
+        store.close()
+    print(f"deleted {p.checkins} check-in(s) older than {args.days} days "
+          f"({p.partitions_dropped} partition(s) dropped), {p.declarations} expired declaration(s)")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    from mqtt_bridge.web import add_user
+
+    password = Path(args.password_file).read_text().strip() if args.password_file else None
+    if password is None:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.name}: ")
+    if len(password) < 8:
+        raise StoreError("password too short: at least 8 characters")
+    add_user(Path(args.users), args.name, password)
+    print(f"dashboard user {args.name} saved in {args.users}")
     return 0
 
 
@@ -109,7 +198,40 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--username")
     r.add_argument("--password-file")
     r.add_argument("--ca-file")
+    r.add_argument("--http", help="serve the dashboard and /metrics on HOST:PORT, e.g. 127.0.0.1:8080")
+    r.add_argument("--users", default="/etc/vhd-centre/dashboard-users.json", help="dashboard users file")
     r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="check-ins per checkpoint and day, or per unit (CSV or JSON)")
+    rp.add_argument("--db", required=True)
+    rp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
+    rp.add_argument("--to", dest="date_to", help="last day (default: the first)")
+    rp.add_argument("--checkpoint")
+    rp.add_argument("--by", choices=["checkpoint", "unit"], default="checkpoint")
+    rp.add_argument("--format", choices=["csv", "json"], default="csv")
+    rp.set_defaults(func=cmd_report)
+
+    tr = sub.add_parser("trace", help="contacts of a person (declaration id or citizen id)")
+    tr.add_argument("person")
+    tr.add_argument("--db", required=True)
+    tr.add_argument("--from", dest="date_from", required=True)
+    tr.add_argument("--to", dest="date_to")
+    tr.add_argument("--max-stay-hours", type=float, default=4.0,
+                    help="how long someone without a check-out counts as inside (capped at the day's end)")
+    tr.set_defaults(func=cmd_trace)
+
+    rt = sub.add_parser("retention", help="delete old check-ins and expired declarations")
+    rt.add_argument("--db", required=True)
+    rt.add_argument("--days", type=int, default=21)
+    rt.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
+    rt.set_defaults(func=cmd_retention)
+
+    us = sub.add_parser("user", help="dashboard users")
+    us.add_argument("action", choices=["add"])
+    us.add_argument("name")
+    us.add_argument("--users", default="/etc/vhd-centre/dashboard-users.json")
+    us.add_argument("--password-file")
+    us.set_defaults(func=cmd_user_add)
 
     m = sub.add_parser("migrate", help="create or upgrade the database schema")
     m.add_argument("--db", required=True)
@@ -147,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (StoreError, MqttError) as exc:
+    except (StoreError, MqttError, OSError) as exc:
         print(f"vhd-bridge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

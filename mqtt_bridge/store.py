@@ -34,6 +34,11 @@ DECLARATION_FIELDS = ("declaration_id", "full_name", "citizen_id", "birth_year",
                       "insurance_no", "on_behalf_of", "expires_at")
 
 
+def as_time(value) -> datetime:
+    """A stored time (datetime from PostgreSQL, ISO text from SQLite) as an aware datetime."""
+    return value if isinstance(value, datetime) else parse_time(value)
+
+
 def checkin_row(ev: Event) -> tuple:
     # Normalise the time text so that one instant is always stored the same way.
     return (ev.event_id, format_time(parse_time(ev.scanned_at)), ev.device_id, ev.checkpoint_id,
@@ -65,6 +70,13 @@ class Store:
 
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
         """Rows as dicts; `sql` uses ? placeholders on every backend."""
+
+    def time_param(self, t: datetime):
+        """A time as this backend compares it: text on SQLite, timestamptz on PostgreSQL."""
+        return format_time(t)
+
+    def execute(self, sql: str, args: tuple = ()) -> int:
+        """One write statement in its own transaction; returns the rows it touched."""
 
     def checkpoint_rows(self) -> list[dict]:
         return self.query("SELECT * FROM checkpoints ORDER BY checkpoint_id")
@@ -186,6 +198,17 @@ class SqliteStore(Store):
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur]
         except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def execute(self, sql, args=()):
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            n = self.conn.execute(sql, args).rowcount
+            self.conn.execute("COMMIT")
+            return n
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise StoreError(str(exc)) from exc
 
     def add_declaration(self, d):

@@ -122,6 +122,27 @@ class PgStore(Store):
 
         return self._run(work)
 
+    def drop_partitions_before(self, cutoff: datetime) -> int:
+        """Drop monthly partitions that end on or before `cutoff`: instant, no dead rows."""
+        def work(conn):
+            rows = conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checkins' "
+                "AND p.relnamespace = current_schema()::regnamespace").fetchall()
+            dropped = 0
+            for (name,) in rows:
+                if not name.startswith("checkins_y"):
+                    continue
+                year, month = int(name[10:14]), int(name[15:17])
+                _, end = month_bounds(datetime(year, month, 1, tzinfo=UTC))
+                if end <= cutoff:
+                    conn.execute(f"DROP TABLE {name}")
+                    self._partitions.discard(name)
+                    dropped += 1
+            return dropped
+
+        return self._run(work)
+
     def devices(self) -> dict[str, str]:
         return self._run(lambda c: dict(c.execute("SELECT device_id, checkpoint_id FROM devices")))
 
@@ -156,6 +177,12 @@ class PgStore(Store):
             return [dict(zip(names, row, strict=True)) for row in cur]
 
         return self._run(work)
+
+    def time_param(self, t):
+        return t
+
+    def execute(self, sql, args=()):
+        return self._run(lambda c: c.execute(sql.replace("?", "%s"), args).rowcount)
 
     def add_declaration(self, d):
         cols = list(DECLARATION_FIELDS)

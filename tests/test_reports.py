@@ -1,0 +1,113 @@
+"""Reports, contact tracing and retention on real databases (PostgreSQL and SQLite)."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from mqtt_bridge.cli import main as bridge_cli
+from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
+from mqtt_bridge.retention import purge
+from mqtt_bridge.store import open_store
+from mqtt_bridge.trace import trace
+from protocol.event import Event, format_time, uuid7
+
+DAY = date(2021, 9, 15)
+
+
+def at(hh, mm, day=DAY):
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=TZ)
+
+
+def ev(n, subject, direction, when, cp="CP-A", device="gate-a", kind="vhd"):
+    return Event.from_dict(dict(
+        event_id=uuid7(int(when.timestamp() * 1000), n.to_bytes(10, "big")), device_id=device, checkpoint_id=cp,
+        direction=direction, kind=kind, subject=subject, display_name=f"Người {subject}",
+        scanned_at=format_time(when), mono_ns=n, boot_id="b", time_synced=True, firmware="0.1.0"))
+
+
+SCANS = [
+    # Anh (declaration, also the card 079203001234) at A 08:00-10:00.
+    ("VHD-ANH", "in", at(8, 0), "CP-A"), ("VHD-ANH", "out", at(10, 0), "CP-A"),
+    # Binh at A 09:00-09:30: 30 min with Anh.
+    ("VHD-BINH", "in", at(9, 0), "CP-A"), ("VHD-BINH", "out", at(9, 30), "CP-A"),
+    # Chau at A 09:45, never checks out: inside until 13:45 (4 h): 15 min with Anh.
+    ("VHD-CHAU", "in", at(9, 45), "CP-A"),
+    # Dung at A 10:30-11:00: after Anh left, no contact.
+    ("VHD-DUNG", "in", at(10, 30), "CP-A"), ("VHD-DUNG", "out", at(11, 0), "CP-A"),
+    # Anh's card at B 14:00-15:00 with Em 14:30-16:00 (30 min).
+    ("079203001234", "in", at(14, 0), "CP-B"), ("079203001234", "out", at(15, 0), "CP-B"),
+    ("VHD-EM", "in", at(14, 30), "CP-B"), ("VHD-EM", "out", at(16, 0), "CP-B"),
+    # Binh at B the next day: outside the period traced.
+    ("VHD-BINH", "in", at(14, 10, DAY + timedelta(days=1)), "CP-B"),
+]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def store(request, tmp_path):
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/c.db"
+    s = open_store(url)
+    s.migrate()
+    s.add_checkpoint("CP-A", "Trường A", unit="Phường 1")
+    s.add_checkpoint("CP-B", "Chợ B", unit="Phường 1")
+    s.add_device("gate-a", "CP-A")
+    s.add_device("gate-b", "CP-B")
+    s.add_declaration({"declaration_id": "VHD-ANH", "full_name": "Nguyễn Thị Vân Anh",
+                       "citizen_id": "079203001234", "birth_year": 1990, "sex": "F"})
+    s.insert_checkins([ev(i, subj, d, t, cp, "gate-a" if cp == "CP-A" else "gate-b")
+                       for i, (subj, d, t, cp) in enumerate(SCANS)])
+    s.url = url
+    yield s
+    s.close()
+
+
+def test_checkpoint_day_report(store):
+    rows = {r.checkpoint_id: r for r in checkpoint_days(store, DAY, DAY)}
+    a, b = rows["CP-A"], rows["CP-B"]
+    assert (a.check_ins, a.check_outs, a.distinct_people, a.still_inside) == (4, 3, 4, 1)
+    assert a.busiest_hour == "09:00-10:00" and a.busiest_hour_scans == 3
+    assert (b.check_ins, b.check_outs, b.distinct_people, b.still_inside) == (2, 2, 2, 0)
+    (unit,) = unit_days(store, DAY, DAY)
+    assert (unit.unit, unit.checkpoints, unit.check_ins, unit.distinct_people) == ("Phường 1", 2, 6, 6)
+    csv_text = render(list(rows.values()), "csv")
+    assert csv_text.splitlines()[0].startswith("day,checkpoint_id,checkpoint_name,unit,check_ins")
+    assert "Trường A" in csv_text
+
+
+def test_trace_finds_overlaps_across_ids_and_open_stays(store):
+    start, end = at(0, 0), at(0, 0, DAY + timedelta(days=1))
+    visits, contacts = trace(store, "079203001234", start, end)
+    assert {(v.checkpoint_id, v.start.astimezone(TZ).hour) for v in visits} == {("CP-A", 8), ("CP-B", 14)}
+    got = {(c.subject, c.checkpoint_id): c.overlap_minutes for c in contacts}
+    assert got == {("VHD-BINH", "CP-A"): 30.0, ("VHD-EM", "CP-B"): 30.0, ("VHD-CHAU", "CP-A"): 15.0}
+    # A shorter maximum stay shortens Chau's open stay: 09:45 + 10 min ends before Anh left.
+    _, short = trace(store, "VHD-ANH", start, end, max_stay=timedelta(minutes=10))
+    assert {c.subject: c.overlap_minutes for c in short}["VHD-CHAU"] == 10.0
+
+
+def test_report_and_trace_commands(store, capsys):
+    assert bridge_cli(["report", "--db", store.url, "--from", "2021-09-15", "--format", "json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {x["checkpoint_id"] for x in lines} == {"CP-A", "CP-B"}
+    assert bridge_cli(["report", "--db", store.url, "--from", "2021-09-15", "--by", "unit"]) == 0
+    assert "Phường 1" in capsys.readouterr().out
+    assert bridge_cli(["trace", "VHD-BINH", "--db", store.url, "--from", "2021-09-15"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    contacts = {x["subject"] for x in out if x["type"] == "contact"}
+    assert contacts == {"VHD-ANH"}  # the card scan at B is Anh too, but Binh was not at B that day
+    assert bridge_cli(["report", "--db", store.url, "--from", "15/09/2021"]) == 1
+
+
+def test_retention_deletes_old_checkins_and_expired_declarations(store):
+    store.add_declaration({"declaration_id": "VHD-OLD", "full_name": "Cũ", "birth_year": 1980, "sex": "M",
+                           "expires_at": "2021-08-01T00:00:00.000Z"})
+    now = datetime(2021, 10, 7, 0, 0, tzinfo=UTC)  # cutoff: 16 September 00:00 UTC
+    p = purge(store, checkin_days=21, declaration_days=30, now=now)
+    assert (p.checkins, p.partitions_dropped, p.declarations) == (11, 0, 1)  # September's partition stays
+    left = [c.subject for c in store.checkins()]
+    assert left == ["VHD-BINH"]  # only the scan of the 16th is within 21 days
+    assert [d["declaration_id"] for d in store.query("SELECT declaration_id FROM declarations")] == ["VHD-ANH"]
+    later = purge(store, checkin_days=21, now=datetime(2021, 11, 1, tzinfo=UTC))
+    assert later.checkins + later.partitions_dropped >= 1 and store.count_checkins() == 0
+    if store.dialect == "postgresql":
+        assert later.partitions_dropped == 1 and later.checkins == 0  # dropped whole, no row deletes
