@@ -33,7 +33,7 @@ setup(
         "pi": ["lgpio>=0.2"],
         "opencv": ["opencv-python-headless>=4.8"],
         "bridge": ["psycopg[binary]>=3.1"],
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20"],
     },
     entry_points={
         "console_scripts": [

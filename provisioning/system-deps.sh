@@ -12,6 +12,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || need+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
+# The dashboard is tested in headless Chromium driven through chromedriver.
+{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
