@@ -1,0 +1,111 @@
+"""Contact tracing on 10 million check-ins in PostgreSQL: how long one trace takes.
+
+Fills a fresh schema (partitioned by month, 500 checkpoints, 200,000 people, 90 days) with
+generate_series, then traces people over one day. Baseline in the same run: one trace with
+PostgreSQL's index scans turned off (what the query costs without the indexes). One JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg  # noqa: E402
+
+from mqtt_bridge.store import open_store  # noqa: E402
+from mqtt_bridge.trace import trace  # noqa: E402
+
+START = datetime(2021, 8, 1, tzinfo=UTC)
+
+
+def fill(store, rows: int, days: int, people: int, checkpoints: int) -> float:
+    t0 = time.perf_counter()
+    with store.conn.transaction():
+        month = START
+        while month < START + timedelta(days=days + 31):
+            store._partition_for(store.conn, month)
+            month = (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+        store.conn.execute("DROP INDEX checkins_checkpoint_time")
+        store.conn.execute("DROP INDEX checkins_subject_time")
+    step = days * 86400 / rows
+    store.conn.execute(
+        "INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, subject, "
+        "display_name, mono_ns, boot_id, time_synced, firmware) "
+        "SELECT md5(i::text)::uuid, %s::timestamptz + make_interval(secs => i * %s), "
+        "'gate-' || (i * 7919 %% %s), 'CP-' || (i * 7919 %% %s), "
+        "CASE WHEN (i / %s) %% 2 = 0 THEN 'in' ELSE 'out' END, 'vhd', "
+        "'VHD-' || ((i * 104729 + i / %s) %% %s), 'Người thử', i, 'boot', true, '0.1.0' "
+        "FROM generate_series(1::bigint, %s) AS i",
+        (START, step, checkpoints, checkpoints, people, people, people, rows))
+    store.conn.execute("CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)")
+    store.conn.execute("CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)")
+    store.conn.commit()
+    store.conn.execute("ANALYZE checkins")
+    store.conn.commit()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--people", type=int, default=200_000)
+    ap.add_argument("--checkpoints", type=int, default=500)
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--traces", type=int, default=20)
+    ap.add_argument("--keep", action="store_true", help="keep the schema for another run")
+    args = ap.parse_args()
+    base = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+    schema = f"vhd_trace_{secrets.token_hex(4)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    try:
+        store = open_store(url)
+        store.migrate()
+        fill_s = fill(store, args.rows, args.days, args.people, args.checkpoints)
+        day = START + timedelta(days=args.days // 2)
+        times, contacts = [], []
+        for k in range(args.traces):
+            who = f"VHD-{(k * 7717) % args.people}"
+            t0 = time.perf_counter()
+            _, found = trace(store, who, day - timedelta(days=3), day + timedelta(days=4))
+            times.append(time.perf_counter() - t0)
+            contacts.append(len(found))
+        with store.conn.transaction():
+            store.conn.execute("SET LOCAL enable_indexscan = off")
+            store.conn.execute("SET LOCAL enable_bitmapscan = off")
+            store.conn.execute("SET LOCAL enable_indexonlyscan = off")
+            t0 = time.perf_counter()
+            store.conn.execute("SELECT subject, scanned_at FROM checkins WHERE subject = %s AND scanned_at >= %s "
+                               "AND scanned_at < %s", ("VHD-0", day - timedelta(days=3), day + timedelta(days=4)))
+            no_index = time.perf_counter() - t0
+        total = store.count_checkins()
+        store.close()
+    finally:
+        if not args.keep:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    print(json.dumps({
+        "benchmark": "trace",
+        "checkins": total,
+        "fill_seconds": round(fill_s, 1),
+        "traces": len(times),
+        "trace_seconds_median": round(statistics.median(times), 4),
+        "trace_seconds_max": round(max(times), 4),
+        "contacts_median": statistics.median(contacts),
+        "baseline_one_lookup_without_indexes_seconds": round(no_index, 3),
+        "target_seconds": 1.0,
+    }))
+
+
+if __name__ == "__main__":
+    main()
