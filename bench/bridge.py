@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
+from bench.common import temp_schema  # noqa: E402
 from drivers.mqtt import BrokerUrl, MqttLink  # noqa: E402
 from mqtt_bridge.bridge import Bridge  # noqa: E402
 from mqtt_bridge.schema import CHECKIN_COLUMNS  # noqa: E402
@@ -147,12 +148,7 @@ def main() -> None:
     ap.add_argument("--batched-events", type=int, default=200000)
     ap.add_argument("--per-message", type=int, default=200)
     args = ap.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
-    schema = f"vhd_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    db_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with temp_schema("vhd_bench") as db_url:
         store = open_store(db_url)
         store.migrate()
         store.add_checkpoint("CP-BENCH", "Bench")
@@ -166,9 +162,6 @@ def main() -> None:
             one = bridge_rate(broker.url, db_url, single, args.messages)
             many = bridge_rate(broker.url, db_url, batched, args.batched_events)
         copy_rate = raw_copy(db_url, 100_000)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
     print(json.dumps({
         "benchmark": "bridge",
         "events_per_s": round(one),

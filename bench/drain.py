@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 import tempfile
 import threading
@@ -19,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 
 from bench.bridge import event  # noqa: E402
+from bench.common import temp_schema  # noqa: E402
 from device.config import MqttSection  # noqa: E402
 from device.queue import EventQueue  # noqa: E402
 from device.uplink import Uplink  # noqa: E402
@@ -74,12 +72,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=300)
     args = ap.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
-    schema = f"vhd_drain_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    db_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with temp_schema("vhd_drain") as db_url:
         store = open_store(db_url)
         store.migrate()
         store.add_checkpoint("CP-DRAIN", "Drain")
@@ -110,9 +103,6 @@ def main() -> None:
             thread.join(10)
         stored = store.count_checkins()
         store.close()
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
     print(json.dumps({
         "benchmark": "drain",
         "events": args.events,

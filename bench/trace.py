@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import statistics
 import sys
 import time
@@ -19,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 
+from bench.common import temp_schema  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
 from mqtt_bridge.trace import trace  # noqa: E402
 
@@ -63,12 +61,7 @@ def main() -> None:
     ap.add_argument("--traces", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the schema for another run")
     args = ap.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
-    schema = f"vhd_trace_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with temp_schema("vhd_trace", keep=args.keep) as url:
         store = open_store(url)
         store.migrate()
         fill_s = fill(store, args.rows, args.days, args.people, args.checkpoints)
@@ -90,10 +83,6 @@ def main() -> None:
             no_index = time.perf_counter() - t0
         total = store.count_checkins()
         store.close()
-    finally:
-        if not args.keep:
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
     print(json.dumps({
         "benchmark": "trace",
         "checkins": total,

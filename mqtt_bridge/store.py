@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,12 +125,13 @@ class SqliteStore(Store):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
 
-    def _tx(self, statements: list[tuple[str, tuple]]) -> None:
+    @contextmanager
+    def _transaction(self):
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; SQLite errors become StoreError."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for sql, args in statements:
-                    self.conn.execute(sql, args)
+                yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
@@ -137,6 +139,11 @@ class SqliteStore(Store):
                 raise
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
+
+    def _tx(self, statements: list[tuple[str, tuple]]) -> None:
+        with self._transaction() as conn:
+            for sql, args in statements:
+                conn.execute(sql, args)
 
     def migrate(self) -> int:
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
@@ -153,21 +160,11 @@ class SqliteStore(Store):
     def insert_checkins(self, events: list[Event]) -> int:
         cols = ", ".join(CHECKIN_COLUMNS)
         marks = ", ".join("?" * len(CHECKIN_COLUMNS))
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                before = self.conn.total_changes
-                self.conn.executemany(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})",
-                                      [checkin_row(e) for e in events])
-                added = self.conn.total_changes - before
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(str(exc)) from exc
-        return added
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})",
+                             [checkin_row(e) for e in events])
+            return conn.total_changes - before
 
     def devices(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT device_id, checkpoint_id FROM devices"))
@@ -201,15 +198,8 @@ class SqliteStore(Store):
             raise StoreError(str(exc)) from exc
 
     def execute(self, sql, args=()):
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            n = self.conn.execute(sql, args).rowcount
-            self.conn.execute("COMMIT")
-            return n
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise StoreError(str(exc)) from exc
+        with self._transaction() as conn:
+            return conn.execute(sql, args).rowcount
 
     def add_declaration(self, d):
         cols = list(DECLARATION_FIELDS)
