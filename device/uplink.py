@@ -21,6 +21,7 @@ from protocol.topics import topic
 logger = logging.getLogger(__name__)
 
 MAX_CONFIG_BYTES = 64 * 1024
+MAX_ACK_BYTES = 1024 * 1024
 
 
 def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | None:
@@ -117,13 +118,14 @@ class Uplink:
 
     def _message(self, name: str, payload: bytes) -> None:
         channel = name.rsplit("/", 1)[-1]
+        limit = MAX_ACK_BYTES if channel == "ack" else MAX_CONFIG_BYTES
         try:
-            data = json.loads(payload[:MAX_CONFIG_BYTES]) if len(payload) <= MAX_CONFIG_BYTES else None
+            data = json.loads(payload) if len(payload) <= limit else None
         except ValueError:
             data = None
         if not isinstance(data, dict):
             if payload:  # an empty retained message just clears the topic
-                logger.warning("ignoring malformed %s message", channel)
+                logger.warning("ignoring malformed or oversized %s message (%d bytes)", channel, len(payload))
             return
         if channel == "ack":
             self._ack(data)

@@ -16,7 +16,11 @@ from protocol.event import Event, format_time, parse_time
 
 
 class StoreError(RuntimeError):
-    """The database cannot be reached or refused the write; the caller may retry."""
+    """The database cannot be reached (transient: retry) or refused the data (not transient)."""
+
+    def __init__(self, message: str, transient: bool = True):
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,10 @@ class SqliteStore(Store):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:  # locked, disk I/O: may pass on a retry
             raise StoreError(str(exc)) from exc
+        except sqlite3.Error as exc:  # constraint and data errors: the same data fails again
+            raise StoreError(str(exc), transient=False) from exc
 
     def _tx(self, statements: list[tuple[str, tuple]]) -> None:
         with self._transaction() as conn:

@@ -31,6 +31,7 @@ class PgStore(Store):
         self.url = url
         self.connect_timeout = connect_timeout
         self._partitions: set[str] = set()
+        self._staging = False  # the session's temporary staging table exists
         self.conn = None
         self._connect()
 
@@ -44,6 +45,7 @@ class PgStore(Store):
     def _ensure(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed or self.conn.broken:
             self._partitions.clear()
+            self._staging = False
             self._connect()
         return self.conn
 
@@ -54,13 +56,15 @@ class PgStore(Store):
             with conn.transaction():
                 return fn(conn)
         except psycopg.OperationalError as exc:
+            self._staging = False
             try:
                 conn.close()
             except psycopg.Error:
                 pass
             raise StoreError(f"PostgreSQL unavailable: {str(exc).strip()}") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL refused the write: {str(exc).strip()}") from exc
+            self._staging = False  # created in the transaction that was just rolled back
+            raise StoreError(f"PostgreSQL refused the write: {str(exc).strip()}", transient=False) from exc
 
     def migrate(self) -> int:
         def work(conn):
@@ -100,7 +104,9 @@ class PgStore(Store):
         self._partitions.add(name)
 
     def insert_checkins(self, events: list[Event]) -> int:
-        rows = [checkin_row(e) for e in events]
+        # One row per event id (a resent event may sit twice in one batch), then COPY into a
+        # staging table and a single INSERT ... ON CONFLICT DO NOTHING: retries cost nothing.
+        rows = list({r[0]: r for r in (checkin_row(e) for e in events)}.values())
         cols = ", ".join(CHECKIN_COLUMNS)
 
         def work(conn):
@@ -110,14 +116,16 @@ class PgStore(Store):
                 months[(t.year, t.month)] = t
             for t in months.values():
                 self._partition_for(conn, t)
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS checkins_stage "
-                         "(LIKE checkins INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            if not self._staging:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS checkins_stage "
+                             "(LIKE checkins INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                self._staging = True
             with conn.cursor() as cur:
                 with cur.copy(f"COPY checkins_stage ({cols}) FROM STDIN") as copy:
                     for r in rows:
                         copy.write_row(r)
-                cur.execute(f"INSERT INTO checkins ({cols}) SELECT DISTINCT ON (event_id, scanned_at) "
-                            f"{cols} FROM checkins_stage ON CONFLICT DO NOTHING")
+                cur.execute(f"INSERT INTO checkins ({cols}) SELECT {cols} FROM checkins_stage "
+                            "ON CONFLICT DO NOTHING")
                 return cur.rowcount
 
         return self._run(work)

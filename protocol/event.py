@@ -45,6 +45,10 @@ def valid_device_id(text: str) -> bool:
     return bool(_DEVICE.fullmatch(text))
 
 
+_TEXT_FIELDS = (("event_id", 36), ("device_id", 64), ("checkpoint_id", 64), ("direction", 3), ("kind", 4),
+                ("subject", 64), ("display_name", 160), ("scanned_at", 40), ("boot_id", 64), ("firmware", 32))
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: str
@@ -69,36 +73,39 @@ class Event:
         """Validate a received record; raises EventError naming the first bad field."""
         if not isinstance(data, dict):
             raise EventError("event is not an object")
-        names = {f.name for f in fields(cls)}
-        extra = set(data) - names
-        if extra:
-            raise EventError(f"unknown fields: {sorted(extra)[:3]}")
-        missing = names - set(data) - {"schema"}
-        if missing:
-            raise EventError(f"missing fields: {sorted(missing)}")
+        keys = data.keys()
+        if keys != _NAMES and not (keys | {"schema"} == _NAMES and len(keys) == len(_NAMES) - 1):
+            extra, missing = set(keys) - _NAMES, _NAMES - set(keys) - {"schema"}
+            raise EventError(f"unknown fields: {sorted(extra)[:3]}" if extra else f"missing fields: {sorted(missing)}")
         ev = cls(**data)
         ev.validate()
         return ev
 
     def validate(self) -> None:
-        checks = [
+        for name, limit in _TEXT_FIELDS:
+            value = getattr(self, name)
+            # Printable only: no NUL or control characters, which a database or a log would choke on.
+            if type(value) is not str or len(value) > limit or not value.isprintable():
+                raise EventError(f"bad {name}")
+        checks = (
             (self.schema == SCHEMA_VERSION and type(self.schema) is int, "schema"),
-            (isinstance(self.event_id, str) and _UUID.fullmatch(self.event_id), "event_id"),
-            (isinstance(self.device_id, str) and valid_device_id(self.device_id), "device_id"),
-            (isinstance(self.checkpoint_id, str) and 0 < len(self.checkpoint_id) <= 64, "checkpoint_id"),
+            (_UUID.fullmatch(self.event_id), "event_id"),
+            (valid_device_id(self.device_id), "device_id"),
+            (self.checkpoint_id and self.subject, "checkpoint_id or subject"),
             (self.direction in DIRECTIONS, "direction"),
             (self.kind in KINDS, "kind"),
-            (isinstance(self.subject, str) and 0 < len(self.subject) <= 64, "subject"),
-            (isinstance(self.display_name, str) and len(self.display_name) <= 160, "display_name"),
-            (isinstance(self.mono_ns, int) and not isinstance(self.mono_ns, bool), "mono_ns"),
-            (isinstance(self.boot_id, str) and len(self.boot_id) <= 64, "boot_id"),
-            (isinstance(self.time_synced, bool), "time_synced"),
-            (isinstance(self.firmware, str) and len(self.firmware) <= 32, "firmware"),
-        ]
+            (type(self.mono_ns) is int and -(2**63) <= self.mono_ns < 2**63, "mono_ns"),
+            (type(self.time_synced) is bool, "time_synced"),
+        )
         for ok, name in checks:
             if not ok:
                 raise EventError(f"bad {name}")
         try:
-            parse_time(self.scanned_at)
+            t = parse_time(self.scanned_at)
         except (TypeError, ValueError, AttributeError):
             raise EventError("bad scanned_at") from None
+        if not 1970 <= t.year <= 9999:
+            raise EventError("bad scanned_at")
+
+
+_NAMES = frozenset(f.name for f in fields(Event))

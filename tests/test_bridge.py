@@ -240,3 +240,41 @@ def test_pg_partitions_by_month_and_dedupes(store_url):
             "AND p.relnamespace = current_schema()::regnamespace")}
     assert {"checkins_y2021m09", "checkins_y2021m10", "checkins_default"} <= parts
     assert store.count_checkins() == 3
+
+
+class PoisonStore:
+    """A real SQLite store that, like a database refusing data, rejects one subject as data."""
+
+    def __init__(self, path):
+        from mqtt_bridge.store import SqliteStore
+
+        self.inner = SqliteStore(path)
+        self.inner.migrate()
+        self.inner.add_checkpoint(CHECKPOINT, "Cổng B")
+        self.inner.add_device(DEVICE, CHECKPOINT)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def insert_checkins(self, events):
+        from mqtt_bridge.store import StoreError
+
+        if any(e.subject == "POISON" for e in events):
+            raise StoreError("value refused", transient=False)
+        return self.inner.insert_checkins(events)
+
+
+def test_one_event_the_database_refuses_does_not_block_the_rest(tmp_path):
+    store = PoisonStore(tmp_path / "c.db")
+    bridge = Bridge(BrokerUrl.parse("mqtt://127.0.0.1:1"), store)
+    sent = []
+    bridge.link.publish = lambda name, payload, qos=0, retain=False: sent.append((name, json.loads(payload)))
+    events = [make_event(1), make_event(2, subject="POISON"), make_event(3)]
+    bridge.process([(topic(DEVICE, "events"), json.dumps(
+        {"schema": 1, "device_id": DEVICE, "events": events}).encode())])
+    assert store.inner.count_checkins() == 2
+    ((name, ack),) = sent
+    assert name == topic(DEVICE, "ack")
+    assert sorted(ack["event_ids"]) == sorted([events[0]["event_id"], events[2]["event_id"]])
+    assert ack["refused"] == [{"event_id": events[1]["event_id"], "reason": "db_refused"}]
+    assert bridge.rejects["db_refused"] == 1

@@ -32,7 +32,8 @@ def test_round_trip():
     {"event_id": "not-a-uuid"}, {"direction": "sideways"}, {"kind": "passport"},
     {"device_id": "gate/+/#"}, {"scanned_at": "yesterday"}, {"scanned_at": "2021-09-15T01:30:00"},
     {"time_synced": "yes"}, {"mono_ns": True}, {"schema": 2}, {"schema": True}, {"subject": ""},
-    {"extra": 1},
+    {"extra": 1}, {"display_name": "An\x00"}, {"subject": "VHD-1\n"}, {"firmware": 1.0},
+    {"boot_id": "\ud800"}, {"mono_ns": 2**70}, {"scanned_at": "0001-01-01T00:00:00Z"},
 ])
 def test_invalid_records_are_refused(change):
     with pytest.raises(EventError):
