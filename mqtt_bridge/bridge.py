@@ -22,6 +22,7 @@ from protocol.event import Event
 logger = logging.getLogger(__name__)
 
 ACK_IDS = 1000
+IDLE_SECONDS = 0.01
 
 
 class Bridge:
@@ -202,6 +203,8 @@ class Bridge:
             logger.warning("device %s %s not recorded: %s", device_id, channel, exc)
 
     def _take(self) -> list[tuple[str, bytes]]:
+        """A batch: messages until `flush_seconds` have passed, `batch_messages` are in, or no new
+        message came for IDLE_SECONDS (a quiet moment: no reason to keep a gate waiting)."""
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
@@ -211,7 +214,8 @@ class Bridge:
         while len(batch) < self.batch_messages:
             left = deadline - time.monotonic()
             try:
-                batch.append(self.inbox.get(timeout=max(left, 0)) if left > 0 else self.inbox.get_nowait())
+                batch.append(self.inbox.get(timeout=min(left, IDLE_SECONDS)) if left > 0
+                             else self.inbox.get_nowait())
             except queue.Empty:
                 break
         return batch
