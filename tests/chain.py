@@ -12,7 +12,7 @@ from urllib.parse import urlparse, urlunparse
 from device.frames import Shot, compose, render_qr, save_frame
 from device.queue import EventQueue
 from mqtt_bridge.store import open_store
-from tests.services import StderrReader
+from tests.services import StderrReader, write_gate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE = "gate-chain-01"
@@ -51,27 +51,16 @@ class Chain:
         store.add_checkpoint(CHECKPOINT, "Cổng thử nghiệm")
         store.add_device(DEVICE, CHECKPOINT)
         store.close()
-        self.config = tmp / "gate.toml"
-        self.config.write_text(f"""
-[gate]
-device_id = "{DEVICE}"
-checkpoint_id = "{CHECKPOINT}"
-state_dir = "{self.state}"
+        self.config = write_gate_config(tmp / "gate.toml", authority, self.state, extra="""
 [policy]
 debounce_seconds = 0
-[display]
-driver = "none"
-[signals]
-driver = "none"
-[trust]
-public_keys = ["{authority.public}"]
 [mqtt]
 batch_size = 50
 window = 4
 ack_timeout_seconds = 3
 backoff_min_seconds = 0.2
 backoff_max_seconds = 2
-""")
+""", device_id=DEVICE, checkpoint_id=CHECKPOINT)
 
     def start_bridge(self, db_url: str | None = None) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker", self.broker.url,

@@ -148,3 +148,26 @@ class StderrReader:
         for _ in self.follow(timeout):
             pass
         return "".join(self.lines)
+
+
+def write_gate_config(path, authority, state, extra: str = "", device_id: str = "gate-cli-01",
+                      checkpoint_id: str = "CP-CLI"):
+    """A gate config for a daemon under test: no OLED, no GPIO, the test authority's key."""
+    path.write_text(f"""
+[gate]
+device_id = "{device_id}"
+checkpoint_id = "{checkpoint_id}"
+checkpoint_name = "Cổng chính"
+state_dir = "{state}"
+
+[display]
+driver = "none"
+
+[signals]
+driver = "none"
+
+[trust]
+public_keys = ["{authority.public}"]
+{extra}
+""", encoding="utf-8")
+    return path

@@ -14,30 +14,10 @@ from device.cli import main
 from device.frames import Shot, compose, render_qr, save_frame
 from device.queue import EventQueue
 from tests.services import StderrReader
+from tests.services import write_gate_config as write_config
 from tests.test_cccd import SEVEN
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def write_config(path: Path, authority, state: Path, extra: str = "") -> Path:
-    path.write_text(f"""
-[gate]
-device_id = "gate-cli-01"
-checkpoint_id = "CP-CLI"
-checkpoint_name = "Cổng chính"
-state_dir = "{state}"
-
-[display]
-driver = "none"
-
-[signals]
-driver = "none"
-
-[trust]
-public_keys = ["{authority.public}"]
-{extra}
-""", encoding="utf-8")
-    return path
 
 
 def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsys):

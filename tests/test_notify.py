@@ -15,6 +15,7 @@ from device.notify import Notifier
 from drivers.camera import FrameListCamera
 from tests.chain import crowd
 from tests.conftest import NOW
+from tests.services import write_gate_config
 from tests.test_gate import frames_for, make_gate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,17 +108,7 @@ def test_watchdog_only_pinged_while_frames_are_processed(notify_socket, gate_con
 def test_daemon_notifies_ready_watchdog_and_stopping(notify_socket, tmp_path, authority):
     path, got = notify_socket
     frames = crowd(tmp_path / "frames", authority, 5)
-    cfg = tmp_path / "gate.toml"
-    cfg.write_text(f"""
-[gate]
-state_dir = "{tmp_path / 'state'}"
-[display]
-driver = "none"
-[signals]
-driver = "none"
-[trust]
-public_keys = ["{authority.public}"]
-""")
+    cfg = write_gate_config(tmp_path / "gate.toml", authority, tmp_path / "state")
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
     r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
                         "--camera", f"images:{frames}?fps=20&repeat=4"], cwd=ROOT, env=env,
