@@ -5,12 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= demo-out
 
-.PHONY: all system-deps venv test lint demo screens bench clean
+.PHONY: all system-deps demo-deps venv test lint demo screens bench clean
 
 all: test
 
 system-deps:
-	@bash provisioning/system-deps.sh
+	@bash provisioning/system-deps.sh test
+
+demo-deps:
+	@bash provisioning/system-deps.sh demo
 
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,21 +21,21 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet -e '.[test,bridge,opencv]'
 	@touch $(STAMP)
 
-venv: system-deps $(STAMP)
+venv: $(STAMP)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv lint
+test: system-deps venv lint
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(VENV)/bin/pytest -q
 
-demo: venv
+demo: demo-deps venv
 	$(VENV)/bin/vhd-gate demo --out $(OUT)
 
 screens: venv
 	$(VENV)/bin/vhd-gate screens --out docs/screens --scale 3
 
-bench: venv
+bench: system-deps venv
 	$(PY) bench/decode.py
 	$(PY) bench/gate_rss.py
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/bridge.py

@@ -50,6 +50,24 @@ class Will:
     retain: bool = True
 
 
+class Published:
+    """A queued message: whether the broker has it yet (PUBACK for QoS 1)."""
+
+    def __init__(self, info):
+        self._info = info
+
+    def is_published(self) -> bool:
+        return self._info.is_published()
+
+    def wait_for_publish(self, timeout: float) -> bool:
+        """Block until published or `timeout`; needs a running network loop (loop_start)."""
+        try:
+            self._info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):  # paho: not queued any more / disconnected
+            return False
+        return self._info.is_published()
+
+
 class MqttLink:
     """One MQTT v5 connection. Callbacks get plain str/bytes; every callback body is guarded,
     since an exception escaping into paho kills its network loop."""
@@ -146,10 +164,10 @@ class MqttLink:
     def subscribe(self, topics: list[tuple[str, int]]) -> None:
         self._c.subscribe(topics)
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False):
-        """Queue a message; returns paho's info (has .rc and .wait_for_publish) or None."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> Published | None:
+        """Queue a message; None when it could not be queued (not connected)."""
         info = self._c.publish(topic, payload, qos=qos, retain=retain)
-        return info if info.rc == self._mqtt.MQTT_ERR_SUCCESS else None
+        return Published(info) if info.rc == self._mqtt.MQTT_ERR_SUCCESS else None
 
     def disconnect(self) -> None:
         try:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages VHD Gate needs when they are missing: zbar, DejaVu fonts,
-# mosquitto, PostgreSQL, python3-venv. Safe to run again; does nothing when all are there.
+# Installs the Debian packages VHD Gate needs when they are missing. Safe to run again; does
+# nothing when all are there. `system-deps.sh demo`: what the demo needs (zbar, DejaVu fonts,
+# mosquitto, venv); `system-deps.sh test` (default): also PostgreSQL, systemd-analyze, Chromium.
 set -euo pipefail
+mode=${1:-test}
 
 need=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || ls /usr/lib/*/"$1"* >/dev/null 2>&1; }
@@ -9,11 +11,13 @@ have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || ls /usr/lib/*/"$1"* >/dev
 have_lib libzbar.so.0 || need+=(libzbar0)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
-command -v pg_ctlcluster >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || need+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
-command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
-# The dashboard is tested in headless Chromium driven through chromedriver.
-{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)
+if [ "$mode" = test ]; then
+  command -v pg_ctlcluster >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || need+=(postgresql)
+  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
+  # The dashboard is tested in headless Chromium driven through chromedriver.
+  { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
