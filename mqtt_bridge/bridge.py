@@ -58,8 +58,11 @@ class Bridge:
         (logger.info if self._stop.is_set() else logger.warning)("bridge disconnected: %s", reason)
 
     def _connected(self) -> None:
-        wanted = [(f"$share/{self.group}/{topics.PREFIX}/+/{channel}", 1)
-                  for channel in ("events", "status", "telemetry")]
+        # Status is retained, and a shared subscription gets no retained messages: every bridge
+        # subscribes to it plainly, so a bridge that starts late still learns who is online
+        # (the update is idempotent when several bridges make it).
+        wanted = [(f"$share/{self.group}/{topics.PREFIX}/+/{channel}", 1) for channel in ("events", "telemetry")]
+        wanted.append((f"{topics.PREFIX}/+/status", 1))
         self.link.subscribe(wanted)
         logger.info("bridge subscribed (group %s)", self.group)
 

@@ -278,3 +278,16 @@ def test_one_event_the_database_refuses_does_not_block_the_rest(tmp_path):
     assert sorted(ack["event_ids"]) == sorted([events[0]["event_id"], events[2]["event_id"]])
     assert ack["refused"] == [{"event_id": events[1]["event_id"], "reason": "db_refused"}]
     assert bridge.rejects["db_refused"] == 1
+
+
+def test_bridge_started_late_learns_retained_status(mosquitto, store_url, tmp_path):
+    fill_queue(tmp_path / "q.sqlite3", 1)
+    up = run_uplink(mosquitto, tmp_path / "q.sqlite3")
+    try:
+        assert wait_until(lambda: up.state() == "online", 10)
+        time.sleep(0.3)  # the retained "online" is on the broker before any bridge runs
+        store = open_store(store_url)
+        with start_bridge(mosquitto.url, store_url):
+            assert wait_until(lambda: next(r for r in store.device_rows() if r["device_id"] == DEVICE)["online"], 10)
+    finally:
+        up.stop()
