@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
-from bench.common import temp_schema  # noqa: E402
+from bench.common import registered_store, start_bridge, temp_schema  # noqa: E402
 from drivers.mqtt import BrokerUrl, MqttLink  # noqa: E402
-from mqtt_bridge.bridge import Bridge  # noqa: E402
 from mqtt_bridge.schema import CHECKIN_COLUMNS  # noqa: E402
 from mqtt_bridge.store import checkin_row, open_store  # noqa: E402
 from protocol.event import Event, format_time, uuid7  # noqa: E402
@@ -105,13 +104,7 @@ def bridge_rate(url: str, db_url: str, msgs, total_events: int) -> float:
     store = open_store(db_url)
     with store.conn.transaction():
         store.conn.execute("TRUNCATE checkins")
-    bridge = Bridge(BrokerUrl.parse(url), store, group="bench")
-    stop = threading.Event()
-    thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
-    thread.start()
-    while not bridge.link.connected:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    bridge, stop, thread = start_bridge(url, store, group="bench")
     pub = run_publisher(url, msgs)
     while bridge.counters["messages"] == 0:
         time.sleep(0.001)
@@ -149,12 +142,7 @@ def main() -> None:
     ap.add_argument("--per-message", type=int, default=200)
     args = ap.parse_args()
     with temp_schema("vhd_bench") as db_url:
-        store = open_store(db_url)
-        store.migrate()
-        store.add_checkpoint("CP-BENCH", "Bench")
-        for d in DEVICES:
-            store.add_device(d, "CP-BENCH")
-        store.close()
+        registered_store(db_url, "CP-BENCH", DEVICES).close()
         single = messages(args.messages, 1)
         batched = messages(args.batched_events, args.per_message)
         with tempfile.TemporaryDirectory() as tmp, LocalMosquitto(Path(tmp) / "mq") as broker:

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -19,13 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from bench.bridge import event  # noqa: E402
-from bench.common import temp_schema  # noqa: E402
+from bench.common import registered_store, start_bridge, temp_schema  # noqa: E402
 from device.config import MqttSection  # noqa: E402
 from device.queue import EventQueue  # noqa: E402
 from device.uplink import Uplink  # noqa: E402
 from drivers.mqtt import BrokerUrl, MqttLink  # noqa: E402
-from mqtt_bridge.bridge import Bridge  # noqa: E402
-from mqtt_bridge.store import open_store  # noqa: E402
 from protocol.topics import topic  # noqa: E402
 from provisioning.mosquitto import LocalMosquitto  # noqa: E402
 
@@ -73,21 +70,12 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300)
     args = ap.parse_args()
     with temp_schema("vhd_drain") as db_url:
-        store = open_store(db_url)
-        store.migrate()
-        store.add_checkpoint("CP-DRAIN", "Drain")
-        store.add_device(DEVICE, "CP-DRAIN")
+        store = registered_store(db_url, "CP-DRAIN", [DEVICE])
         with tempfile.TemporaryDirectory() as tmp, LocalMosquitto(Path(tmp) / "mq") as broker:
             qpath = Path(tmp) / "queue.sqlite3"
             evs = fill(qpath, args.events)
             baseline = raw_publish(broker.url, evs, args.batch)
-            bridge = Bridge(BrokerUrl.parse(broker.url), store)
-            stop = threading.Event()
-            thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
-            thread.start()
-            while not bridge.link.connected:
-                time.sleep(0.05)
-            time.sleep(0.3)
+            _, stop, thread = start_bridge(broker.url, store)
             up = Uplink(MqttSection(url=broker.url, batch_size=args.batch, window=args.window),
                         DEVICE, qpath, "0.1.0", "boot")
             q = EventQueue(qpath)
