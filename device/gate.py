@@ -69,8 +69,6 @@ class Gate:
         self._held: dict[str, int] = {}
         self._result_until = 0
         self._idle_key: tuple | None = None
-        self.outcomes: list[Outcome] = []
-        self.keep_outcomes = False
         self.frames = 0
         self.decoded = 0
         self._stats_since, self._stats_frames, self._stats_decoded = time.monotonic(), 0, 0
@@ -138,10 +136,7 @@ class Gate:
         logger.info("feedback %s kind=%s reason=%s event=%s who=%s latency_ms=%.1f", d.outcome,
                     d.kind, d.reason, event.event_id if event else "-",
                     short_hash(d.subject) if d.subject else "-", latency)
-        out = Outcome(d, event, latency)
-        if self.keep_outcomes:
-            self.outcomes.append(out)
-        return out
+        return Outcome(d, event, latency)
 
     def _feedback(self, d: Decision, now) -> None:
         try:

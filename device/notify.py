@@ -43,9 +43,6 @@ class Notifier:
     def stopping(self) -> None:
         self.send("STOPPING=1")
 
-    def status(self, text: str) -> None:
-        self.send(f"STATUS={text}")
-
     def progress(self) -> None:
         """Called by the scan loop after each processed frame: pings the watchdog, rate-limited."""
         if self.watchdog_interval is None:

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from device.config import MqttSection
@@ -59,7 +59,6 @@ class UplinkStats:
     refused_events: int = 0
     resends: int = 0
     connects: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class Uplink:
