@@ -6,7 +6,7 @@ import logging
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -126,7 +126,12 @@ def run_demo(out: Path) -> int:
     if out.exists():
         shutil.rmtree(out)
     (out / "frames").mkdir(parents=True)
-    start = datetime.now(TZ).replace(hour=8, minute=30, second=0, microsecond=0)
+    # The demo's day runs 08:30 to 16:31: today's if that is over, else yesterday's, so that no
+    # scan is dated ahead of the centre's clock (the bridge refuses such times).
+    now = datetime.now(TZ)
+    start = now.replace(hour=8, minute=30, second=0, microsecond=0)
+    if now < start + timedelta(hours=8, minutes=5):
+        start -= timedelta(days=1)
     key = Ed25519PrivateKey.generate()
     plan = scenes(key, start)
     for i, s in enumerate(plan):

@@ -20,9 +20,9 @@ from drivers.camera import Camera, Frame
 from drivers.decoder import Decoder
 from drivers.display import Display
 from drivers.signals import Signals
-from protocol.credential import Classified, classify
-from protocol.event import Event, format_time, uuid7
-from protocol.token import TrustStore
+from protocol.credential import INVALID_CCCD, VHD, Classified, classify
+from protocol.event import Event, EventError, format_time, uuid7
+from protocol.token import MALFORMED, TrustStore
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,13 @@ class Gate:
         event = None
         if d.outcome == ACCEPTED:
             event = self._event(d)
+            try:
+                event.validate()  # the centre's own limits: never greet what it would refuse
+            except EventError as exc:
+                logger.warning("scan refused: its event would not pass the centre's checks (%s)", exc)
+                reason = MALFORMED if d.kind == VHD else INVALID_CCCD
+                d, event = Decision(REJECTED, d.kind, reason=reason), None
+        if event is not None:
             try:
                 self.queue.record(event)  # committed before the person hears anything
             except QueueError as exc:

@@ -195,7 +195,10 @@ class Uplink:
         data = {"type": "telemetry", "ts": time.time(), "firmware": self.firmware,
                 "uptime_s": round(time.monotonic() - self._started, 1),
                 "queue_depth": self._queue.depth(), "oldest_unsent_s": round(self._queue.oldest_age(), 1),
-                "refused_events": self._queue.refused_count()}
+                "refused_events": self._queue.refused_count(),
+                # With a synchronised clock these let the centre place events this boot made
+                # before its clock was set.
+                "boot_id": self.boot_id, "mono_ns": time.monotonic_ns()}
         try:
             data.update(self.telemetry())
         except Exception:

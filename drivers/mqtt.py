@@ -108,6 +108,8 @@ class MqttLink:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_connect_fail = self._on_connect_fail
+        self._failing = False
         self._c = c
 
     # paho callbacks -------------------------------------------------------------------------
@@ -120,9 +122,22 @@ class MqttLink:
                 return
             self.connected = True
             self.last_error = ""
+            if self._failing:
+                logger.info("broker %s reachable again", self.url)
+            self._failing = False
             self.on_connect()
         except Exception:
             logger.exception("on_connect handler failed")
+
+    def _on_connect_fail(self, client, userdata):
+        # paho's own reconnect loop (auto_reconnect) could not reach the broker: say so once
+        # per outage, not at every retry.
+        try:
+            if not self._failing:
+                logger.warning("waiting for the broker at %s (paho retries with backoff)", self.url)
+            self._failing = True
+        except Exception:
+            pass
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         try:
@@ -140,6 +155,8 @@ class MqttLink:
     # operations -----------------------------------------------------------------------------
     def connect(self) -> None:
         """Open the TCP/TLS connection and send CONNECT; CONNACK arrives through loop()."""
+        self.last_error = ""  # a refusal from an earlier attempt says nothing about this one
+        self.connected = False
         try:
             self._c.connect(self.url.host, self.url.port, self.keepalive,
                             clean_start=self.clean_start, properties=self._props)

@@ -11,18 +11,28 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from drivers.mqtt import BrokerUrl, MqttLink
 from mqtt_bridge import ingest
 from mqtt_bridge.store import Store, StoreError
 from protocol import topics
-from protocol.event import Event
+from protocol.event import RETENTION_DAYS, Event, format_time, plausible
 
 logger = logging.getLogger(__name__)
 
 ACK_IDS = 1000
 IDLE_SECONDS = 0.01
+
+
+def placed_event(ev: Event, offset_ms: int, now: datetime, retention_days: int) -> Event | None:
+    """The event at the time its boot's clock gives it, if that time is plausible."""
+    try:
+        t = datetime.fromtimestamp((offset_ms + ev.mono_ns // 1_000_000) / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return replace(ev, scanned_at=format_time(t)) if plausible(t, now, retention_days) else None
 
 
 class Bridge:
@@ -33,8 +43,9 @@ class Bridge:
     def __init__(self, url: BrokerUrl, store: Store, group: str = "vhd-bridge",
                  client_id: str | None = None, username: str | None = None, password: str | None = None,
                  ca_file: str | None = None, batch_messages: int = 2000, flush_seconds: float = 0.1,
-                 inbox_size: int = 20000):
+                 inbox_size: int = 20000, retention_days: int = RETENTION_DAYS):
         self.store = store
+        self.retention_days = retention_days
         self.group = group
         self.batch_messages = batch_messages
         self.flush_seconds = flush_seconds
@@ -96,7 +107,10 @@ class Bridge:
     def process(self, messages: list[tuple[str, bytes]]) -> None:
         """Validate a batch of messages, store their events in one transaction, then ack."""
         started = time.monotonic()
+        now = datetime.now(UTC)
         events: list[Event] = []
+        unplaced: list[Event] = []
+        clocks: dict[tuple[str, str], int] = {}
         acks: dict[str, list[str]] = defaultdict(list)
         refused: dict[str, dict[str, str]] = defaultdict(dict)
         for name, payload in messages:
@@ -108,16 +122,24 @@ class Bridge:
             self.counters["messages"] += 1
             try:
                 if channel == "events":
-                    batch = ingest.parse_events(device_id, payload, self.devices(device_id))
+                    batch = ingest.parse_events(device_id, payload, self.devices(device_id), now,
+                                                retention_days=self.retention_days)
                     events += batch.events
-                    acks[device_id] += [e.event_id for e in batch.events]
+                    unplaced += batch.unplaced
+                    clocks.update({(device_id, boot): off for boot, off in batch.clocks.items()})
+                    acks[device_id] += [e.event_id for e in batch.events + batch.unplaced]
                     refused[device_id].update(batch.refused)
                     for reason in batch.refused.values():
                         self.rejects[reason] += 1
                 else:
-                    self._device_update(device_id, channel, payload)
+                    self._device_update(device_id, channel, payload, now)
             except ingest.Reject as r:
                 self._reject(device_id, r.reason)
+            except Exception as exc:  # no message, however formed, may stop ingest
+                logger.error("message from %s could not be processed (%s); refused", device_id[:64],
+                             type(exc).__name__)
+                self._reject(device_id, ingest.BAD_SCHEMA)
+        events += self._place(unplaced, clocks, now, acks)
         if events:
             written, bad = self._write(events)
             if not written:
@@ -126,6 +148,8 @@ class Bridge:
                 acks[ev.device_id].remove(ev.event_id)
                 refused[ev.device_id][ev.event_id] = "db_refused"
                 self.rejects["db_refused"] += 1
+        for (device_id, boot_id), offset in clocks.items():
+            self._learn_clock(device_id, boot_id, offset, now)
         for device_id in set(acks) | {d for d, r in refused.items() if r}:
             ids = acks.get(device_id, [])
             bad = [{"event_id": k, "reason": v} for k, v in refused[device_id].items()]
@@ -136,6 +160,51 @@ class Bridge:
         if events:
             self.batch_seconds.append(time.monotonic() - started)
             del self.batch_seconds[:-1000]
+
+    # events from a gate whose clock was not set -------------------------------------------------
+    def _place(self, unplaced: list[Event], clocks: dict[tuple[str, str], int], now: datetime,
+               acks: dict[str, list[str]]) -> list[Event]:
+        """Events placed in time from their boot's clock; the rest held for later (and acked only
+        once held: the gate keeps what the centre could not keep)."""
+        placed, held = [], []
+        for ev in unplaced:
+            offset = clocks.get((ev.device_id, ev.boot_id))
+            if offset is None:
+                try:
+                    offset = self.store.boot_clock(ev.device_id, ev.boot_id)
+                except StoreError:
+                    offset = None
+            fixed = placed_event(ev, offset, now, self.retention_days) if offset is not None else None
+            (placed if fixed else held).append(fixed or ev)
+        if held:
+            try:
+                self.store.hold_unplaced(held)
+                self.counters["events_unplaced"] += len(held)
+                logger.info("%d event(s) from gates without a set clock held until their clock is known",
+                            len(held))
+            except StoreError as exc:
+                logger.warning("cannot hold events without a time, the gates will resend: %s", exc)
+                for ev in held:
+                    acks[ev.device_id].remove(ev.event_id)
+        self.counters["events_placed"] += len(placed)
+        return placed
+
+    def _learn_clock(self, device_id: str, boot_id: str, offset: int, now: datetime) -> None:
+        """A boot's clock is known: remember it and place what waited for it."""
+        try:
+            self.store.set_boot_clock(device_id, boot_id, offset)
+            waiting = self.store.unplaced(device_id, boot_id)
+            if not waiting:
+                return
+            fixed = [placed_event(ev, offset, now, self.retention_days) for ev in waiting]
+            ready = [ev for ev in fixed if ev is not None]
+            if ready:
+                self.store.insert_checkins(ready)
+            self.store.drop_unplaced([ev.event_id for ev in ready])
+            self.counters["events_placed"] += len(ready)
+            logger.info("placed %d held event(s) from %s once its clock was known", len(ready), device_id)
+        except StoreError as exc:
+            logger.warning("clock of %s not recorded: %s", device_id, exc)
 
     def _write(self, events: list[Event]) -> tuple[bool, list[Event]]:
         """Store the events; (False, []) if stopped while the database was away. Events the
@@ -180,13 +249,12 @@ class Bridge:
                 bad.append(ev)
         return added, bad
 
-    def _device_update(self, device_id: str, channel: str, payload: bytes) -> None:
+    def _device_update(self, device_id: str, channel: str, payload: bytes, now: datetime) -> None:
         if device_id not in self.devices(device_id):
             raise ingest.Reject(ingest.UNKNOWN_DEVICE)
         if not payload:
             return  # a cleared retained status
         data = ingest.parse_object(payload)
-        now = datetime.now(UTC)
         try:
             if channel == "status":
                 state = data.get("state")
@@ -201,6 +269,9 @@ class Bridge:
                     if not isinstance(clean.get(key), int) or isinstance(clean.get(key), bool):
                         clean.pop(key, None)
                 self.store.set_telemetry(device_id, clean, now)
+                clock = ingest.telemetry_clock(clean, now)
+                if clock:
+                    self._learn_clock(device_id, clock[0], clock[1], now)
             self.counters[channel] += 1
         except StoreError as exc:
             logger.warning("device %s %s not recorded: %s", device_id, channel, exc)

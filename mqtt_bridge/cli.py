@@ -36,7 +36,12 @@ def cmd_run(args) -> int:
         url = BrokerUrl.parse(args.broker)
     except ValueError as exc:
         raise MqttError(str(exc)) from None
-    store = _store(args.db)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    store = _wait_for_store(args.db, stop)
+    if store is None:
+        return 0
     bridge = Bridge(url, store, group=args.group, client_id=args.client_id, username=args.username,
                     password=_password(args), ca_file=args.ca_file)
     web_store = None
@@ -46,9 +51,6 @@ def cmd_run(args) -> int:
         web_store = open_store(args.db)
         server = serve(Dashboard(web_store, bridge), Path(args.users), args.http)
         logging.getLogger(__name__).info("dashboard on http://%s:%d/", *server.server_address[:2])
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     logging.getLogger(__name__).info("bridge: %s -> %s database", url, store.dialect)
     try:
         bridge.run(stop)
@@ -57,6 +59,27 @@ def cmd_run(args) -> int:
         if web_store is not None:
             web_store.close()
     return 0
+
+
+def _wait_for_store(url: str, stop: threading.Event, first: float = 0.5, most: float = 30.0):
+    """The migrated store, waiting with backoff while the database cannot be reached (a centre
+    whose database starts after the bridge, or is down for maintenance); None if stopped first."""
+    log = logging.getLogger(__name__)
+    delay, said = first, False
+    while not stop.is_set():
+        try:
+            store = _store(url)
+            if said:
+                log.info("database reachable; starting")
+            return store
+        except StoreError as exc:
+            if not exc.transient:
+                raise
+            log.warning("waiting for the database (retry in %.0f s): %s", delay, exc)
+            said = True
+        stop.wait(delay)
+        delay = min(delay * 2, most)
+    return None
 
 
 def _date(text: str):
@@ -112,15 +135,18 @@ def cmd_trace(args) -> int:
 
 
 def cmd_retention(args) -> int:
-    from mqtt_bridge.retention import purge
+    from mqtt_bridge.retention import check_window, purge
 
+    check_window(args.days, args.force)
     store = _store(args.db)
     try:
-        p = purge(store, args.days, args.declaration_days)
+        p = purge(store, args.days, args.declaration_days, dry_run=args.dry_run)
     finally:
         store.close()
-    print(f"deleted {p.checkins} check-in(s) older than {args.days} days "
-          f"({p.partitions_dropped} partition(s) dropped), {p.declarations} expired declaration(s)")
+    verb = "would delete" if p.dry_run else "deleted"
+    print(f"{verb} {p.checkins} check-in(s) older than {args.days} days "
+          f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
+          f"{p.declarations} expired declaration(s)")
     return 0
 
 
@@ -224,6 +250,8 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("--db", required=True)
     rt.add_argument("--days", type=int, default=21)
     rt.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
+    rt.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    rt.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
     rt.set_defaults(func=cmd_retention)
 
     us = sub.add_parser("user", help="dashboard users")

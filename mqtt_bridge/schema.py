@@ -105,6 +105,49 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
         "CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)",
         "CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)",
     ]),
+    # An event id is stored once whatever else a resend changes. A partitioned table's keys must
+    # include the partition column, so PostgreSQL keeps the ids in a table of their own, which
+    # every insert goes through; SQLite has no partitions and takes a unique index. Events whose
+    # gate clock was not set wait in checkins_unplaced until that boot's clock is known.
+    (2, [
+        """CREATE TABLE checkin_ids (
+            event_id uuid PRIMARY KEY,
+            scanned_at timestamptz NOT NULL)""",
+        """INSERT INTO checkin_ids SELECT DISTINCT ON (event_id) event_id, scanned_at FROM checkins
+            ORDER BY event_id, received_at""",
+        """DELETE FROM checkins c WHERE NOT EXISTS (SELECT 1 FROM checkin_ids i
+            WHERE i.event_id = c.event_id AND i.scanned_at = c.scanned_at)""",
+        "CREATE INDEX checkin_ids_time ON checkin_ids (scanned_at)",
+        """CREATE TABLE boot_clocks (
+            device_id text NOT NULL,
+            boot_id text NOT NULL,
+            offset_ms bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (device_id, boot_id))""",
+        """CREATE TABLE checkins_unplaced (
+            event_id uuid PRIMARY KEY,
+            device_id text NOT NULL,
+            boot_id text NOT NULL,
+            body text NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT now())""",
+        "CREATE INDEX checkins_unplaced_boot ON checkins_unplaced (device_id, boot_id)",
+    ], [
+        "DELETE FROM checkins WHERE rowid NOT IN (SELECT min(rowid) FROM checkins GROUP BY event_id)",
+        "CREATE UNIQUE INDEX checkins_event ON checkins (event_id)",
+        """CREATE TABLE boot_clocks (
+            device_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            offset_ms INTEGER NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            PRIMARY KEY (device_id, boot_id))""",
+        """CREATE TABLE checkins_unplaced (
+            event_id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""",
+        "CREATE INDEX checkins_unplaced_boot ON checkins_unplaced (device_id, boot_id)",
+    ]),
 ]
 
 CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "direction", "kind",

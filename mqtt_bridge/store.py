@@ -83,6 +83,33 @@ class Store:
     def execute(self, sql: str, args: tuple = ()) -> int:
         """One write statement in its own transaction; returns the rows it touched."""
 
+    # Events whose gate clock was not set, kept until that boot's clock is known --------------
+    def boot_clock(self, device_id: str, boot_id: str) -> int | None:
+        rows = self.query("SELECT offset_ms FROM boot_clocks WHERE device_id = ? AND boot_id = ?",
+                          (device_id, boot_id))
+        return int(rows[0]["offset_ms"]) if rows else None
+
+    def set_boot_clock(self, device_id: str, boot_id: str, offset_ms: int) -> None:
+        self.execute("INSERT INTO boot_clocks (device_id, boot_id, offset_ms) VALUES (?, ?, ?) "
+                     "ON CONFLICT (device_id, boot_id) DO UPDATE SET offset_ms = excluded.offset_ms",
+                     (device_id, boot_id, offset_ms))
+
+    def hold_unplaced(self, events: list[Event]) -> None:
+        for ev in events:
+            self.execute("INSERT INTO checkins_unplaced (event_id, device_id, boot_id, body) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                         (ev.event_id, ev.device_id, ev.boot_id, json.dumps(ev.to_dict(), ensure_ascii=False)))
+
+    def unplaced(self, device_id: str | None = None, boot_id: str | None = None) -> list[Event]:
+        sql, args = "SELECT body FROM checkins_unplaced", ()
+        if device_id is not None:
+            sql, args = sql + " WHERE device_id = ? AND boot_id = ?", (device_id, boot_id)
+        return [Event(**json.loads(r["body"])) for r in self.query(sql + " ORDER BY event_id", args)]
+
+    def drop_unplaced(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            self.execute("DELETE FROM checkins_unplaced WHERE event_id = ?", (event_id,))
+
     def checkpoint_rows(self) -> list[dict]:
         return self.query("SELECT * FROM checkpoints ORDER BY checkpoint_id")
 
@@ -105,11 +132,11 @@ def open_store(url: str) -> Store:
         return PgStore(url)
     if scheme == "sqlite":
         if not url.startswith("sqlite:///"):
-            raise StoreError("SQLite URLs look like sqlite:///file.db or sqlite:////abs/file.db")
+            raise StoreError("SQLite URLs look like sqlite:///file.db or sqlite:////abs/file.db", transient=False)
         return SqliteStore(url[len("sqlite:///"):])
     if scheme == "":
         return SqliteStore(url)
-    raise StoreError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite:///")
+    raise StoreError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite:///", transient=False)
 
 
 class SqliteStore(Store):

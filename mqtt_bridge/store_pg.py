@@ -124,8 +124,11 @@ class PgStore(Store):
                 with cur.copy(f"COPY checkins_stage ({cols}) FROM STDIN") as copy:
                     for r in rows:
                         copy.write_row(r)
-                cur.execute(f"INSERT INTO checkins ({cols}) SELECT {cols} FROM checkins_stage "
-                            "ON CONFLICT DO NOTHING")
+                # The id goes in first: an id already stored, at whatever time, is not stored again.
+                cur.execute(f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_at) "
+                            f"SELECT event_id, scanned_at FROM checkins_stage ON CONFLICT DO NOTHING "
+                            f"RETURNING event_id) INSERT INTO checkins ({cols}) SELECT {cols} "
+                            f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING")
                 return cur.rowcount
 
         return self._run(work)

@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,10 +141,11 @@ class Dashboard:
 
     def today(self) -> dict[str, dict]:
         start = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = start + timedelta(days=1)  # bounded on both sides: a row dated 9999 is not today's
         with self.lock:
             rows = self.store.query("SELECT checkpoint_id, direction, scanned_at, subject FROM checkins "
-                                    "WHERE scanned_at >= ? ORDER BY scanned_at",
-                                    (self.store.time_param(start),))
+                                    "WHERE scanned_at >= ? AND scanned_at < ? ORDER BY scanned_at",
+                                    (self.store.time_param(start), self.store.time_param(end)))
         per: dict = defaultdict(lambda: {"in": 0, "out": 0, "hours": [0] * 24, "last": {}, "latest": None})
         for r in rows:
             b = per[r["checkpoint_id"]]

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from protocol.event import name_fits
+
 MAX_CHARS = 600
 _ID = re.compile(r"\d{12}")
 _OLD_ID = re.compile(r"(\d{9}|\d{12})?")
@@ -59,23 +61,35 @@ def _date(text: str, what: str) -> date:
     return value
 
 
+def _fields(text: str) -> list[str]:
+    """The 7 fields id|old id|name|DOB|sex|address|issue date, from any variant met in the field:
+    all 7; 6 without the issue date (the second field an old id: 9 or 12 digits, or empty); or
+    6 without the old id (the second field a name)."""
+    fields = [f.strip() for f in text.split("|")]
+    if len(fields) == 7:
+        return fields
+    if len(fields) != 6:
+        raise CccdError(f"{len(fields)} fields, expected 6 or 7")
+    if _OLD_ID.fullmatch(fields[1]):
+        return [*fields, ""]
+    return [fields[0], "", *fields[1:]]
+
+
 def parse_cccd(text: str) -> CccdCard:
-    """Parse the 7-field (id|old id|name|DOB|sex|address|issue date) or 6-field card QR."""
+    """Parse the card QR in any of its variants (see _fields); CccdError for anything malformed."""
     if len(text) > MAX_CHARS:
         raise CccdError("too long")
     text = normalise(text)
     if "\n" in text or "\r" in text:
         raise CccdError("more than one line")
-    fields = [f.strip() for f in text.split("|")]
-    if len(fields) not in (6, 7):
-        raise CccdError(f"{len(fields)} fields, expected 6 or 7")
+    fields = _fields(text)
     citizen_id, old_id, name, dob, sex, address = fields[:6]
     if not _ID.fullmatch(citizen_id):
         raise CccdError("citizen id is not 12 digits")
     if not _OLD_ID.fullmatch(old_id):
         raise CccdError("old id is not empty, 9 or 12 digits")
     name = " ".join(name.split())
-    if not name or len(name) > 100 or not _NAME_OK.fullmatch(name):
+    if not name or not name_fits(name) or not _NAME_OK.fullmatch(name):
         raise CccdError("name is empty or has characters a name cannot have")
     birth = _date(dob, "birth date")
     sex_code = _SEXES.get(sex.casefold())
@@ -83,7 +97,7 @@ def parse_cccd(text: str) -> CccdCard:
         raise CccdError("sex is not Nam or Nữ")
     if not address.isprintable() or len(address) > 300:
         raise CccdError("address has control characters")
-    issued = _date(fields[6], "issue date") if len(fields) == 7 else None
+    issued = _date(fields[6], "issue date") if fields[6] else None
     if issued is not None and issued < birth:
         raise CccdError("issued before birth")
     return CccdCard(citizen_id, old_id, name, birth, sex_code, address, issued)

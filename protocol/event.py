@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 SCHEMA_VERSION = 1
+MAX_NAME_BYTES = 160  # a display name in UTF-8: the token's limit, the card's, the event's
+RETENTION_DAYS = 21  # check-ins are kept this long; older events are not stored
+MAX_AHEAD_S = 600  # a synchronised clock this far ahead of the centre's is wrong
 DIRECTIONS = ("in", "out")
 KINDS = ("vhd", "cccd")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -35,10 +38,14 @@ def format_time(t: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    """An ISO 8601 time with a zone, in UTC; ValueError for anything else, extreme offsets included."""
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None:
         raise ValueError("time without a zone")
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the last representable instant
+        raise ValueError("time out of range") from None
 
 
 def valid_device_id(text: str) -> bool:
@@ -46,7 +53,13 @@ def valid_device_id(text: str) -> bool:
 
 
 _TEXT_FIELDS = (("event_id", 36), ("device_id", 64), ("checkpoint_id", 64), ("direction", 3), ("kind", 4),
-                ("subject", 64), ("display_name", 160), ("scanned_at", 40), ("boot_id", 64), ("firmware", 32))
+                ("subject", 64), ("display_name", MAX_NAME_BYTES), ("scanned_at", 40), ("boot_id", 64),
+                ("firmware", 32))
+
+
+def name_fits(name: str) -> bool:
+    """A display name the centre stores: printable and at most MAX_NAME_BYTES in UTF-8."""
+    return name.isprintable() and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,7 @@ class Event:
             (self.checkpoint_id and self.subject, "checkpoint_id or subject"),
             (self.direction in DIRECTIONS, "direction"),
             (self.kind in KINDS, "kind"),
+            (name_fits(self.display_name), "display_name"),
             (type(self.mono_ns) is int and -(2**63) <= self.mono_ns < 2**63, "mono_ns"),
             (type(self.time_synced) is bool, "time_synced"),
         )
@@ -102,10 +116,19 @@ class Event:
                 raise EventError(f"bad {name}")
         try:
             t = parse_time(self.scanned_at)
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):
             raise EventError("bad scanned_at") from None
-        if not 1970 <= t.year <= 9999:
+        if not 1970 <= t.year <= 9998:
             raise EventError("bad scanned_at")
+
+    @property
+    def time(self) -> datetime:
+        return parse_time(self.scanned_at)
+
+
+def plausible(t: datetime, now: datetime, retention_days: int = RETENTION_DAYS) -> bool:
+    """Whether a scan time can be true: not ahead of the centre's clock, not past retention."""
+    return now - timedelta(days=retention_days) <= t <= now + timedelta(seconds=MAX_AHEAD_S)
 
 
 _NAMES = frozenset(f.name for f in fields(Event))

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from protocol.base45 import Base45Error, b45decode, b45encode
+from protocol.event import MAX_NAME_BYTES, name_fits
 
 PREFIX = "VHD1:"
 VERSION = 1
@@ -20,7 +21,6 @@ DOMAIN = b"VHD-TOKEN-V1"  # signed with the body so a signature never verifies a
 KID_BYTES = 8
 SIG_BYTES = 64
 MAX_ID_BYTES = 64
-MAX_NAME_BYTES = 160
 MAX_TOKEN_CHARS = 1024
 _HEAD = struct.Struct(">B8sII")  # version, kid, issued_at, expires_at
 DEFAULT_SKEW_S = 300  # a gate's clock may be a few minutes off before NTP sync
@@ -144,9 +144,10 @@ def parse_token(text: str) -> tuple[Token, bytes, bytes]:
         raise TokenError(MALFORMED, "text is not UTF-8") from None
     if not decl or not decl.isprintable():
         raise TokenError(MALFORMED, "bad declaration id")
-    if not name.isprintable():
+    name = unicodedata.normalize("NFC", name)
+    if not name_fits(name):  # the centre would refuse the check-in: never greet it at the door
         raise TokenError(MALFORMED, "bad name")
-    token = Token(kid.hex(), decl, unicodedata.normalize("NFC", name), iat, exp)
+    token = Token(kid.hex(), decl, name, iat, exp)
     return token, body, sig
 
 

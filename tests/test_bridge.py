@@ -3,9 +3,12 @@
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from device.config import MqttSection
 from device.queue import EventQueue
@@ -17,13 +20,14 @@ from protocol.event import Event, format_time, uuid7
 from protocol.topics import topic
 
 DEVICE, CHECKPOINT = "gate-b-01", "CP-B"
+BASE_S = int(time.time()) - 3 * 3600  # recent: the bridge stores only plausible times
 
 
 def make_event(n: int, device=DEVICE, checkpoint=CHECKPOINT, **kw) -> dict:
-    base = dict(event_id=uuid7(1_700_000_000_000 + n, n.to_bytes(10, "big")), device_id=device,
+    base = dict(event_id=uuid7(BASE_S * 1000 + n, n.to_bytes(10, "big")), device_id=device,
                 checkpoint_id=checkpoint, direction="in" if n % 2 == 0 else "out", kind="vhd",
                 subject=f"VHD-{n % 500:06d}", display_name="Nguyễn Văn An",
-                scanned_at=format_time(datetime.fromtimestamp(1_700_000_000 + n, UTC)),
+                scanned_at=format_time(datetime.fromtimestamp(BASE_S + n / 10, UTC)),
                 mono_ns=n, boot_id="boot", time_synced=True, firmware="0.1.0")
     base.update(kw)
     return base
@@ -291,3 +295,197 @@ def test_bridge_started_late_learns_retained_status(mosquitto, store_url, tmp_pa
             assert wait_until(lambda: next(r for r in store.device_rows() if r["device_id"] == DEVICE)["online"], 10)
     finally:
         up.stop()
+
+
+# --- no message may stop or blind the centre --------------------------------------------------
+
+EXTREME_TIMES = ["9999-12-31T23:59:59.000-14:00", "0001-01-01T00:00:00.000+14:00", "9999-12-31T23:59:59Z",
+                 "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "2099-01-01T00:00:00.000+23:59",
+                 "2021-02-30T00:00:00Z", "not a time", "", "2021-09-15T08:30:00"]
+
+
+def _offset_time(d: datetime, minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return d.isoformat(timespec="milliseconds") + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+_times = st.one_of(
+    st.sampled_from(EXTREME_TIMES),
+    st.builds(_offset_time, st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+              st.integers(-14 * 60, 14 * 60)))
+_junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
+_hostile_event = st.fixed_dictionaries({
+    "scanned_at": st.one_of(_times, _junk),
+    "mono_ns": st.one_of(st.integers(), _junk),
+    "time_synced": st.one_of(st.booleans(), _junk),
+    "display_name": st.one_of(st.text(max_size=200), _junk),
+    "subject": st.one_of(st.text(min_size=1, max_size=70), _junk),
+    "boot_id": st.one_of(st.text(max_size=70), _junk),
+    "direction": st.sampled_from(["in", "out", "sideways"]),
+}, optional={"schema": _junk, "extra": _junk})
+
+
+@pytest.fixture
+def running_bridge(mosquitto, store_url):
+    with start_bridge(mosquitto.url, store_url) as bridge:
+        pub = MqttLink("prober", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0)
+        pub.connect()
+        pub.loop_start()
+        assert wait_until(lambda: pub.connected, 5)
+        store = open_store(store_url)
+        yield bridge, pub, store
+        pub.loop_stop()
+        store.close()
+
+
+def _stored(store, event_id: str) -> bool:
+    return store.query("SELECT count(*) AS n FROM checkins WHERE event_id = ?", (event_id,))[0]["n"] == 1
+
+
+_probe = iter(range(10**6, 10**7))
+
+
+@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(_hostile_event, min_size=1, max_size=4), wrapper_schema=st.one_of(st.just(1), _junk))
+def test_generated_hostile_events_never_stop_the_bridge(running_bridge, events, wrapper_schema):
+    """Generated event JSON (extreme dates and offsets, wrong types, long names) through the real
+    bridge on a real broker; after each message a valid event must still land."""
+    bridge, pub, store = running_bridge
+    n = next(_probe)
+    body = [make_event(n * 10 + i, **e) for i, e in enumerate(events)]
+    pub.publish(topic(DEVICE, "events"), json.dumps(
+        {"schema": wrapper_schema, "device_id": DEVICE, "events": body}).encode(), qos=1)
+    good = make_event(n * 10 + 9, scanned_at=format_time(datetime.now(UTC)))
+    pub.publish(topic(DEVICE, "events"), json.dumps(
+        {"schema": 1, "device_id": DEVICE, "events": [good]}).encode(), qos=1)
+    assert wait_until(lambda: _stored(store, good["event_id"]), 10, 0.02)
+    assert bridge.link.connected
+
+
+def _ack_listener(mosquitto, acks):
+    listener = MqttLink("ack-listener", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0,
+                        on_message=lambda t, p: acks.append(json.loads(p)))
+    listener.connect()
+    listener.loop_start()
+    assert wait_until(lambda: listener.connected, 5)
+    listener.subscribe([(topic(DEVICE, "ack"), 1)])
+    return listener
+
+
+def test_times_checked_and_unsynchronised_clocks_placed_later(mosquitto, running_bridge):
+    """A synchronised clock's impossible time is refused to the gate with its reason; an
+    unsynchronised one's is acked, held, and placed once that boot reports a synchronised clock."""
+    bridge, pub, store = running_bridge
+    now = time.time()
+    acks: list[dict] = []
+    listener = _ack_listener(mosquitto, acks)
+    try:
+        time.sleep(0.3)  # the listener's subscription is in place
+        future = make_event(1, scanned_at=format_time(datetime.fromtimestamp(now + 86400, UTC)))
+        ancient = make_event(2, scanned_at=format_time(datetime.fromtimestamp(now - 40 * 86400, UTC)))
+        early = make_event(3, scanned_at="1970-01-01T00:00:10.000Z", time_synced=False, boot_id="boot-x",
+                           mono_ns=10 * 10**9)
+        pub.publish(topic(DEVICE, "events"), json.dumps(
+            {"schema": 1, "device_id": DEVICE, "events": [future, ancient, early]}).encode(), qos=1)
+        assert wait_until(lambda: acks, 10, 0.05)
+        refused = {r["event_id"]: r["reason"] for r in acks[0]["refused"]}
+        assert refused == {future["event_id"]: "implausible_time", ancient["event_id"]: "implausible_time"}
+        assert acks[0]["event_ids"] == [early["event_id"]]  # held at the centre: the gate may delete it
+        assert not _stored(store, early["event_id"])
+        assert [e.event_id for e in store.unplaced()] == [early["event_id"]]
+        # The gate's clock is set: telemetry says so, with its boot and monotonic time.
+        pub.publish(topic(DEVICE, "telemetry"), json.dumps(
+            {"type": "telemetry", "time_synced": True, "boot_id": "boot-x", "mono_ns": 3600 * 10**9,
+             "ts": now}).encode(), qos=1)
+        assert wait_until(lambda: _stored(store, early["event_id"]), 10, 0.05)
+        row = store.query("SELECT scanned_at FROM checkins WHERE event_id = ?", (early["event_id"],))[0]
+        from mqtt_bridge.store import as_time
+
+        assert abs(as_time(row["scanned_at"]).timestamp() - (now - 3590)) < 1.5
+        assert store.unplaced() == []
+        # Later events of that boot without a set clock are placed at once.
+        later = make_event(4, scanned_at="1970-01-01T00:01:00.000Z", time_synced=False, boot_id="boot-x",
+                           mono_ns=3000 * 10**9)
+        pub.publish(topic(DEVICE, "events"), json.dumps(
+            {"schema": 1, "device_id": DEVICE, "events": [later]}).encode(), qos=1)
+        assert wait_until(lambda: _stored(store, later["event_id"]), 10, 0.05)
+    finally:
+        listener.loop_stop()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_an_event_id_is_stored_once_whatever_a_resend_changes(backend, store_url, tmp_path):
+    url = store_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'c.db'}"
+    store = open_store(url)
+    store.migrate()
+    first = Event.from_dict(make_event(7))
+    again = Event.from_dict(make_event(7, scanned_at="2021-10-01T00:00:00.000Z", direction="in"))
+    assert store.insert_checkins([first]) == 1
+    assert store.insert_checkins([again]) == 0  # another month, another partition: still the same event
+    assert store.insert_checkins([again, first]) == 0
+    assert [c.scanned_at for c in store.checkins()] == [first.scanned_at]
+
+
+def test_every_page_and_report_survives_any_row(store_url):
+    """Rows stored before the bridge checked times (dated 9999 or 0001), names with markup,
+    and retention removing the impossible ones."""
+    from datetime import date
+
+    from mqtt_bridge.reports import checkpoint_days, unit_days
+    from mqtt_bridge.retention import purge
+    from mqtt_bridge.trace import trace
+    from mqtt_bridge.web import Dashboard
+
+    store = open_store(store_url)
+    today = datetime.now(UTC)
+    rows = [make_event(1, scanned_at="9999-12-31T23:59:59.000Z", subject="VHD-FAR"),
+            make_event(2, scanned_at="0001-01-01T00:00:00.000Z", subject="VHD-FAR"),
+            make_event(3, scanned_at=format_time(today), display_name="<script>alert(1)</script>",
+                       subject="VHD-FAR")]
+    for r in rows:  # straight into the table, as an older bridge would have stored them
+        store.execute("INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, "
+                      "subject, display_name, mono_ns, boot_id, time_synced, firmware) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (r["event_id"], r["scanned_at"], DEVICE, CHECKPOINT, r["direction"], "vhd", r["subject"],
+                       r["display_name"], 0, "b", True, "0.1"))
+    html = Dashboard(store).live_html()
+    assert "<script>" not in html and "Cổng B" in html
+    assert checkpoint_days(store, today.date(), today.date()) and unit_days(store, date(2021, 1, 1), today.date())
+    trace(store, "VHD-FAR", datetime(2021, 1, 1, tzinfo=UTC), today + timedelta(days=1), timedelta(hours=4))
+    p = purge(store)
+    assert (p.checkins, p.future) == (1, 1)
+    assert store.count_checkins() == 1
+
+
+def test_bridge_waits_for_its_database_and_broker(tmp_path, pg_url):
+    """Started while PostgreSQL is cut off and no broker listens: it says what it waits for, and
+    runs once both come."""
+    import subprocess
+    import sys
+
+    from provisioning.mosquitto import LocalMosquitto, free_port
+    from tests.chain import ROOT, via_port
+    from tests.services import StderrReader, TcpProxy
+
+    u = urlparse(pg_url)
+    proxy = TcpProxy(u.hostname or "127.0.0.1", u.port or 5432)
+    proxy.cut()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker",
+                             f"mqtt://127.0.0.1:{port}", "--db", via_port(pg_url, proxy.port)],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    reader = StderrReader(proc)
+    broker = LocalMosquitto(tmp_path / "late-broker", port=port)
+    try:
+        assert any("waiting for the database" in line for line in reader.follow(20))
+        proxy.restore()
+        assert any("waiting for the broker" in line for line in reader.follow(30))
+        broker.start()
+        assert any("bridge subscribed" in line for line in reader.follow(30))
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        assert proc.wait(20) == 0
+        broker.stop()
+        proxy.close()

@@ -99,3 +99,46 @@ def test_card_shaped_text_is_card_or_refusal(fields):
     c = classify("|".join(fields), TrustStore(), T)
     assert c.kind == CCCD
     assert c.accepted or c.reason == INVALID_CCCD
+
+
+NO_OLD_ID = "001190012345|Đặng Thu Hà|02/03/1985|Nữ|Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội|10/07/2021"
+
+
+@pytest.mark.parametrize("text, old_id, issued", [
+    (SEVEN, "025123456", date(2021, 8, 15)),
+    (SIX, "", None),
+    (NO_OLD_ID, "", date(2021, 7, 10)),
+    (NO_OLD_ID.replace("02/03/1985", "02031985"), "", date(2021, 7, 10)),
+    ("079203001234|079100001111|Lê Hoàng Phúc|05051979|Nam|Quận 3, TP.HCM", "079100001111", None),
+], ids=["seven", "six-no-issue-date", "six-no-old-id", "six-no-old-id-compact", "six-12-digit-old-id"])
+def test_every_variant_read_from_a_real_qr_image(text, old_id, issued):
+    """Each field variant as a printed card QR, through both real decoders, then the parser."""
+    from device.frames import Shot, compose, render_qr
+    from drivers.decoder import make_decoder
+
+    frame = compose(render_qr(text, ec="L"), Shot(size=300, angle=8), seed=4)
+    for name in ("zxing", "zbar"):
+        found = make_decoder(name).decode(frame)
+        assert [d.text for d in found] == [text], name
+        card = parse_cccd(found[0].text)
+        assert (card.old_id, card.issue_date) == (old_id, issued)
+        assert card.name in ("Nguyễn Thị Vân Anh", "Đặng Thu Hà", "Lê Hoàng Phúc")
+        assert classify(found[0].text, TrustStore(), T).accepted
+
+
+@pytest.mark.parametrize("bad", [
+    NO_OLD_ID.replace("Đặng Thu Hà", "Đặng Thu 4"),  # a second field that is neither old id nor name
+    NO_OLD_ID.replace("|Nữ|", "|?|"),
+    NO_OLD_ID.replace("10/07/2021", "10/07/1980"),  # issued before birth
+    NO_OLD_ID.replace("Đặng Thu Hà", "0251"),  # a short number: not an old id, not a name
+    "001190012345|Đặng Thu Hà|02/03/1985|Nữ|Hà Nội",  # five fields
+])
+def test_malformed_six_field_cards_still_refused(bad):
+    with pytest.raises(CccdError):
+        parse_cccd(bad)
+
+
+def test_a_name_the_centre_would_refuse_is_refused_at_the_door():
+    long_name = "Nguyễn " * 30  # 240 bytes in UTF-8: over the event's 160
+    text = SEVEN.replace("Nguyễn Thị Vân Anh", long_name.strip())
+    assert classify(text, TrustStore(), T).reason == INVALID_CCCD

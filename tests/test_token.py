@@ -1,3 +1,4 @@
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,3 +100,20 @@ def test_verify_any_payload_gives_reason(blob):
 
 
 _AUTH = Authority()
+
+
+def test_a_signed_name_over_the_limit_is_malformed_not_greeted(authority):
+    """An issuer bug or an old tool could sign a name over 160 bytes; the bridge would refuse the
+    event, so the gate must refuse the token instead of greeting the person."""
+    import struct
+
+    tk = tok
+    key = Ed25519PrivateKey.generate()
+    trust = tk.TrustStore.from_public_keys([tk.encode_public_key(key.public_key())])
+    name = ("Nguyễn Thị Vân Anh " * 10).strip().encode()  # 239 bytes
+    kid = bytes.fromhex(tk.key_id(key.public_key()))
+    body = struct.pack(">B8sII", 1, kid, T - 10, T + 1000) + bytes([6]) + b"VHD-01" + bytes([len(name)]) + name
+    text = tk.PREFIX + b45encode(body + key.sign(tk.DOMAIN + body))
+    with pytest.raises(tk.TokenError) as err:
+        tk.verify_token(text, trust, T)
+    assert err.value.reason == tk.MALFORMED
