@@ -81,6 +81,7 @@ class Uplink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._inflight: dict[str, _Inflight] = {}
+        self._unpubacked: list = []  # Published handles of event batches the broker has not PUBACKed
         self._sent_seq = 0
         self._started = time.monotonic()
         self._queue: EventQueue | None = None
@@ -102,6 +103,10 @@ class Uplink:
     # callbacks (run on the uplink thread, inside link.loop) --------------------------------
     def _connected(self) -> None:
         self.stats.connects += 1
+        # Everything unacknowledged is sent again from the queue below: paho's own copies of
+        # earlier batches would only go out twice and pile up across flapping connections.
+        self.link.drop_pending()
+        self._unpubacked.clear()
         self.link.publish(topic(self.device_id, "status"), self._status("online"), qos=1, retain=True)
         self.link.subscribe([(topic(self.device_id, c), 1) for c in ("ack", "config", "cmd")])
         # Whatever was in flight before may never be acked: send it all again (harmless: the
@@ -136,9 +141,13 @@ class Uplink:
             self._command(data)
 
     def _ack(self, data: dict) -> None:
-        ids = [i for i in data.get("event_ids", []) if isinstance(i, str)]
-        refused = {r["event_id"]: r.get("reason", "") for r in data.get("refused", [])
-                   if isinstance(r, dict) and isinstance(r.get("event_id"), str)}
+        raw_ids, raw_refused = data.get("event_ids"), data.get("refused")
+        ids = [i for i in raw_ids if isinstance(i, str)] if isinstance(raw_ids, list) else []
+        refused = {r["event_id"]: str(r.get("reason", "")) for r in raw_refused
+                   if isinstance(r, dict) and isinstance(r.get("event_id"), str)} \
+            if isinstance(raw_refused, list) else {}
+        if self._queue is None:
+            return  # the queue is being reopened: the events are resent and acked again
         try:
             self.stats.acked_events += self._queue.ack(ids)
             if refused:
@@ -177,7 +186,10 @@ class Uplink:
             self.stats.resends += 1
             self._inflight.clear()
             self._sent_seq = 0
-        while len(self._inflight) < self.cfg.window:
+        # paho keeps every QoS 1 message until the broker's PUBACK and sends them all again after
+        # a reconnect: count those too, so outages and resends never pile up batches without bound.
+        self._unpubacked = [p for p in self._unpubacked if not p.is_published()]
+        while len(self._inflight) < self.cfg.window and len(self._unpubacked) < self.cfg.window:
             rows = self._queue.pending(limit=self.cfg.batch_size, after_seq=self._sent_seq)
             if not rows:
                 return
@@ -185,8 +197,10 @@ class Uplink:
             body = json.dumps({"schema": 1, "device_id": self.device_id, "batch_id": batch_id,
                                "events": [r[1] for r in rows]}, ensure_ascii=False,
                               separators=(",", ":")).encode()
-            if self.link.publish(topic(self.device_id, "events"), body, qos=1) is None:
+            published = self.link.publish(topic(self.device_id, "events"), body, qos=1)
+            if published is None:
                 return  # not connected any more; resent after reconnect
+            self._unpubacked.append(published)
             self._inflight[batch_id] = _Inflight({r[1]["event_id"] for r in rows}, now, rows[-1][0])
             self._sent_seq = rows[-1][0]
             self.stats.sent_messages += 1
@@ -211,35 +225,51 @@ class Uplink:
         self._thread.start()
 
     def _run(self) -> None:
-        self._queue = EventQueue(self.queue_path)
         attempt = 0
         next_telemetry = 0.0
+        failures = 0
         try:
             while not self._stop.is_set():
-                if not self.link.connected and not self._connecting():
-                    delay = backoff_delay(attempt, self.cfg.backoff_min_seconds,
-                                          self.cfg.backoff_max_seconds, self._rng)
-                    attempt += 1
-                    self._stop.wait(delay)
-                    continue
-                alive = self.link.loop(0.05)
-                if not alive:
-                    self.link.connected = False
-                    continue
-                if self.link.connected:
-                    attempt = 0
-                    try:
+                try:
+                    if self._queue is None:
+                        self._queue = EventQueue(self.queue_path)
+                    if not self.link.connected and not self._connecting():
+                        delay = backoff_delay(attempt, self.cfg.backoff_min_seconds,
+                                              self.cfg.backoff_max_seconds, self._rng)
+                        attempt += 1
+                        self._stop.wait(delay)
+                        continue
+                    alive = self.link.loop(0.05)
+                    if not alive:
+                        self.link.connected = False
+                        continue
+                    if self.link.connected:
+                        attempt = 0
                         self._pump()
                         if time.monotonic() >= next_telemetry:
                             self.publish_telemetry()
                             next_telemetry = time.monotonic() + self.cfg.telemetry_seconds
-                    except QueueError as exc:
-                        logger.error("uplink cannot read the queue: %s", exc)
-                        self._stop.wait(1)
-        except Exception:
-            logger.exception("uplink thread failed")
+                    failures = 0
+                except Exception as exc:
+                    # The uplink must outlive anything: a locked or damaged queue, a paho error.
+                    # Said once per streak; the queue is reopened, the link left to reconnect.
+                    failures += 1
+                    if failures == 1:
+                        logger.error("uplink error, retrying: %s: %s", type(exc).__name__, exc)
+                    self._reopen_queue()
+                    self._stop.wait(min(0.5 * failures, 10))
         finally:
             self._shutdown()
+
+    def _reopen_queue(self) -> None:
+        if self._queue is not None:
+            try:
+                self._queue.close()
+            except Exception:
+                pass
+        self._queue = None
+        self._inflight.clear()
+        self._sent_seq = 0
 
     def _connecting(self) -> bool:
         """Start a connection; True when CONNECT went out (CONNACK comes through loop)."""

@@ -186,6 +186,11 @@ class MqttLink:
         info = self._c.publish(topic, payload, qos=qos, retain=retain)
         return Published(info) if info.rc == self._mqtt.MQTT_ERR_SUCCESS else None
 
+    def drop_pending(self) -> int:
+        """Forget QoS 1/2 messages the broker has not acknowledged, instead of paho sending them
+        again after a reconnect; for a client that resends from its own store (call in on_connect)."""
+        return len(self._c.drop_out_messages())
+
     def disconnect(self) -> None:
         try:
             self._c.disconnect()

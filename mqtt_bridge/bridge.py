@@ -304,11 +304,27 @@ class Bridge:
             while not self._stop.is_set():
                 batch = self._take()
                 if batch:
-                    self.process(batch)
+                    self._process_guarded(batch)
         finally:
             self._stop.set()
             self.link.disconnect()
             self.link.loop_stop()
+
+    def _process_guarded(self, batch: list[tuple[str, bytes]]) -> None:
+        """process(), and if something unforeseen fails, each message alone: one message that
+        breaks the bridge costs only itself (its gate resends it), never the ingest of the fleet."""
+        try:
+            self.process(batch)
+            return
+        except Exception as exc:
+            logger.error("batch of %d message(s) failed (%s); retrying them one by one", len(batch),
+                         type(exc).__name__)
+        for message in batch:
+            try:
+                self.process([message])
+            except Exception as exc:
+                self.rejects["internal_error"] += 1
+                logger.error("a message on %s could not be processed: %s", message[0][:120], type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()
