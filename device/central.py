@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 # What the centre may change on a gate; everything else stays as the technician configured it.
 ALLOWED = {
     "trust": {"public_keys", "revoked_key_ids"},
-    "policy": {"debounce_seconds", "accept_cccd", "feedback_seconds"},
+    "policy": {"debounce_seconds", "min_stay_minutes", "accept_cccd", "feedback_seconds"},
     "gate": {"direction"},
 }
 

@@ -14,6 +14,7 @@ from device import __version__
 from device.config import Config, ConfigError, load
 
 EXIT_CONFIG = 2
+NO_TRUST_KEYS = "no_trust_keys"
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -59,6 +60,9 @@ def cmd_check_config(args) -> int:
     print(f"{args.config}: OK (gate {cfg.gate.device_id}, checkpoint {cfg.gate.checkpoint_id}, "
           f"camera {cfg.camera.source}, display {cfg.display.driver}, "
           f"{len(cfg.trust.public_keys)} trusted key(s))")
+    if not cfg.trust.public_keys:
+        print(f"{args.config}: warning: [trust] public_keys is empty: this gate will refuse every personal "
+              "QR as unknown_key until the centre publishes its keys", file=sys.stderr)
     return 0
 
 
@@ -69,9 +73,11 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
     from device.daemon import trust_from
     from drivers.decoder import make_decoder
     from protocol.credential import classify
+    from protocol.token import UNKNOWN_KEY
 
     decoder = make_decoder(decoder_name or cfg.decoder.driver)
     trust = trust_from(cfg)
+    untrusted = not trust.keys
     lines = []
     for name in files:
         try:
@@ -84,14 +90,29 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
         codes = []
         for code in decoder.decode(grey):
             c = classify(code.text, trust, now, cfg.policy.accept_cccd)
+            # Without any trust key a genuine code is not "unknown_key": it cannot be checked.
+            reason = NO_TRUST_KEYS if untrusted and c.reason == UNKNOWN_KEY else c.reason
             codes.append({"text": code.text, "kind": c.kind, "accepted": c.accepted,
-                          "reason": c.reason, "name": c.credential.name if c.credential else None})
+                          "reason": reason, "name": c.credential.name if c.credential else None})
         lines.append({"file": name, "codes": codes})
     return lines
 
 
 def cmd_decode(args) -> int:
     cfg = _config(args.config)
+    if args.public_key:
+        from protocol.token import decode_public_key
+
+        for key in args.public_key:
+            try:
+                decode_public_key(key)
+            except ValueError as exc:
+                print(f"vhd-gate decode: --public-key {key[:60]!r}: {exc}", file=sys.stderr)
+                return EXIT_CONFIG
+        cfg = replace(cfg, trust=replace(cfg.trust, public_keys=[*cfg.trust.public_keys, *args.public_key]))
+    if not cfg.trust.public_keys:
+        print("vhd-gate decode: no trust keys (give --config with [trust] public_keys, or --public-key): "
+              "personal QR codes are read but their signatures cannot be checked", file=sys.stderr)
     now = int(datetime.now(UTC).timestamp())
     lines = decode_files(args.files, cfg, args.decoder, now)
     for line in lines:
@@ -157,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="+")
     d.add_argument("--config", help="config with trust keys and decoder choice")
     d.add_argument("--decoder", choices=["zxing", "zbar"])
+    d.add_argument("--public-key", action="append", default=[],
+                   help="a trusted issuer key (base64), in addition to the config's")
     d.set_defaults(func=cmd_decode)
 
     s = sub.add_parser("screens", help="render every OLED screen to PNG")

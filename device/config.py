@@ -29,6 +29,7 @@ class GateSection:
 @dataclass
 class PolicySection:
     debounce_seconds: float = 5.0
+    min_stay_minutes: float = 10.0  # auto direction: a scan this soon after a check-in is a repeat
     accept_cccd: bool = True
     feedback_seconds: float = 3.0  # how long a result stays on the screen
 

@@ -14,7 +14,7 @@ from device import __version__
 from device.config import Config
 from device.feedback import pattern_for, render
 from device.policy import ACCEPTED, REJECTED, Decision, PolicyConfig, decide
-from device.queue import EventQueue, QueueError, short_hash
+from device.queue import EventQueue, QueueError
 from device.screens import IdleInfo, Screens
 from drivers.camera import Camera, Frame
 from drivers.decoder import Decoder
@@ -65,7 +65,8 @@ class Gate:
         self.time_synced = time_synced
         self.on_progress = on_progress
         self.tz = ZoneInfo(cfg.gate.timezone)
-        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds)
+        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds,
+                                   cfg.policy.min_stay_minutes * 60)
         self._held: dict[str, int] = {}
         self._result_until = 0
         self._idle_key: tuple | None = None
@@ -76,7 +77,8 @@ class Gate:
     def apply_config(self, cfg: Config) -> None:
         """New trust keys, policy or direction from the centre; takes effect from the next scan."""
         self.trust = TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
-        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds)
+        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds,
+                                   cfg.policy.min_stay_minutes * 60)
         self.cfg = cfg
         self._idle_key = None
 
@@ -92,7 +94,7 @@ class Gate:
 
     def _held_back(self, payload: str, mono: int) -> bool:
         """True while the same code stays in view: one presentation, one decision."""
-        key = short_hash(payload)
+        key = self.queue.tag(payload)
         last = self._held.get(key)
         self._held[key] = mono
         if len(self._held) > 256:
@@ -142,7 +144,7 @@ class Gate:
         latency = (time.monotonic_ns() - frame_ns) / 1e6
         logger.info("feedback %s kind=%s reason=%s event=%s who=%s latency_ms=%.1f", d.outcome,
                     d.kind, d.reason, event.event_id if event else "-",
-                    short_hash(d.subject) if d.subject else "-", latency)
+                    self.queue.tag(d.subject) if d.subject else "-", latency)
         return Outcome(d, event, latency)
 
     def _feedback(self, d: Decision, now) -> None:

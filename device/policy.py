@@ -16,6 +16,7 @@ REJECTED = "rejected"
 class PolicyConfig:
     direction: str = "auto"  # in, out or auto
     debounce_seconds: float = 5.0
+    min_stay_seconds: float = 600.0  # auto: a scan this soon after a check-in is not a check-out
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ def decide(c: Classified, last: Seen | None, now: datetime, tz: tzinfo, cfg: Pol
     if c.credential is None:
         return Decision(REJECTED, c.kind, reason=c.reason)
     cred = c.credential
-    if last is not None and timedelta(0) <= now - last.at < timedelta(seconds=cfg.debounce_seconds):
+    since = now - last.at if last is not None else None
+    repeat = since is not None and timedelta(0) <= since < timedelta(seconds=cfg.debounce_seconds)
+    # Two scans at the door a minute apart are one arrival, not an arrival and a departure.
+    too_soon = (cfg.direction == "auto" and since is not None and last.direction == "in"
+                and timedelta(0) <= since < timedelta(seconds=cfg.min_stay_seconds))
+    if repeat or too_soon:
         return Decision(REPEAT, cred.kind, direction=last.direction, subject=cred.subject,
                         name=cred.name, previous_at=last.at)
     return Decision(ACCEPTED, cred.kind, direction=next_direction(cfg.direction, last, now, tz),

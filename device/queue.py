@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import sqlite3
 import time
 from datetime import datetime, timedelta
@@ -19,14 +21,32 @@ class QueueError(RuntimeError):
     """The local store cannot take the event (disk full, read-only, corrupt)."""
 
 
-def subject_key(kind: str, subject: str) -> str:
-    """A person's key in local state: a hash, so the presence table holds no id numbers."""
-    return hashlib.sha256(f"{kind}:{subject}".encode()).hexdigest()[:32]
+KEY_FILE = "hash-key"
 
 
-def short_hash(text: str) -> str:
-    """What logs say instead of a name or an id number."""
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+def keyed_hash(key: bytes, text: str, length: int = 16) -> str:
+    """HMAC-SHA256 under this installation's secret: the same person gives the same tag on this
+    gate (logs can be correlated), and nobody without the key can go from a tag back to an id
+    number, however few candidates a citizen id's known prefix leaves."""
+    return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:length]
+
+
+def load_key(path: Path) -> tuple[bytes, bool]:
+    """The installation's hashing secret (32 random bytes, private), made on first use; and
+    whether it was just made."""
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key, False
+    except FileNotFoundError:
+        pass
+    key = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return key, True
 
 
 class EventQueue:
@@ -36,6 +56,10 @@ class EventQueue:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.chmod(0o700)  # names and id numbers: private whatever the umask
+            self._key, fresh_key = load_key(self.path.parent / KEY_FILE)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -45,6 +69,8 @@ class EventQueue:
             self.conn = conn
             self.db = sqlite_utils.Database(conn)
             self._create()
+            if fresh_key:  # presence kept under an older key (or none) would never match again
+                conn.execute("DELETE FROM presence")
         except (sqlite3.Error, OSError) as exc:
             raise QueueError(f"cannot open the event store {self.path}: {exc}") from exc
 
@@ -59,10 +85,18 @@ class EventQueue:
         self.db["refused"].create({"event_id": str, "body": str, "reason": str, "at": float},
                                   pk="event_id", if_not_exists=True)
 
+    def subject_key(self, kind: str, subject: str) -> str:
+        """A person's key in local state: keyed, so the presence table holds no id numbers."""
+        return keyed_hash(self._key, f"{kind}:{subject}", 32)
+
+    def tag(self, text: str) -> str:
+        """What logs say instead of a name or an id number."""
+        return keyed_hash(self._key, text)
+
     def record(self, event: Event) -> None:
         """Store the event and the person's latest direction in one committed transaction."""
         body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        key = subject_key(event.kind, event.subject)
+        key = self.subject_key(event.kind, event.subject)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -82,7 +116,7 @@ class EventQueue:
 
     def last_seen(self, kind: str, subject: str) -> Seen | None:
         row = self.conn.execute("SELECT last_at, direction FROM presence WHERE subject_key = ?",
-                                (subject_key(kind, subject),)).fetchone()
+                                (self.subject_key(kind, subject),)).fetchone()
         return Seen(parse_time(row[0]), row[1]) if row else None
 
     def forget_presence_before(self, before: datetime) -> int:

@@ -157,7 +157,12 @@ def cmd_user_add(args) -> int:
     if password is None:
         import getpass
 
-        password = getpass.getpass(f"password for {args.name}: ")
+        if not sys.stdin or not sys.stdin.isatty():
+            raise StoreError("no terminal to ask for the password on: give --password-file FILE")
+        try:
+            password = getpass.getpass(f"password for {args.name}: ")
+        except (EOFError, KeyboardInterrupt):
+            raise StoreError("no password given") from None
     if len(password) < 8:
         raise StoreError("password too short: at least 8 characters")
     add_user(Path(args.users), args.name, password)
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (StoreError, MqttError, OSError) as exc:
+    except (StoreError, MqttError, OSError, ValueError) as exc:
         print(f"vhd-bridge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ class Checkin:
     kind: str = ""
     display_name: str = ""
 
+
+# Check-ins with the person behind each: a declaration that names a citizen id is that citizen,
+# so a stay opened with the card and closed with the phone's QR is one person's one stay.
+PERSON_CHECKINS = ("SELECT coalesce(d.citizen_id, c.subject) AS subject, c.display_name, c.checkpoint_id, "
+                   "c.direction, c.scanned_at FROM checkins c LEFT JOIN declarations d "
+                   "ON c.kind = 'vhd' AND d.declaration_id = c.subject")
 
 DECLARATION_FIELDS = ("declaration_id", "full_name", "citizen_id", "birth_year", "sex", "phone",
                       "insurance_no", "on_behalf_of", "expires_at")
@@ -148,6 +155,12 @@ class SqliteStore(Store):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Names, id numbers and phones: private whatever the umask (SQLite gives its -wal and
+            # -shm files the database file's mode).
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            if self.path.stat().st_mode & 0o077 and self.path.stat().st_uid == os.geteuid():
+                self.path.chmod(0o600)
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")

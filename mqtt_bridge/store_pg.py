@@ -64,7 +64,9 @@ class PgStore(Store):
             raise StoreError(f"PostgreSQL unavailable: {str(exc).strip()}") from exc
         except psycopg.Error as exc:
             self._staging = False  # created in the transaction that was just rolled back
-            raise StoreError(f"PostgreSQL refused the write: {str(exc).strip()}", transient=False) from exc
+            # The primary message only: the detail can quote the row, which holds personal data.
+            primary = exc.diag.message_primary if exc.diag and exc.diag.message_primary else type(exc).__name__
+            raise StoreError(f"PostgreSQL refused the write ({exc.sqlstate}): {primary}", transient=False) from exc
 
     def migrate(self) -> int:
         def work(conn):

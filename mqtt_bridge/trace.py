@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mqtt_bridge.store import Store, as_time
+from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_MAX_STAY = timedelta(hours=4)
@@ -81,7 +81,7 @@ def build_visits(rows: list[dict], max_stay: timedelta, tz=TZ) -> list[Visit]:
     return visits
 
 
-_COLUMNS = "SELECT subject, display_name, checkpoint_id, direction, scanned_at FROM checkins"
+_COLUMNS = PERSON_CHECKINS
 
 
 def trace(store: Store, who: str, start: datetime, end: datetime,
@@ -89,17 +89,18 @@ def trace(store: Store, who: str, start: datetime, end: datetime,
     """The person's visits in [start, end) and everyone whose stay overlapped one of them."""
     mine = sorted(subjects_of(store, who))
     marks = ", ".join("?" * len(mine))
-    rows = store.query(f"{_COLUMNS} WHERE subject IN ({marks}) AND scanned_at >= ? AND scanned_at < ? "
-                       "ORDER BY scanned_at", (*mine, store.time_param(start), store.time_param(end)))
+    rows = store.query(f"{_COLUMNS} WHERE c.subject IN ({marks}) AND c.scanned_at >= ? AND c.scanned_at < ? "
+                       "ORDER BY c.scanned_at", (*mine, store.time_param(start), store.time_param(end)))
     visits = build_visits(rows, max_stay, tz)
     overlaps: dict[tuple[str, str], list] = defaultdict(list)
     names: dict[str, str] = {}
     for v in visits:
         # Others' scans from a maximum stay before this visit to a maximum stay after it: enough
         # to see every stay that could overlap it and the check-out that ends it.
-        around = store.query(f"{_COLUMNS} WHERE checkpoint_id = ? AND scanned_at >= ? AND scanned_at <= ? "
-                             "ORDER BY scanned_at", (v.checkpoint_id, store.time_param(v.start - max_stay),
-                                                     store.time_param(v.end + max_stay)))
+        around = store.query(f"{_COLUMNS} WHERE c.checkpoint_id = ? AND c.scanned_at >= ? "
+                             "AND c.scanned_at <= ? ORDER BY c.scanned_at",
+                             (v.checkpoint_id, store.time_param(v.start - max_stay),
+                              store.time_param(v.end + max_stay)))
         for o in build_visits([r for r in around if r["subject"] not in mine], max_stay, tz):
             lo, hi = max(v.start, o.start), min(v.end, o.end)
             if lo <= hi and (lo < hi or v.start == v.end or o.start == o.end):

@@ -83,30 +83,42 @@ def publish_trust(args, a: Authority) -> int:
 
 
 def cmd_checkpoint_add(args) -> int:
+    from mqtt_bridge.store import StoreError
     from provisioning.poster import write_poster
 
+    given = {"name": args.name, "address": args.address, "contact_phone": args.phone, "unit": args.unit}
     store = _store(args)
     try:
-        store.add_checkpoint(args.checkpoint_id, args.name, args.address, args.phone, args.unit)
+        existing = next((r for r in store.checkpoint_rows() if r["checkpoint_id"] == args.checkpoint_id), None)
+        if existing is not None and not args.update:
+            raise StoreError(f"checkpoint {args.checkpoint_id} exists already: add --update to change the "
+                             "fields you give (the others are kept)", transient=False)
+        if existing is None and not args.name:
+            raise StoreError("a new checkpoint needs --name", transient=False)
+        row = {k: v if v is not None else (existing or {}).get(k) or "" for k, v in given.items()}
+        store.add_checkpoint(args.checkpoint_id, row["name"], row["address"], row["contact_phone"], row["unit"])
     finally:
         store.close()
-    png, pdf = write_poster(Path(args.out), args.checkpoint_id, args.name, args.address, args.phone,
-                            args.unit)
-    print(f"checkpoint {args.checkpoint_id} registered; poster: {pdf} and {png}")
+    png, pdf = write_poster(Path(args.out), args.checkpoint_id, row["name"], row["address"],
+                            row["contact_phone"], row["unit"])
+    verb = "updated" if existing is not None else "registered"
+    print(f"checkpoint {args.checkpoint_id} {verb}; poster: {pdf} and {png}")
     return 0
 
 
 def cmd_device_enroll(args) -> int:
-    from provisioning.enroll import enroll
+    from provisioning.enroll import PI_VENV, enroll
 
     store = _store(args)
     try:
         b = enroll(store, _authority(args), _home(args) / "broker", args.checkpoint, args.broker,
-                   Path(args.out), args.device_id)
+                   Path(args.out), args.device_id, args.direction, args.admin_broker)
     finally:
         store.close()
-    print(f"device {b.device_id} enrolled; bundle: {b.archive} (copy it to the Pi, then run "
-          f"'sudo vhd-provision device install {b.archive.name}')")
+    print(f"device {b.device_id} enrolled; it can log in to the broker now.\n"
+          f"bundle: {b.archive}\n"
+          f"on the Pi: scp {b.archive.name} there, then\n"
+          f"  sudo {PI_VENV}/bin/vhd-provision device install {b.archive.name}")
     return 0
 
 
@@ -118,13 +130,17 @@ def cmd_device_install(args) -> int:
 
 
 def cmd_broker_config(args) -> int:
-    from provisioning.broker import write_broker_config
+    from provisioning.broker import install_debian, write_broker_config
 
     files = write_broker_config(_home(args) / "broker", args.hostname, args.tls_port,
                                 args.local_port or None)
-    print(f"mosquitto config: {files.conf}\n  password file: {files.passwd}\n  ACL: {files.acl}\n"
-          f"  CA for gates: {files.ca}\n  bridge password: {files.bridge_password}\n"
-          f"run: mosquitto -c {files.conf}")
+    print(f"broker files in {files.folder}: CA for gates {files.ca}, bridge password "
+          f"{files.bridge_password}, provisioning password {files.admin_password}")
+    if args.install:
+        install_debian(files, Path(args.root))
+    else:
+        print(f"install into Debian's mosquitto: vhd-provision broker-config --hostname ... --install\n"
+              f"or run it standalone: mosquitto -c {files.conf}")
     return 0
 
 
@@ -161,10 +177,11 @@ def parser() -> argparse.ArgumentParser:
     csub = c.add_subparsers(dest="action", required=True)
     ca = csub.add_parser("add")
     ca.add_argument("checkpoint_id")
-    ca.add_argument("--name", required=True)
-    ca.add_argument("--address", default="")
-    ca.add_argument("--phone", default="")
-    ca.add_argument("--unit", default="", help="the unit reporting to the district health centre")
+    ca.add_argument("--name")
+    ca.add_argument("--address")
+    ca.add_argument("--phone")
+    ca.add_argument("--unit", help="the unit reporting to the district health centre")
+    ca.add_argument("--update", action="store_true", help="change an existing checkpoint's given fields")
     ca.add_argument("--db", required=True)
     ca.add_argument("--out", default=".")
     ca.set_defaults(func=cmd_checkpoint_add)
@@ -177,6 +194,10 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("--db", required=True)
     de.add_argument("--device-id")
     de.add_argument("--out", default=".")
+    de.add_argument("--direction", choices=["auto", "in", "out"], default="auto",
+                    help="a gate that sees only entries (in) or only exits (out); auto alternates")
+    de.add_argument("--admin-broker", default="mqtt://127.0.0.1:1883",
+                    help="where provisioning reaches the broker to create the gate's login")
     de.set_defaults(func=cmd_device_enroll)
     di = dsub.add_parser("install")
     di.add_argument("bundle", help="the bundle folder or .tar.gz")
@@ -188,6 +209,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--hostname", action="append", required=True, help="name or IP gates connect to")
     b.add_argument("--tls-port", type=int, default=8883)
     b.add_argument("--local-port", type=int, default=1883, help="loopback plain port for the bridge; 0: none")
+    b.add_argument("--install", action="store_true",
+                   help="install into Debian's mosquitto (conf.d drop-in) and restart it")
+    b.add_argument("--root", default="/", help="with --install: write into this tree instead of /")
     b.set_defaults(func=cmd_broker_config)
 
     dc = sub.add_parser("declaration", help="record a health declaration and write its QR")
@@ -211,12 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from drivers.mqtt import MqttError
     from mqtt_bridge.store import StoreError
+    from provisioning.broker import BrokerConfigError
     from provisioning.declare import DeclarationError
     from provisioning.enroll import EnrollError
+    from provisioning.mosquitto_auth import BrokerAuthError
 
     try:
         return args.func(args)
-    except (AuthorityError, EnrollError, StoreError, MqttError, DeclarationError, OSError) as exc:
+    except (AuthorityError, EnrollError, StoreError, MqttError, DeclarationError, BrokerConfigError,
+            BrokerAuthError, ValueError, OSError) as exc:
         print(f"vhd-provision: {exc}", file=sys.stderr)
         return 1
 

@@ -54,6 +54,7 @@ class Chain:
         self.config = write_gate_config(tmp / "gate.toml", authority, self.state, extra="""
 [policy]
 debounce_seconds = 0
+min_stay_minutes = 0
 [mqtt]
 batch_size = 50
 window = 4

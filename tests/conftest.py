@@ -65,4 +65,14 @@ def mock_factory():
     Device.pin_factory = saved
 
 
+@pytest.fixture
+def careless_umask():
+    """umask 000, as a careless shell or service would have: private files must stay private."""
+    import os
+
+    saved = os.umask(0)
+    yield
+    os.umask(saved)
+
+
 from tests.services import mosquitto, pg_url  # noqa: E402,F401  (fixtures)

@@ -8,6 +8,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from drivers.mqtt import BrokerUrl
 from mqtt_bridge.bridge import Bridge
@@ -74,11 +75,13 @@ def test_login_required_and_pages_render(site, browser, tmp_path):
     browser.find_element(By.NAME, "user").send_keys("ytequan1")
     browser.find_element(By.NAME, "password").send_keys("wrong")
     browser.find_element(By.CSS_SELECTOR, "button").click()
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/login?failed"))
     assert "Wrong user name or password" in browser.page_source
     browser.find_element(By.NAME, "user").send_keys("ytequan1")
     browser.find_element(By.NAME, "password").send_keys("mat-khau-manh")
     browser.find_element(By.CSS_SELECTOR, "button").click()
-    assert browser.current_url == site + "/"
+    # click() returns before the navigation it starts: wait for the page it leads to.
+    WebDriverWait(browser, 10).until(lambda b: b.current_url == site + "/")
     fleet = browser.find_element(By.ID, "fleet").text
     assert "gate-nd-01" in fleet and "gate-nd-02" in fleet and "offline" in fleet and "17" in fleet
     live = browser.find_element(By.ID, "live")
@@ -92,7 +95,7 @@ def test_login_required_and_pages_render(site, browser, tmp_path):
     browser.save_screenshot(str(shots / "checkpoints.png"))
     assert (shots / "dashboard.png").stat().st_size > 10_000
     browser.find_element(By.LINK_TEXT, "poster").click()
-    assert browser.current_url.endswith("/poster/CP-Q1-0001.png")
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/poster/CP-Q1-0001.png"))
     browser.get(site + "/logout")
     browser.get(site + "/api/fleet")
     assert browser.current_url.endswith("/login")

@@ -24,8 +24,9 @@ from protocol.token import TrustStore, verify_token
 from provisioning.authority import Authority, AuthorityError
 from provisioning.broker import write_broker_config
 from provisioning.cli import main as provision
+from provisioning.enroll import broker_admin
 from provisioning.mosquitto import find_mosquitto, free_port
-from provisioning.mosquitto_auth import BRIDGE_USER, check_password, hash_password, set_password
+from provisioning.mosquitto_auth import BRIDGE_USER, check_password, hash_password
 from tests.chain import crowd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +53,12 @@ def test_authority_rotation_and_revocation(tmp_path):
 
 def test_password_hash_format():
     h = hash_password("s3cret", salt=b"0123456789ab")
-    assert h.startswith("$7$101$") and check_password("s3cret", h) and not check_password("nope", h)
+    assert h["iterations"] == 101 and len(h["salt"]) == 16
+    assert check_password("s3cret", h) and not check_password("nope", h)
 
 
 class Broker:
-    """mosquitto running the configuration `broker-config` generates."""
+    """mosquitto running the standalone configuration `broker-config` generates."""
 
     def __init__(self, folder: Path):
         self.tls_port, self.local_port = free_port(), free_port()
@@ -68,6 +70,10 @@ class Broker:
             conf = "user root\n" + conf
         self.files.conf.write_text(conf)
         self.proc = None
+
+    @property
+    def admin_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.local_port}"
 
     def start(self):
         self.proc = subprocess.Popen([find_mosquitto(), "-c", str(self.files.conf)],
@@ -81,9 +87,10 @@ class Broker:
                 time.sleep(0.05)
         raise RuntimeError("broker did not start")
 
-    def reload(self):
-        self.proc.send_signal(1)  # SIGHUP: re-read password file and ACL
-        time.sleep(0.5)
+    def add_gate(self, device_id: str, password: str) -> None:
+        """A gate's login made in the running broker, as `device enroll` makes it."""
+        with broker_admin(self.files.folder, self.admin_url) as admin:
+            admin.add_gate(device_id, password)
 
     def stop(self):
         self.proc.terminate()
@@ -127,9 +134,8 @@ def wait(pred, timeout=5):
 
 
 def test_generated_broker_config_enforces_logins_and_acls(broker):
-    set_password(broker.files.passwd, "gate-a", "pw-a")
-    set_password(broker.files.passwd, "gate-b", "pw-b")
-    broker.reload()
+    broker.add_gate("gate-a", "pw-a")
+    broker.add_gate("gate-b", "pw-b")
     bridge_pw = broker.files.bridge_password.read_text().strip()
 
     anon = client(broker)
@@ -140,36 +146,51 @@ def test_generated_broker_config_enforces_logins_and_acls(broker):
     wrong.loop_stop()
 
     bridge = client(broker, BRIDGE_USER, bridge_pw, tls=False)  # the loopback listener
-    assert not bridge.result["connect"].is_failure
+    bridge2 = client(broker, BRIDGE_USER, bridge_pw, tls=False)  # a second bridge, same login
+    assert not bridge.result["connect"].is_failure and not bridge2.result["connect"].is_failure
     bridge.subscribe([("$share/vhd-bridge/vhd/v1/gates/+/events", 1)])
     assert wait(lambda: "suback" in bridge.result)
     assert bridge.result["suback"][0].value == 1
 
     a = client(broker, "gate-a", "pw-a")
     assert not a.result["connect"].is_failure
-    a.subscribe([("vhd/v1/gates/gate-b/ack", 1), ("vhd/v1/gates/gate-a/ack", 1)])
+    # The plugin checks subscriptions: no other gate's acks, and no share of every gate's events.
+    a.subscribe([("vhd/v1/gates/gate-b/ack", 1), ("vhd/v1/gates/gate-a/ack", 1),
+                 ("$share/vhd-bridge/vhd/v1/gates/+/events", 1), ("vhd/v1/gates/#", 1)])
     assert wait(lambda: "suback" in a.result)
-    # mosquitto 2.0 may grant the subscription and refuse delivery instead (checked below).
-    assert a.result["suback"][0].value in (1, 135) and a.result["suback"][1].value == 1
+    assert [rc.value for rc in a.result["suback"]] == [135, 1, 135, 135]
     a.publish("vhd/v1/gates/gate-b/events", b'{"spoof": 1}', qos=1)
     a.publish("vhd/v1/gates/gate-a/events", b'{"own": 1}', qos=1)
     assert wait(lambda: len(a.result.get("puback", [])) == 2)
     assert a.result["puback"][0].value == 135
     assert wait(lambda: bridge.result.get("messages"))
-    time.sleep(0.3)
     assert [t for t, _ in bridge.result["messages"]] == ["vhd/v1/gates/gate-a/events"]
 
     bridge.publish("vhd/v1/gates/gate-b/ack", b'{"event_ids": ["for-b"]}', qos=1)
     bridge.publish("vhd/v1/gates/gate-a/ack", b'{"event_ids": []}', qos=1)
     assert wait(lambda: a.result.get("messages"))
-    time.sleep(0.3)
     assert [t for t, _ in a.result["messages"]] == ["vhd/v1/gates/gate-a/ack"]  # never B's acks
-    for c in (a, bridge):
+
+    # Gate B logging in with gate A's client id gets its own (the listener uses the login as
+    # client id): gate A stays connected.
+    b = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gate-a", protocol=mqtt.MQTTv5)
+    b.username_pw_set("gate-b", "pw-b")
+    b.tls_set(ca_certs=str(broker.files.ca), cert_reqs=ssl.CERT_REQUIRED)
+    b_conn = []
+    b.on_connect = lambda cl, u, f, rc, p: b_conn.append(rc)
+    b.connect("127.0.0.1", broker.tls_port)
+    b.loop_start()
+    assert wait(lambda: b_conn) and not b_conn[0].is_failure
+    bridge.publish("vhd/v1/gates/gate-a/ack", b'{"event_ids": ["still-a"]}', qos=1)
+    assert wait(lambda: len(a.result.get("messages", [])) == 2)
+    assert a.is_connected()
+    for c in (a, b, bridge, bridge2):
         c.disconnect()
         c.loop_stop()
 
 
-def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, broker, pg_url, authority):
+def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, broker, pg_url, authority,
+                                                                  careless_umask):
     home = tmp_path / "centre"
     shutil.copytree(broker.files.folder, home / "broker", ignore=shutil.ignore_patterns("data"))
     assert provision(["--home", str(home), "authority", "init"]) == 0
@@ -183,16 +204,17 @@ def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, bro
     assert (tmp_path / "posters" / "poster-CP-NGUYENDU.pdf").read_bytes().startswith(b"%PDF")
 
     url = f"mqtts://127.0.0.1:{broker.tls_port}"
+    admin = ["--admin-broker", broker.admin_url]
     assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-NGUYENDU",
                       "--broker", url, "--db", pg_url, "--device-id", "gate-nd-01",
-                      "--out", str(tmp_path / "bundles")]) == 0
+                      "--out", str(tmp_path / "bundles"), *admin]) == 0
     assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-NOWHERE",
-                      "--broker", url, "--db", pg_url, "--out", str(tmp_path / "bundles")]) == 1
+                      "--broker", url, "--db", pg_url, "--out", str(tmp_path / "bundles"), *admin]) == 1
     bundle = tmp_path / "bundles" / "gate-nd-01"
     assert {p.name for p in bundle.iterdir()} == {"gate.toml", "mqtt-password", "ca.crt"}
-    # The broker reads the device's new password from the shared password file.
-    shutil.copy(home / "broker" / "passwd", broker.files.passwd)
-    broker.reload()
+    for secret in (bundle, bundle / "mqtt-password", bundle / "gate.toml", bundle.with_suffix(".tar.gz")):
+        assert secret.stat().st_mode & 0o077 == 0, secret  # private whatever the umask
+    # No restart: the running broker's plugin took the new login at enrollment.
 
     # Sign tokens with the centre's authority, as the declaration system would.
     a = Authority(home / "authority")
@@ -227,14 +249,15 @@ def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, bro
     store.close()
 
 
-def test_device_install_into_a_tree(tmp_path, pg_url):
+def test_device_install_into_a_tree(tmp_path, pg_url, broker):
     home = tmp_path / "centre"
     assert provision(["--home", str(home), "authority", "init"]) == 0
-    write_broker_config(home / "broker", ["broker.example"], local_port=None)
+    shutil.copytree(broker.files.folder, home / "broker", ignore=shutil.ignore_patterns("data"))
     assert provision(["--home", str(home), "checkpoint", "add", "CP-1", "--name", "Cổng 1", "--db", pg_url,
                       "--out", str(tmp_path)]) == 0
     assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-1", "--broker",
-                      "mqtts://broker.example:8883", "--db", pg_url, "--out", str(tmp_path / "b")]) == 0
+                      "mqtts://broker.example:8883", "--db", pg_url, "--out", str(tmp_path / "b"),
+                      "--direction", "in", "--admin-broker", broker.admin_url]) == 0
     archive = next((tmp_path / "b").glob("*.tar.gz"))
     shutil.rmtree(archive.with_suffix("").with_suffix(""))  # only the archive travels to the Pi
     root = tmp_path / "root"
@@ -245,10 +268,11 @@ def test_device_install_into_a_tree(tmp_path, pg_url):
 
     cfg = load(etc / "gate.toml")
     assert cfg.mqtt.url == "mqtts://broker.example:8883" and cfg.mqtt.ca_file == "ca.crt"
+    assert cfg.gate.direction == "in"
     assert len(cfg.trust.public_keys) == 1
     unit = (root / "etc" / "systemd" / "system" / "vhd-gate.service").read_text()
     assert f"ExecStart={sys.prefix}/bin/vhd-gate run" in unit and "@VENV@" not in unit
-    assert (root / "var" / "lib" / "vhd-gate").is_dir()
+    assert (root / "var" / "lib" / "vhd-gate").stat().st_mode & 0o777 == 0o700
 
 
 def test_systemd_units_verify(tmp_path):
@@ -296,8 +320,7 @@ def test_trust_published_on_config_topic_reaches_gate(tmp_path, broker, pg_url):
     store.add_checkpoint("CP-1", "Cổng 1")
     store.add_device("gate-a", "CP-1")
     store.close()
-    set_password(broker.files.passwd, "gate-a", "pw-a")
-    broker.reload()
+    broker.add_gate("gate-a", "pw-a")
     assert provision(["--home", str(home), "authority", "publish", "--broker",
                       f"mqtt://127.0.0.1:{broker.local_port}", "--db", pg_url, "--password-file",
                       str(broker.files.bridge_password)]) == 0
@@ -307,3 +330,75 @@ def test_trust_published_on_config_topic_reaches_gate(tmp_path, broker, pg_url):
     data = json.loads(a.result["messages"][0][1])
     assert data["trust"] == Authority(home / "authority").trust()
     a.loop_stop()
+
+
+DEBIAN_MOSQUITTO_CONF = """# Place your local configuration in /etc/mosquitto/conf.d/
+pid_file {root}/run/mosquitto/mosquitto.pid
+persistence true
+persistence_location {root}/var/lib/mosquitto/
+log_dest file {root}/var/log/mosquitto/mosquitto.log
+include_dir {root}/etc/mosquitto/conf.d
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mosquitto drops to its own user only when started as root")
+def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask):
+    """`broker-config --install` into a tree laid out as Debian's package leaves it, then that
+    tree's mosquitto.conf run as the packaged service runs it: as root, dropping to `mosquitto`,
+    which must be able to read the certificates and keep the plugin's state; a gate enrolled
+    afterwards logs in at once."""
+    import pwd
+    import tempfile
+
+    pwd.getpwnam("mosquitto")  # the Debian package's user (the test dependencies install it)
+    root = Path(tempfile.mkdtemp(prefix="vhd-debian-"))
+    root.chmod(0o755)  # like /: the dropped user must be able to walk to its files
+    try:
+        for d in ("etc/mosquitto/conf.d", "var/lib/mosquitto", "var/log/mosquitto", "run/mosquitto"):
+            (root / d).mkdir(parents=True)
+        for d in ("var/lib/mosquitto", "var/log/mosquitto", "run/mosquitto"):
+            shutil.chown(root / d, "mosquitto", "mosquitto")
+        (root / "etc/mosquitto/mosquitto.conf").write_text(DEBIAN_MOSQUITTO_CONF.format(root=root))
+        home = tmp_path / "centre"
+        tls_port, local_port = free_port(), free_port()
+        assert provision(["--home", str(home), "broker-config", "--hostname", "127.0.0.1", "--tls-port",
+                          str(tls_port), "--local-port", str(local_port), "--install", "--root", str(root)]) == 0
+        assert (home / "broker").stat().st_mode & 0o777 == 0o700
+        assert (home / "broker" / "ca.key").stat().st_mode & 0o077 == 0
+        key = root / "etc/mosquitto/vhd/server.key"
+        assert key.stat().st_mode & 0o777 == 0o640 and key.group() == "mosquitto"
+        state = root / "var/lib/mosquitto/vhd-dynsec.json"
+        assert state.owner() == "mosquitto" and state.stat().st_mode & 0o777 == 0o600
+        proc = subprocess.Popen([find_mosquitto(), "-c", str(root / "etc/mosquitto/mosquitto.conf")],
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait(lambda: _listening(tls_port) or proc.poll() is not None, 10)
+            assert proc.poll() is None, (root / "var/log/mosquitto/mosquitto.log").read_text()[-2000:]
+
+            class Installed:  # the client helper's view of this broker
+                files = type("F", (), {"ca": home / "broker" / "ca.crt"})
+            Installed.tls_port, Installed.local_port = tls_port, local_port
+            with broker_admin(home / "broker", f"mqtt://127.0.0.1:{local_port}") as admin:
+                admin.add_gate("gate-new", "pw-new")
+            gate = client(Installed, "gate-new", "pw-new")
+            assert not gate.result["connect"].is_failure  # no restart needed
+            gate.disconnect()
+            gate.loop_stop()
+            assert wait(lambda: "gate-new" in state.read_text(), 5)  # the plugin kept it, as mosquitto
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        # Installing again keeps the enrolled gates.
+        assert provision(["--home", str(home), "broker-config", "--hostname", "127.0.0.1", "--install",
+                          "--root", str(root)]) == 0
+        assert "gate-new" in state.read_text()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False

@@ -64,14 +64,38 @@ def store(request, tmp_path):
 def test_checkpoint_day_report(store):
     rows = {r.checkpoint_id: r for r in checkpoint_days(store, DAY, DAY)}
     a, b = rows["CP-A"], rows["CP-B"]
+    assert (a.gates, b.gates) == (1, 1)
     assert (a.check_ins, a.check_outs, a.distinct_people, a.still_inside) == (4, 3, 4, 1)
     assert a.busiest_hour == "09:00-10:00" and a.busiest_hour_scans == 3
     assert (b.check_ins, b.check_outs, b.distinct_people, b.still_inside) == (2, 2, 2, 0)
     (unit,) = unit_days(store, DAY, DAY)
-    assert (unit.unit, unit.checkpoints, unit.check_ins, unit.distinct_people) == ("Phường 1", 2, 6, 6)
+    # Anh's QR at A and Anh's card at B are one person: five people, not six.
+    assert (unit.unit, unit.checkpoints, unit.check_ins, unit.distinct_people) == ("Phường 1", 2, 6, 5)
     csv_text = render(list(rows.values()), "csv")
     assert csv_text.splitlines()[0].startswith("day,checkpoint_id,checkpoint_name,unit,check_ins")
     assert "Trường A" in csv_text
+
+
+def test_one_person_one_stay_and_zero_rows(store):
+    """A stay opened with the card and closed with the same person's QR is closed; checkpoints,
+    units and gates with no scans are listed with zeros, and a gate not heard from says so."""
+    later = DAY + timedelta(days=2)
+    store.insert_checkins([ev(100, "079203001234", "in", at(9, 0, later), kind="cccd"),
+                           ev(101, "VHD-ANH", "out", at(11, 0, later))])
+    store.add_checkpoint("CP-C", "Quán C", unit="Phường 2")
+    store.add_device("gate-c", "CP-C")
+    rows = {(r.day, r.checkpoint_id): r for r in checkpoint_days(store, later, later)}
+    a = rows[(later.isoformat(), "CP-A")]
+    assert (a.check_ins, a.check_outs, a.distinct_people, a.still_inside) == (1, 1, 1, 0)
+    quiet = rows[(later.isoformat(), "CP-C")]
+    assert (quiet.check_ins, quiet.distinct_people, quiet.gates, quiet.gates_silent) == (0, 0, 1, 1)
+    assert rows[(later.isoformat(), "CP-B")].check_ins == 0
+    both_days = checkpoint_days(store, DAY, DAY + timedelta(days=1), "CP-C")
+    assert [(r.day, r.check_ins) for r in both_days] == [(DAY.isoformat(), 0),
+                                                         ((DAY + timedelta(days=1)).isoformat(), 0)]
+    units = {u.unit: u for u in unit_days(store, later, later)}
+    assert (units["Phường 2"].checkpoints, units["Phường 2"].check_ins, units["Phường 2"].gates_silent) == (1, 0, 1)
+    assert (units["Phường 1"].distinct_people, units["Phường 1"].still_inside) == (1, 0)
 
 
 def test_trace_finds_overlaps_across_ids_and_open_stays(store):
@@ -94,7 +118,7 @@ def test_report_and_trace_commands(store, capsys):
     assert bridge_cli(["trace", "VHD-BINH", "--db", store.url, "--from", "2021-09-15"]) == 0
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     contacts = {x["subject"] for x in out if x["type"] == "contact"}
-    assert contacts == {"VHD-ANH"}  # the card scan at B is Anh too, but Binh was not at B that day
+    assert contacts == {"079203001234"}  # Anh, by her card's id; Binh was not at B that day
     assert bridge_cli(["report", "--db", store.url, "--from", "15/09/2021"]) == 1
 
 

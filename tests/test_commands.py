@@ -1,0 +1,98 @@
+"""Commands that could destroy or surprise: each refuses clearly, in one line, and loses nothing."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from device.cli import main as gate
+from mqtt_bridge.cli import main as bridge
+from mqtt_bridge.store import open_store
+from protocol.event import Event, format_time, uuid7
+from provisioning.cli import main as provision
+from tests.chain import ROOT
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def _checkins(db: str, days_ago: list[float]) -> None:
+    store = open_store(db)
+    store.migrate()
+    now = datetime.now(UTC)
+    store.insert_checkins([Event(uuid7(i, bytes(10)), "gate-1", "CP-1", "in", "vhd", f"VHD-{i}", "An",
+                                 format_time(now - timedelta(days=d)), i, "boot", True, "0.1")
+                           for i, d in enumerate(days_ago, 1)])
+    store.close()
+
+
+def test_retention_refuses_a_tiny_window_and_dry_runs(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    _checkins(db, [1, 5, 30])
+    assert bridge(["retention", "--db", db, "--days", "0"]) == 1
+    assert "--force" in _one_line(capsys.readouterr().err)
+    assert bridge(["retention", "--db", db, "--days", "3", "--force", "--dry-run"]) == 0
+    assert "would delete 2 check-in(s)" in capsys.readouterr().out
+    assert open_store(db).count_checkins() == 3  # a dry run deletes nothing
+    assert bridge(["retention", "--db", db]) == 0
+    assert "deleted 1 check-in(s)" in capsys.readouterr().out
+    assert open_store(db).count_checkins() == 2
+
+
+def test_checkpoint_add_never_blanks_an_existing_one(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    home = ["--home", str(tmp_path / "centre")]
+    add = [*home, "checkpoint", "add", "CP-1", "--db", db, "--out", str(tmp_path / "posters")]
+    assert provision([*add, "--name", "Cổng chính", "--address", "12 Lê Lợi", "--phone", "0283822"]) == 0
+    assert provision([*add, "--name", "Cổng phụ"]) == 1
+    assert "--update" in _one_line(capsys.readouterr().err)
+    assert provision([*add, "--update", "--phone", "0909123456"]) == 0
+    assert "updated" in capsys.readouterr().out
+    (row,) = open_store(db).checkpoint_rows()
+    assert (row["name"], row["address"], row["contact_phone"]) == ("Cổng chính", "12 Lê Lợi", "0909123456")
+
+
+def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    home = ["--home", str(tmp_path / "centre")]
+    assert provision([*home, "authority", "init"]) == 0
+    base = [*home, "declaration", "add", "--name", "Nguyễn Văn An", "--birth-year", "1990", "--sex", "M",
+            "--db", db]
+    capsys.readouterr()
+    assert provision([*base, "--days", "0", "--out", str(tmp_path / "qr")]) == 1
+    assert "--days" in _one_line(capsys.readouterr().err)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    assert provision([*base, "--out", str(blocker)]) == 1  # the QR cannot be written there
+    _one_line(capsys.readouterr().err)
+    assert open_store(db).query("SELECT count(*) AS n FROM declarations")[0]["n"] == 0
+
+
+def test_user_add_without_a_terminal_says_so():
+    r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "user", "add", "ytequan1", "--users",
+                        "/nonexistent/users.json"], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1
+    assert "--password-file" in _one_line(r.stderr)
+
+
+def test_check_config_warns_when_no_key_is_trusted(tmp_path, capsys):
+    cfg = tmp_path / "gate.toml"
+    cfg.write_text('[gate]\ndevice_id = "gate-1"\ncheckpoint_id = "CP-1"\n')
+    assert gate(["check-config", str(cfg)]) == 0
+    assert "public_keys is empty" in _one_line(capsys.readouterr().err)
+
+
+def test_decode_without_keys_says_it_cannot_check_signatures(tmp_path, capsys, authority):
+    from device.frames import Shot, compose, render_qr, save_frame
+
+    save_frame(compose(render_qr(authority.live_token()), Shot(size=260), seed=1), tmp_path / "qr.png")
+    assert gate(["decode", str(tmp_path / "qr.png")]) == 0
+    out, err = capsys.readouterr()
+    assert "no trust keys" in _one_line(err)
+    assert '"reason": "no_trust_keys"' in out
+    assert gate(["decode", str(tmp_path / "qr.png"), "--public-key", authority.public]) == 0
+    assert '"accepted": true' in capsys.readouterr().out
+    assert gate(["decode", str(tmp_path / "qr.png"), "--public-key", "not-a-key"]) == 2
