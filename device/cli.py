@@ -139,6 +139,17 @@ def cmd_screens(args) -> int:
     return 0
 
 
+def cmd_packages(args) -> int:
+    from device.packages import apt_packages, interfaces
+
+    cfg = load(args.config) if args.config else Config()
+    if args.interfaces:
+        print(" ".join(interfaces(cfg)))
+    else:
+        print(" ".join(apt_packages(cfg)))
+    return 0
+
+
 def cmd_selftest(args) -> int:
     from device.selftest import run_selftest
 
@@ -181,6 +192,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--public-key", action="append", default=[],
                    help="a trusted issuer key (base64), in addition to the config's")
     d.set_defaults(func=cmd_decode)
+
+    k = sub.add_parser("packages", help="the apt packages (or, with --interfaces, the raspi-config "
+                                        "interfaces) a config's parts need")
+    k.add_argument("--config")
+    k.add_argument("--interfaces", action="store_true")
+    k.set_defaults(func=cmd_packages)
 
     s = sub.add_parser("screens", help="render every OLED screen to PNG")
     s.add_argument("--out", required=True)

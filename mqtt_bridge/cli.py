@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,13 +21,45 @@ def _store(url: str):
     return store
 
 
+DB_FILE = "database-url"
+
+
+def secret_path(name: str) -> Path:
+    """A secret's file: as given when absolute, else a systemd credential of that name, else in
+    the centre's folder ($VHD_CENTRE_HOME, /etc/vhd-centre)."""
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return path
+    for folder in (os.environ.get("CREDENTIALS_DIRECTORY"), os.environ.get("VHD_CENTRE_HOME") or "/etc/vhd-centre"):
+        if folder and (Path(folder) / name).exists():
+            return Path(folder) / name
+    return path
+
+
+def database_url(args) -> str:
+    """--db, else the file --db-file names, else the `database-url` credential or file: a URL with
+    a password never has to stand on a command line, where every user can read it in /proc."""
+    if args.db:
+        return args.db
+    path = secret_path(args.db_file or DB_FILE)
+    try:
+        url = path.read_text().strip()
+    except OSError:
+        raise StoreError(f"no database given: use --db URL, --db-file FILE, or put the URL in "
+                         f"/etc/vhd-centre/{DB_FILE}", transient=False) from None
+    if not url:
+        raise StoreError(f"{path} is empty", transient=False)
+    return url
+
+
 def _password(args) -> str | None:
     if not args.password_file:
         return None
+    path = secret_path(args.password_file)
     try:
-        return Path(args.password_file).read_text().strip()
+        return path.read_text().strip()
     except OSError as exc:
-        raise MqttError(f"cannot read password file {args.password_file}: {exc.strerror}") from None
+        raise MqttError(f"cannot read password file {path}: {exc.strerror}") from None
 
 
 def cmd_run(args) -> int:
@@ -49,7 +82,7 @@ def cmd_run(args) -> int:
         from mqtt_bridge.web import Dashboard, serve
 
         web_store = open_store(args.db)
-        server = serve(Dashboard(web_store, bridge), Path(args.users), args.http)
+        server = serve(Dashboard(web_store, bridge), secret_path(args.users), args.http)
         logging.getLogger(__name__).info("dashboard on http://%s:%d/", *server.server_address[:2])
     logging.getLogger(__name__).info("bridge: %s -> %s database", url, store.dialect)
     try:
@@ -223,7 +256,7 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="ingest gate events from the broker into the database")
     r.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
-    r.add_argument("--db", required=True, help="postgresql://... or sqlite:///file.db")
+    r.add_argument("--db", help="postgresql://... or sqlite:///file.db (better: a file, see --db-file)")
     r.add_argument("--group", default="vhd-bridge", help="shared subscription group")
     r.add_argument("--client-id")
     r.add_argument("--username")
@@ -234,7 +267,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="check-ins per checkpoint and day, or per unit (CSV or JSON)")
-    rp.add_argument("--db", required=True)
+    rp.add_argument("--db")
     rp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
     rp.add_argument("--to", dest="date_to", help="last day (default: the first)")
     rp.add_argument("--checkpoint")
@@ -244,7 +277,7 @@ def parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("trace", help="contacts of a person (declaration id or citizen id)")
     tr.add_argument("person")
-    tr.add_argument("--db", required=True)
+    tr.add_argument("--db")
     tr.add_argument("--from", dest="date_from", required=True)
     tr.add_argument("--to", dest="date_to")
     tr.add_argument("--max-stay-hours", type=float, default=4.0,
@@ -252,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_trace)
 
     rt = sub.add_parser("retention", help="delete old check-ins and expired declarations")
-    rt.add_argument("--db", required=True)
+    rt.add_argument("--db")
     rt.add_argument("--days", type=int, default=21)
     rt.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
     rt.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
@@ -267,16 +300,16 @@ def parser() -> argparse.ArgumentParser:
     us.set_defaults(func=cmd_user_add)
 
     m = sub.add_parser("migrate", help="create or upgrade the database schema")
-    m.add_argument("--db", required=True)
+    m.add_argument("--db")
     m.set_defaults(func=cmd_migrate)
 
     e = sub.add_parser("events", help="stored check-ins as JSON lines")
-    e.add_argument("--db", required=True)
+    e.add_argument("--db")
     e.add_argument("--limit", type=int)
     e.set_defaults(func=cmd_events)
 
     d = sub.add_parser("devices", help="the fleet as JSON lines")
-    d.add_argument("--db", required=True)
+    d.add_argument("--db")
     d.set_defaults(func=cmd_devices)
 
     c = sub.add_parser("add-checkpoint", help="register a checkpoint")
@@ -285,14 +318,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--address", default="")
     c.add_argument("--phone", default="")
     c.add_argument("--unit", default="")
-    c.add_argument("--db", required=True)
+    c.add_argument("--db")
     c.set_defaults(func=cmd_add_checkpoint)
 
     a = sub.add_parser("add-device", help="register a gate at a checkpoint")
     a.add_argument("device_id")
     a.add_argument("--checkpoint", required=True)
-    a.add_argument("--db", required=True)
+    a.add_argument("--db")
     a.set_defaults(func=cmd_add_device)
+    for action in sub.choices.values():
+        if any("--db" in a.option_strings for a in action._actions):
+            action.add_argument("--db-file", help=f"a file holding the database URL (relative: a systemd "
+                                                  f"credential, or in /etc/vhd-centre; default {DB_FILE})")
     return p
 
 
@@ -301,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if hasattr(args, "db"):
+            args.db = database_url(args)
         return args.func(args)
     except (StoreError, MqttError, OSError, ValueError) as exc:
         print(f"vhd-bridge: {exc}", file=sys.stderr)

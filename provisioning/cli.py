@@ -22,9 +22,10 @@ def _authority(args) -> Authority:
 
 
 def _store(args):
+    from mqtt_bridge.cli import database_url
     from mqtt_bridge.store import open_store
 
-    store = open_store(args.db)
+    store = open_store(database_url(args))
     store.migrate()
     return store
 
@@ -56,12 +57,14 @@ def publish_trust(args, a: Authority) -> int:
     from drivers.mqtt import BrokerUrl, MqttLink
     from protocol.topics import topic
 
-    if not (args.broker and args.db):
-        raise AuthorityError("publish needs --broker and --db")
+    if not args.broker:
+        raise AuthorityError("publish needs --broker (and the database: --db or the database-url file)")
     store = _store(args)
     devices = sorted(store.devices())
     store.close()
-    password = Path(args.password_file).read_text().strip() if args.password_file else None
+    from mqtt_bridge.cli import secret_path
+
+    password = secret_path(args.password_file).read_text().strip() if args.password_file else None
     link = MqttLink(f"vhd-provision-{os.getpid()}", BrokerUrl.parse(args.broker), username=args.username,
                     password=password, ca_file=args.ca_file, clean_start=True, session_expiry=0)
     link.connect()
@@ -144,6 +147,17 @@ def cmd_broker_config(args) -> int:
     return 0
 
 
+def cmd_centre_install(args) -> int:
+    from provisioning.centre import install_centre
+
+    url = None
+    if args.database_url_file:
+        url = Path(args.database_url_file).read_text().strip()
+    install_centre(_home(args), Path(args.root), Path(args.venv) if args.venv else None, url,
+                   (args.db_name, args.db_user) if args.create_database else None)
+    return 0
+
+
 def cmd_declaration_add(args) -> int:
     from provisioning.declare import declare
 
@@ -182,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
     ca.add_argument("--phone")
     ca.add_argument("--unit", help="the unit reporting to the district health centre")
     ca.add_argument("--update", action="store_true", help="change an existing checkpoint's given fields")
-    ca.add_argument("--db", required=True)
+    ca.add_argument("--db")
     ca.add_argument("--out", default=".")
     ca.set_defaults(func=cmd_checkpoint_add)
 
@@ -191,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     de = dsub.add_parser("enroll")
     de.add_argument("--checkpoint", required=True)
     de.add_argument("--broker", required=True, help="the URL gates use, e.g. mqtts://broker.example:8883")
-    de.add_argument("--db", required=True)
+    de.add_argument("--db")
     de.add_argument("--device-id")
     de.add_argument("--out", default=".")
     de.add_argument("--direction", choices=["auto", "in", "out"], default="auto",
@@ -214,6 +228,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--root", default="/", help="with --install: write into this tree instead of /")
     b.set_defaults(func=cmd_broker_config)
 
+    ce = sub.add_parser("centre", help="install the centre's services on this server")
+    ces = ce.add_subparsers(dest="action", required=True)
+    ci = ces.add_parser("install")
+    ci.add_argument("--create-database", action="store_true",
+                    help="create the PostgreSQL role and database (through the local postgres user)")
+    ci.add_argument("--db-name", default="vhd")
+    ci.add_argument("--db-user", default="vhd")
+    ci.add_argument("--database-url-file", help="a file holding the URL of an existing database")
+    ci.add_argument("--root", default="/", help="install into this tree (default /)")
+    ci.add_argument("--venv", help="the venv holding vhd-bridge (default: this one)")
+    ci.set_defaults(func=cmd_centre_install)
+
     dc = sub.add_parser("declaration", help="record a health declaration and write its QR")
     dcs = dc.add_subparsers(dest="action", required=True)
     dd = dcs.add_parser("add")
@@ -225,10 +251,23 @@ def parser() -> argparse.ArgumentParser:
     dd.add_argument("--insurance", default="", help="health-insurance card number")
     dd.add_argument("--on-behalf-of", default="", help="who declared for this person (a relative)")
     dd.add_argument("--days", type=int, default=14, help="how long the QR stays valid")
-    dd.add_argument("--db", required=True)
+    dd.add_argument("--db")
     dd.add_argument("--out", default=".")
     dd.set_defaults(func=cmd_declaration_add)
+    _add_db_file(p)
     return p
+
+
+def _add_db_file(p: argparse.ArgumentParser) -> None:
+    """Every command that takes --db also takes --db-file (or the default database-url file)."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_db_file(child)
+    if any("--db" in a.option_strings for a in p._actions) and not any(
+            "--db-file" in a.option_strings for a in p._actions):
+        p.add_argument("--db-file", help="a file holding the database URL (default: the database-url "
+                                         "credential, or /etc/vhd-centre/database-url)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     from drivers.mqtt import MqttError
     from mqtt_bridge.store import StoreError
     from provisioning.broker import BrokerConfigError
+    from provisioning.centre import CentreError
     from provisioning.declare import DeclarationError
     from provisioning.enroll import EnrollError
     from provisioning.mosquitto_auth import BrokerAuthError
@@ -243,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (AuthorityError, EnrollError, StoreError, MqttError, DeclarationError, BrokerConfigError,
-            BrokerAuthError, ValueError, OSError) as exc:
+            BrokerAuthError, CentreError, ValueError, OSError) as exc:
         print(f"vhd-provision: {exc}", file=sys.stderr)
         return 1
 

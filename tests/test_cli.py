@@ -66,12 +66,12 @@ def test_decode_prints_json_lines(tmp_path, authority, capsys):
     assert "error" in missing
 
 
-def test_decode_without_trust_keys_says_unknown_key(tmp_path, authority, capsys):
+def test_decode_without_trust_keys_says_it_cannot_check(tmp_path, authority, capsys):
     p = tmp_path / "t.png"
     save_frame(compose(render_qr(authority.live_token()), Shot()), p)
     assert main(["decode", "--decoder", "zbar", str(p)]) == 0
     (code,) = json.loads(capsys.readouterr().out)["codes"]
-    assert (code["kind"], code["accepted"], code["reason"]) == ("vhd", False, "unknown_key")
+    assert (code["kind"], code["accepted"], code["reason"]) == ("vhd", False, "no_trust_keys")
 
 
 def test_screens_renders_every_screen(tmp_path, capsys):

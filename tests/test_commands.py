@@ -96,3 +96,25 @@ def test_decode_without_keys_says_it_cannot_check_signatures(tmp_path, capsys, a
     assert gate(["decode", str(tmp_path / "qr.png"), "--public-key", authority.public]) == 0
     assert '"accepted": true' in capsys.readouterr().out
     assert gate(["decode", str(tmp_path / "qr.png"), "--public-key", "not-a-key"]) == 2
+
+
+def test_pi_install_script_installs_what_the_config_needs(tmp_path):
+    """The on-Pi installer (dry run): base packages, the venv, the project, then per the bundle's
+    config an SPI panel's spidev and the lgpio backend (the one gpiozero drives a Pi 5 with),
+    SPI switched on, and the bundle installed with commands that exist in the Pi's venv."""
+    bundle = tmp_path / "gate-cp-1-ab12"
+    bundle.mkdir()
+    (bundle / "gate.toml").write_text('[gate]\ndevice_id = "gate-cp-1-ab12"\ncheckpoint_id = "CP-1"\n'
+                                      '[display]\ndriver = "sh1106"\ninterface = "spi"\n')
+    (bundle / "mqtt-password").write_text("x\n")
+    env = {"DRY_RUN": "1", "VHD_GATE": str(ROOT / ".venv" / "bin" / "vhd-gate"),
+           "VENV": "/opt/vhd-gate/.venv", "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["bash", str(ROOT / "provisioning" / "install-pi.sh"), str(bundle)], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "+ python3 -m venv --system-site-packages /opt/vhd-gate/.venv" in lines
+    apt = [x for x in lines if x.startswith("+ apt-get install")][-1].split()
+    assert {"python3-picamera2", "python3-lgpio", "python3-spidev", "libzbar0"} <= set(apt)
+    assert "+ raspi-config nonint do_spi 0" in lines
+    assert lines[-1] == f"+ /opt/vhd-gate/.venv/bin/vhd-provision device install {bundle} --venv /opt/vhd-gate/.venv"

@@ -1,0 +1,113 @@
+"""Installing the centre on its server: database and its login, secrets in place, systemd units."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from provisioning.enroll import render_unit
+from provisioning.files import private_dir, write_private
+
+UNITS = ("vhd-bridge.service", "vhd-retention.service", "vhd-retention.timer")
+STARTED = ("vhd-bridge.service", "vhd-retention.timer")
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+class CentreError(RuntimeError):
+    """The centre cannot be installed as asked; the message says what to do."""
+
+
+def _pg_name(name: str) -> str:
+    if not name or not set(name) <= _NAME_OK or name[0].isdigit():
+        raise CentreError(f"bad PostgreSQL name {name!r}: lower-case letters, digits and _")
+    return name
+
+
+def create_database(db_name: str, db_user: str, host: str = "127.0.0.1", port: int = 5432,
+                    psql: list[str] | None = None) -> str:
+    """A login role with a random password and a database it owns, made through the local
+    server's administrator (Debian: the `postgres` user over the socket); returns the URL."""
+    db_name, db_user = _pg_name(db_name), _pg_name(db_user)
+    password = secrets.token_urlsafe(24)
+    if psql is None:
+        psql = ["runuser", "-u", "postgres", "--", "psql"] if os.geteuid() == 0 else ["psql"]
+    statements = [
+        f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{db_user}') THEN "
+        f"CREATE ROLE {db_user} LOGIN; END IF; END$$",
+        f"ALTER ROLE {db_user} PASSWORD '{password}'",
+    ]
+    for sql in statements:
+        _psql(psql, ["-c", sql])
+    exists = _psql(psql, ["-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'"]).strip()
+    if exists != "1":
+        _psql(psql, ["-c", f"CREATE DATABASE {db_name} OWNER {db_user}"])
+    return f"postgresql://{db_user}:{password}@{host}:{port}/{db_name}"
+
+
+def _psql(psql: list[str], args: list[str]) -> str:
+    try:
+        r = subprocess.run([*psql, "-v", "ON_ERROR_STOP=1", "-q", *args], capture_output=True, text=True,
+                           timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CentreError(f"cannot run psql ({exc}): is PostgreSQL installed (apt install postgresql)?") from None
+    if r.returncode:
+        # psql's message, without the statement (it holds the new password)
+        first = r.stderr.strip().splitlines()[0] if r.stderr.strip() else f"exit {r.returncode}"
+        raise CentreError(f"PostgreSQL refused: {first}")
+    return r.stdout
+
+
+def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None, database_url: str | None = None,
+                   create_db: tuple[str, str] | None = None, say=print) -> Path:
+    """Put the centre in place under `root`: the database URL as a private file (made by
+    creating the database, or given), the schema migrated, a dashboard users file, the units
+    with this venv's path, and (into /, with systemd running) the services enabled and started.
+    Returns the database-url file."""
+    venv = venv or Path(sys.prefix)
+    etc = root / str(home).lstrip("/") if root != Path("/") else home
+    private_dir(etc)
+    url_file = etc / "database-url"
+    if create_db:
+        database_url = create_database(*create_db)
+        say(f"created PostgreSQL database {create_db[0]} owned by role {create_db[1]}")
+    if database_url:
+        write_private(url_file, database_url + "\n")
+        say(f"wrote {url_file} (0600)")
+    elif not url_file.exists():
+        raise CentreError(f"no database: give --create-database, --database-url-file FILE, or write the URL "
+                          f"into {url_file}")
+    from mqtt_bridge.store import open_store
+
+    store = open_store(url_file.read_text().strip())
+    try:
+        n = store.migrate()
+    finally:
+        store.close()
+    say(f"database schema up to date ({n} migration(s) applied)")
+    users = etc / "dashboard-users.json"
+    if not users.exists():
+        write_private(users, "{}\n")
+        say(f"wrote {users}: add the district's users with 'vhd-bridge user add NAME --users {home}/"
+            "dashboard-users.json --password-file FILE', then 'systemctl restart vhd-bridge'")
+    if not (etc / "broker" / "bridge-password").exists():
+        say(f"note: no broker configuration in {etc / 'broker'} yet: run 'vhd-provision broker-config "
+            "--hostname ... --install' before starting the bridge")
+    unit_dir = root / "etc" / "systemd" / "system"
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    for name in UNITS:
+        (unit_dir / name).write_text(render_unit(name, venv).replace("/etc/vhd-centre", str(home)))
+        say(f"wrote {unit_dir / name}")
+    system = root == Path("/") and Path("/run/systemd/system").is_dir() and shutil.which("systemctl")
+    if system:
+        for cmd in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *STARTED]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                raise CentreError(f"{' '.join(cmd)} failed: {r.stderr.strip()}")
+        say("vhd-bridge.service (bridge and dashboard on 127.0.0.1:8080) and vhd-retention.timer running")
+    else:
+        say(f"systemd left alone; start with: systemctl enable --now {' '.join(STARTED)}")
+    return url_file
