@@ -489,3 +489,22 @@ def test_bridge_waits_for_its_database_and_broker(tmp_path, pg_url):
         assert proc.wait(20) == 0
         broker.stop()
         proxy.close()
+
+
+def test_uplink_outlives_a_queue_it_cannot_read(mosquitto, store_url, tmp_path):
+    """Before: any error other than the queue's own (a damaged or locked file, a paho error)
+    ended the uplink thread for good while the gate kept greeting people. Now it says so once,
+    reopens the queue with backoff, and delivers everything once the file can be read again."""
+    path = tmp_path / "q.sqlite3"
+    fill_queue(path, 10)
+    good = path.read_bytes()
+    path.write_bytes(b"not a database" * 100)
+    with start_bridge(mosquitto.url, store_url):
+        up = run_uplink(mosquitto, path)
+        try:
+            time.sleep(1.5)  # the uplink meets the damaged file, more than once
+            path.write_bytes(good)
+            assert wait_until(lambda: open_store(store_url).count_checkins() == 10, 30)
+            assert up._thread.is_alive()
+        finally:
+            up.stop()
