@@ -18,7 +18,7 @@ demo-deps:
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bridge,opencv]'
+	$(PY) -m pip install --quiet -e '.[test,bridge,centre,opencv]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

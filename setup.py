@@ -2,7 +2,7 @@
 
 import re
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 VERSION = re.search(r'__version__ = "([^"]+)"', open("device/__init__.py").read()).group(1)
 
@@ -14,8 +14,10 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",
-    packages=["protocol", "drivers", "device", "mqtt_bridge", "provisioning"],
-    package_data={"device": ["*.toml"]},
+    packages=find_packages(include=["protocol", "drivers", "device", "mqtt_bridge", "provisioning", "centre",
+                                    "centre.*"]),
+    package_data={"device": ["*.toml"], "centre": ["templates/centre/*.html", "static/centre/*",
+                                                   "locale/*/LC_MESSAGES/*"]},
     install_requires=[
         "cryptography>=41",
         "numpy>=1.24",
@@ -32,7 +34,10 @@ setup(
         # On a Pi: pin backend for gpiozero; picamera2 itself comes from apt (python3-picamera2).
         "pi": ["lgpio>=0.2"],
         "opencv": ["opencv-python-headless>=4.8"],
-        "bridge": ["psycopg[binary]>=3.1"],
+        "bridge": ["psycopg[binary]>=3.1", "prometheus_client>=0.20"],
+        # The centre's web site (Django 5.2 LTS runs on Debian 12's and Raspberry Pi OS's Python 3.11).
+        "centre": ["django>=5.2,<5.3", "gunicorn>=22", "whitenoise>=6.6", "argon2-cffi>=23",
+                   "psycopg[binary]>=3.1"],
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20"],
     },
     entry_points={
@@ -40,6 +45,7 @@ setup(
             "vhd-gate=device.cli:main",
             "vhd-bridge=mqtt_bridge.cli:main",
             "vhd-provision=provisioning.cli:main",
+            "vhd-centre=centre.cli:main",
         ],
     },
 )

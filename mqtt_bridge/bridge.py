@@ -53,6 +53,7 @@ class Bridge:
         self.counters: Counter = Counter()
         self.rejects: Counter = Counter()
         self.batch_seconds: list[float] = []
+        self.online: dict[str, bool] = {}  # each gate's last retained status, for the metrics
         self._devices: dict[str, str] = {}
         self._devices_at = 0.0
         self._stop = threading.Event()
@@ -262,6 +263,7 @@ class Bridge:
                     raise ingest.Reject(ingest.BAD_SCHEMA)
                 fw = data.get("firmware") if isinstance(data.get("firmware"), str) else None
                 self.store.set_status(device_id, state == "online", now, fw and fw[:32])
+                self.online[device_id] = state == "online"
             elif data.get("type", "telemetry") == "telemetry":
                 clean = {k: v for k, v in data.items()
                          if isinstance(v, (int, float, str, bool, type(None))) and len(k) <= 40}

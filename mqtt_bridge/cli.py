@@ -5,51 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from drivers.mqtt import BrokerUrl, MqttError
+from mqtt_bridge.locate import DB_FILE, find_database_url, secret_path
 from mqtt_bridge.store import StoreError, open_store
+
+
+def database_url(args) -> str:
+    return find_database_url(args.db, getattr(args, "db_file", None))
 
 
 def _store(url: str):
     store = open_store(url)
     store.migrate()
     return store
-
-
-DB_FILE = "database-url"
-
-
-def secret_path(name: str) -> Path:
-    """A secret's file: as given when absolute, else a systemd credential of that name, else in
-    the centre's folder ($VHD_CENTRE_HOME, /etc/vhd-centre)."""
-    path = Path(name)
-    if path.is_absolute() or path.exists():
-        return path
-    for folder in (os.environ.get("CREDENTIALS_DIRECTORY"), os.environ.get("VHD_CENTRE_HOME") or "/etc/vhd-centre"):
-        if folder and (Path(folder) / name).exists():
-            return Path(folder) / name
-    return path
-
-
-def database_url(args) -> str:
-    """--db, else the file --db-file names, else the `database-url` credential or file: a URL with
-    a password never has to stand on a command line, where every user can read it in /proc."""
-    if args.db:
-        return args.db
-    path = secret_path(args.db_file or DB_FILE)
-    try:
-        url = path.read_text().strip()
-    except OSError:
-        raise StoreError(f"no database given: use --db URL, --db-file FILE, or put the URL in "
-                         f"/etc/vhd-centre/{DB_FILE}", transient=False) from None
-    if not url:
-        raise StoreError(f"{path} is empty", transient=False)
-    return url
 
 
 def _password(args) -> str | None:
@@ -77,20 +49,16 @@ def cmd_run(args) -> int:
         return 0
     bridge = Bridge(url, store, group=args.group, client_id=args.client_id, username=args.username,
                     password=_password(args), ca_file=args.ca_file)
-    web_store = None
-    if args.http:
-        from mqtt_bridge.web import Dashboard, serve
+    if args.metrics:
+        from mqtt_bridge.metrics import serve_metrics
 
-        web_store = open_store(args.db)
-        server = serve(Dashboard(web_store, bridge), secret_path(args.users), args.http)
-        logging.getLogger(__name__).info("dashboard on http://%s:%d/", *server.server_address[:2])
+        serve_metrics(bridge, args.metrics)
+        logging.getLogger(__name__).info("metrics on http://%s/metrics", args.metrics)
     logging.getLogger(__name__).info("bridge: %s -> %s database", url, store.dialect)
     try:
         bridge.run(stop)
     finally:
         store.close()
-        if web_store is not None:
-            web_store.close()
     return 0
 
 
@@ -183,26 +151,6 @@ def cmd_retention(args) -> int:
     return 0
 
 
-def cmd_user_add(args) -> int:
-    from mqtt_bridge.web import add_user
-
-    password = Path(args.password_file).read_text().strip() if args.password_file else None
-    if password is None:
-        import getpass
-
-        if not sys.stdin or not sys.stdin.isatty():
-            raise StoreError("no terminal to ask for the password on: give --password-file FILE")
-        try:
-            password = getpass.getpass(f"password for {args.name}: ")
-        except (EOFError, KeyboardInterrupt):
-            raise StoreError("no password given") from None
-    if len(password) < 8:
-        raise StoreError("password too short: at least 8 characters")
-    add_user(Path(args.users), args.name, password)
-    print(f"dashboard user {args.name} saved in {args.users}")
-    return 0
-
-
 def cmd_migrate(args) -> int:
     store = open_store(args.db)
     n = store.migrate()
@@ -262,8 +210,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--username")
     r.add_argument("--password-file")
     r.add_argument("--ca-file")
-    r.add_argument("--http", help="serve the dashboard and /metrics on HOST:PORT, e.g. 127.0.0.1:8080")
-    r.add_argument("--users", default="/etc/vhd-centre/dashboard-users.json", help="dashboard users file")
+    r.add_argument("--metrics", help="Prometheus metrics on HOST:PORT/metrics, e.g. 127.0.0.1:9108")
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="check-ins per checkpoint and day, or per unit (CSV or JSON)")
@@ -291,13 +238,6 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     rt.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
     rt.set_defaults(func=cmd_retention)
-
-    us = sub.add_parser("user", help="dashboard users")
-    us.add_argument("action", choices=["add"])
-    us.add_argument("name")
-    us.add_argument("--users", default="/etc/vhd-centre/dashboard-users.json")
-    us.add_argument("--password-file")
-    us.set_defaults(func=cmd_user_add)
 
     m = sub.add_parser("migrate", help="create or upgrade the database schema")
     m.add_argument("--db")

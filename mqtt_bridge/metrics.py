@@ -1,36 +1,46 @@
-"""Prometheus text exposition of the bridge's counters (no client library needed)."""
+"""The bridge's counters for Prometheus, through prometheus_client, read at each scrape."""
 
 from __future__ import annotations
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
 
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+COUNTERS = (
+    ("vhd_bridge_messages", "messages", "MQTT messages taken from the broker."),
+    ("vhd_bridge_events", "events", "Check-in events written (new and repeated)."),
+    ("vhd_bridge_events_new", "events_new", "Check-in events stored for the first time."),
+    ("vhd_bridge_events_duplicate", "events_duplicate", "Retries of events already stored."),
+    ("vhd_bridge_events_unplaced", "events_unplaced", "Events held until their gate's clock is known."),
+    ("vhd_bridge_events_placed", "events_placed", "Held events placed in time and stored."),
+    ("vhd_bridge_db_retries", "db_retries", "Database write attempts that failed and were retried."),
+)
 
 
-def render_metrics(bridge, devices_online: int) -> str:
-    lines = [
-        "# HELP vhd_bridge_devices_online Gates whose retained status is online.",
-        "# TYPE vhd_bridge_devices_online gauge",
-        f"vhd_bridge_devices_online {devices_online}",
-    ]
-    if bridge is None:
-        return "\n".join(lines) + "\n"
-    c = bridge.counters
-    for name, key, help_ in (
-            ("vhd_bridge_messages_total", "messages", "MQTT messages taken from the broker."),
-            ("vhd_bridge_events_total", "events", "Check-in events written (new and repeated)."),
-            ("vhd_bridge_events_new_total", "events_new", "Check-in events stored for the first time."),
-            ("vhd_bridge_events_duplicate_total", "events_duplicate", "Retries of events already stored."),
-            ("vhd_bridge_db_retries_total", "db_retries", "Database write attempts that failed and were retried.")):
-        lines += [f"# HELP {name} {help_}", f"# TYPE {name} counter", f"{name} {c[key]}"]
-    lines += ["# HELP vhd_bridge_rejects_total Messages or events refused, by reason.",
-              "# TYPE vhd_bridge_rejects_total counter"]
-    lines += [f'vhd_bridge_rejects_total{{reason="{_escape(r)}"}} {n}' for r, n in sorted(bridge.rejects.items())]
-    samples = sorted(bridge.batch_seconds)
-    lines += ["# HELP vhd_bridge_batch_seconds Time to validate, store and ack one batch (last 1000).",
-              "# TYPE vhd_bridge_batch_seconds summary"]
-    for q in (0.5, 0.9, 0.99):
-        value = samples[min(len(samples) - 1, int(q * len(samples)))] if samples else 0.0
-        lines.append(f'vhd_bridge_batch_seconds{{quantile="{q}"}} {value:.6f}')
-    lines += [f"vhd_bridge_batch_seconds_sum {sum(samples):.6f}", f"vhd_bridge_batch_seconds_count {len(samples)}"]
-    return "\n".join(lines) + "\n"
+class BridgeCollector(Collector):
+    def __init__(self, bridge):
+        self.bridge = bridge
+
+    def collect(self):
+        b = self.bridge
+        for name, key, help_ in COUNTERS:
+            yield CounterMetricFamily(name, help_, value=b.counters[key])
+        rejects = CounterMetricFamily("vhd_bridge_rejects", "Messages or events refused, by reason.",
+                                      labels=["reason"])
+        for reason, n in sorted(b.rejects.items()):
+            rejects.add_metric([reason], n)
+        yield rejects
+        yield GaugeMetricFamily("vhd_bridge_devices_online", "Gates whose retained status is online.",
+                                value=sum(1 for up in b.online.values() if up))
+        samples = list(b.batch_seconds)
+        yield SummaryMetricFamily("vhd_bridge_batch_seconds", "Time to validate, store and ack one batch "
+                                  "(last 1000).", count_value=len(samples), sum_value=sum(samples))
+
+
+def serve_metrics(bridge, address: str):
+    """Prometheus metrics on http://HOST:PORT/metrics, in a thread; returns (server, thread)."""
+    from prometheus_client import start_http_server
+
+    host, _, port = address.rpartition(":")
+    registry = CollectorRegistry()
+    registry.register(BridgeCollector(bridge))
+    return start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)

@@ -12,8 +12,8 @@ from pathlib import Path
 from provisioning.enroll import render_unit
 from provisioning.files import private_dir, write_private
 
-UNITS = ("vhd-bridge.service", "vhd-retention.service", "vhd-retention.timer")
-STARTED = ("vhd-bridge.service", "vhd-retention.timer")
+UNITS = ("vhd-bridge.service", "vhd-web.service", "vhd-retention.service", "vhd-retention.timer")
+STARTED = ("vhd-bridge.service", "vhd-web.service", "vhd-retention.timer")
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -64,7 +64,7 @@ def _psql(psql: list[str], args: list[str]) -> str:
 def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None, database_url: str | None = None,
                    create_db: tuple[str, str] | None = None, say=print) -> Path:
     """Put the centre in place under `root`: the database URL as a private file (made by
-    creating the database, or given), the schema migrated, a dashboard users file, the units
+    creating the database, or given), every table migrated, the site's signing key, the units
     with this venv's path, and (into /, with systemd running) the services enabled and started.
     Returns the database-url file."""
     venv = venv or Path(sys.prefix)
@@ -80,19 +80,17 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
     elif not url_file.exists():
         raise CentreError(f"no database: give --create-database, --database-url-file FILE, or write the URL "
                           f"into {url_file}")
-    from mqtt_bridge.store import open_store
-
-    store = open_store(url_file.read_text().strip())
-    try:
-        n = store.migrate()
-    finally:
-        store.close()
-    say(f"database schema up to date ({n} migration(s) applied)")
-    users = etc / "dashboard-users.json"
-    if not users.exists():
-        write_private(users, "{}\n")
-        say(f"wrote {users}: add the district's users with 'vhd-bridge user add NAME --users {home}/"
-            "dashboard-users.json --password-file FILE', then 'systemctl restart vhd-bridge'")
+    if not (etc / "django-secret").exists():
+        write_private(etc / "django-secret", secrets.token_urlsafe(48) + "\n")
+        say(f"wrote {etc / 'django-secret'} (0600): the web site's signing key")
+    # Every table, the declaration database's and the web site's, from the centre's own command.
+    r = subprocess.run([str(venv / "bin" / "python"), "-m", "centre.cli", "--db-file", str(url_file), "migrate"],
+                       capture_output=True, text=True, env={**os.environ, "VHD_CENTRE_HOME": str(etc)}, timeout=300)
+    if r.returncode:
+        raise CentreError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "vhd-centre migrate failed")
+    say(r.stdout.strip())
+    say(f"next: add the district's users: {venv}/bin/vhd-centre createuser NAME --role district_admin "
+        "--password-file FILE")
     if not (etc / "broker" / "bridge-password").exists():
         say(f"note: no broker configuration in {etc / 'broker'} yet: run 'vhd-provision broker-config "
             "--hostname ... --install' before starting the bridge")
@@ -107,7 +105,7 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 raise CentreError(f"{' '.join(cmd)} failed: {r.stderr.strip()}")
-        say("vhd-bridge.service (bridge and dashboard on 127.0.0.1:8080) and vhd-retention.timer running")
+        say("vhd-bridge.service, vhd-web.service (the site on 127.0.0.1:8000) and vhd-retention.timer running")
     else:
         say(f"systemd left alone; start with: systemctl enable --now {' '.join(STARTED)}")
     return url_file

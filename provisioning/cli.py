@@ -62,7 +62,7 @@ def publish_trust(args, a: Authority) -> int:
     store = _store(args)
     devices = sorted(store.devices())
     store.close()
-    from mqtt_bridge.cli import secret_path
+    from mqtt_bridge.locate import secret_path
 
     password = secret_path(args.password_file).read_text().strip() if args.password_file else None
     link = MqttLink(f"vhd-provision-{os.getpid()}", BrokerUrl.parse(args.broker), username=args.username,

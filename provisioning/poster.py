@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import qrcode
@@ -78,6 +79,19 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
             y += 40
         y += 12
     return img
+
+
+def poster_bytes(checkpoint_id: str, name: str, address: str, phone: str, unit: str, fmt: str) -> tuple[bytes, str]:
+    """The poster as PNG or PDF bytes, with its content type; ValueError for another format."""
+    if fmt not in ("png", "pdf"):
+        raise ValueError(f"no poster format {fmt!r}")
+    buf = io.BytesIO()
+    img = render_poster(checkpoint_id, name, address, phone, unit)
+    if fmt == "png":
+        img.save(buf, "PNG", dpi=(DPI, DPI))
+    else:
+        img.save(buf, "PDF", resolution=DPI)
+    return buf.getvalue(), "image/png" if fmt == "png" else "application/pdf"
 
 
 def write_poster(out: Path, checkpoint_id: str, name: str, address: str = "", phone: str = "",

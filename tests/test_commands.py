@@ -1,5 +1,6 @@
 """Commands that could destroy or surprise: each refuses clearly, in one line, and loses nothing."""
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -70,10 +71,11 @@ def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
     assert open_store(db).query("SELECT count(*) AS n FROM declarations")[0]["n"] == 0
 
 
-def test_user_add_without_a_terminal_says_so():
-    r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "user", "add", "ytequan1", "--users",
-                        "/nonexistent/users.json"], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=60)
+def test_createuser_without_a_terminal_says_so(tmp_path):
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{tmp_path / 'c.db'}", "createuser",
+                        "ytequan1", "--role", "district_admin"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 1
     assert "--password-file" in _one_line(r.stderr)
 

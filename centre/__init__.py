@@ -1,0 +1,1 @@
+"""The centre's web site (Django): district staff, units and technicians."""

@@ -1,0 +1,25 @@
+"""The four roles, as Django groups with their permissions (made again after every migrate)."""
+
+from django.contrib.auth.models import Group, Permission
+
+DISTRICT_ADMIN, TRACER, UNIT_MANAGER, TECHNICIAN = "district_admin", "tracer", "unit_manager", "technician"
+ROLES = {
+    DISTRICT_ADMIN: ["checkpoints.view_checkpoint", "checkpoints.add_checkpoint", "checkpoints.change_checkpoint",
+                     "fleet.view_device", "fleet.change_device", "reports.view_reports",
+                     "reports.trace_contacts", "reports.view_auditentry"],
+    TRACER: ["reports.trace_contacts", "checkpoints.view_checkpoint"],
+    UNIT_MANAGER: ["checkpoints.view_checkpoint", "checkpoints.change_checkpoint", "reports.view_reports"],
+    TECHNICIAN: ["fleet.view_device", "fleet.change_device", "checkpoints.view_checkpoint"],
+}
+
+
+def ensure_roles(**_kwargs) -> None:
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app, codename = perm.split(".")
+            found = Permission.objects.filter(content_type__app_label=app, codename=codename).first()
+            if found:
+                wanted.append(found)
+        group.permissions.set(wanted)

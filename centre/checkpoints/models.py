@@ -1,0 +1,21 @@
+"""Checkpoints (điểm kiểm dịch): the table the bridge and provisioning share, seen from the site."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Checkpoint(models.Model):
+    checkpoint_id = models.CharField(_("checkpoint id"), primary_key=True, max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True, default="")
+    contact_phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
+    unit = models.CharField(_("unit"), max_length=200, blank=True, default="")
+
+    class Meta:
+        managed = False  # created by the declaration database's migrations (vhd-centre migrate)
+        db_table = "checkpoints"
+        ordering = ["checkpoint_id"]
+        verbose_name = _("checkpoint")
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint_id} {self.name}"

@@ -1,0 +1,83 @@
+"""Checkpoints: list, register, edit, and the QR poster for the door."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from centre.accounts.views import unit_of
+from centre.checkpoints.models import Checkpoint
+
+
+class CheckpointForm(forms.ModelForm):
+    class Meta:
+        model = Checkpoint
+        fields = ["checkpoint_id", "name", "address", "contact_phone", "unit"]
+
+    def clean_checkpoint_id(self):
+        value = self.cleaned_data["checkpoint_id"].strip()
+        if not value.replace("-", "").replace("_", "").isalnum():
+            raise forms.ValidationError(_("Letters, digits, '-' and '_' only."))
+        return value
+
+
+def _visible(request):
+    qs = Checkpoint.objects.all()
+    unit = unit_of(request.user)
+    return qs if unit is None else qs.filter(unit=unit)
+
+
+@login_required
+@permission_required("checkpoints.view_checkpoint", raise_exception=True)
+def checkpoint_list(request):
+    qs = _visible(request)
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        qs = qs.filter(name__icontains=query) | qs.filter(checkpoint_id__icontains=query)
+    return render(request, "centre/checkpoints.html", {"checkpoints": qs.order_by("checkpoint_id")[:200],
+                                                       "total": qs.count(), "q": query})
+
+
+@login_required
+@permission_required("checkpoints.add_checkpoint", raise_exception=True)
+def checkpoint_new(request):
+    form = CheckpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if Checkpoint.objects.filter(pk=form.cleaned_data["checkpoint_id"]).exists():
+            form.add_error("checkpoint_id", _("This checkpoint exists already."))
+        else:
+            form.save()
+            return redirect("checkpoints")
+    return render(request, "centre/checkpoint_form.html", {"form": form, "new": True})
+
+
+@login_required
+@permission_required("checkpoints.change_checkpoint", raise_exception=True)
+def checkpoint_edit(request, checkpoint_id):
+    cp = get_object_or_404(_visible(request), pk=checkpoint_id)
+    form = CheckpointForm(request.POST or None, instance=cp)
+    form.fields["checkpoint_id"].disabled = True
+    if unit_of(request.user) is not None:
+        form.fields["unit"].disabled = True  # a unit manager cannot move a checkpoint to another unit
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return redirect("checkpoints")
+    return render(request, "centre/checkpoint_form.html", {"form": form, "new": False, "checkpoint": cp})
+
+
+@login_required
+@permission_required("checkpoints.view_checkpoint", raise_exception=True)
+def poster(request, checkpoint_id, fmt):
+    cp = get_object_or_404(_visible(request), pk=checkpoint_id)
+    from provisioning.poster import poster_bytes  # the same poster the technicians print
+
+    try:
+        data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit, fmt)
+    except ValueError:
+        raise Http404 from None
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="poster-{cp.checkpoint_id}.{fmt}"'
+    return response

@@ -1,0 +1,137 @@
+"""`vhd-centre`: the web site's schema, its users, and serving it with gunicorn."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+ROLES = ("district_admin", "tracer", "unit_manager", "technician")
+
+
+class CentreError(RuntimeError):
+    """A user's mistake on the command line: printed as one line."""
+
+
+def _setup(db: str | None, db_file: str | None) -> None:
+    from mqtt_bridge.centre_api import find_database_url
+
+    os.environ["VHD_CENTRE_DB"] = find_database_url(db, db_file)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "centre.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    from mqtt_bridge.centre_api import open_store
+
+    store = open_store(os.environ["VHD_CENTRE_DB"])  # the declaration database's own tables first
+    try:
+        n = store.migrate()
+    finally:
+        store.close()
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"declaration database: {n} migration(s) applied; site tables up to date")
+    return 0
+
+
+def _password(args) -> str:
+    if args.password_file:
+        from mqtt_bridge.centre_api import secret_path
+
+        return secret_path(args.password_file).read_text().strip()
+    if not sys.stdin or not sys.stdin.isatty():
+        raise CentreError("no terminal to ask for the password on: give --password-file FILE")
+    try:
+        first = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != first:
+            raise CentreError("the two passwords differ")
+    except (EOFError, KeyboardInterrupt):
+        raise CentreError("no password given") from None
+    return first
+
+
+def cmd_createuser(args) -> int:
+    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from centre.accounts.models import UnitMembership
+
+    if args.role == "unit_manager" and not args.unit:
+        raise CentreError("a unit manager needs --unit (the unit's name as its checkpoints give it)")
+    password = _password(args)
+    user = User.objects.filter(username=args.name).first() or User(username=args.name)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise CentreError("password refused: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+    user.is_staff = args.role == "district_admin"  # Django's admin for the records they keep
+    user.is_superuser = False
+    user.save()
+    user.groups.set([Group.objects.get(name=args.role)])
+    if args.unit:
+        UnitMembership.objects.update_or_create(user=user, defaults={"unit": args.unit})
+    print(f"user {args.name} saved with role {args.role}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
+    argv = [sys.executable, "-m", "gunicorn", "centre.wsgi:application", "--bind", args.listen,
+            "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "20",
+            "--forwarded-allow-ips", "127.0.0.1,::1"]  # access log off: query strings can name a person
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vhd-centre", description="the centre's web site")
+    p.add_argument("--db", help="postgresql://... or sqlite:///file.db (better: the database-url file)")
+    p.add_argument("--db-file", help="a file holding the database URL (default: the database-url credential "
+                                     "or /etc/vhd-centre/database-url)")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the site with gunicorn")
+    s.add_argument("--listen", default="127.0.0.1:8000")
+    s.add_argument("--workers", type=int, default=3)
+    s.set_defaults(func=cmd_serve)
+    m = sub.add_parser("migrate", help="create or upgrade every table from an empty database")
+    m.set_defaults(func=cmd_migrate)
+    c = sub.add_parser("createuser", help="add a user (or set an existing one's password and role)")
+    c.add_argument("name")
+    c.add_argument("--role", choices=ROLES, required=True)
+    c.add_argument("--unit", help="for a unit manager: the unit")
+    c.add_argument("--password-file")
+    c.set_defaults(func=cmd_createuser)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from centre.config import CentreConfigError
+    from mqtt_bridge.centre_api import StoreError
+
+    try:
+        _setup(args.db, args.db_file)
+        return args.func(args)
+    except (CentreError, CentreConfigError, StoreError, OSError, ValueError) as exc:
+        print(f"vhd-centre: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a database that refuses or is away: one line, not a traceback
+        from django.db import DatabaseError
+
+        if isinstance(exc, DatabaseError):
+            print(f"vhd-centre: database error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The centre's configuration: one folder (/etc/vhd-centre or $VHD_CENTRE_HOME), secrets in files
+or systemd credentials, the database found as every centre command finds it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from mqtt_bridge.centre_api import find_database_url, secret_path
+
+
+class CentreConfigError(RuntimeError):
+    """The centre cannot start as configured; the message says what to fix."""
+
+
+def home() -> Path:
+    return Path(os.environ.get("VHD_CENTRE_HOME") or "/etc/vhd-centre")
+
+
+def database_url() -> str:
+    return os.environ.get("VHD_CENTRE_DB") or find_database_url(None, None)
+
+
+def django_databases(url: str) -> dict:
+    """Django's DATABASES entry for a postgresql:// or sqlite:/// URL (as vhd-bridge takes them)."""
+    u = urlparse(url)
+    if u.scheme in ("postgresql", "postgres"):
+        options = {}
+        opts = parse_qs(u.query).get("options")
+        if opts:
+            options["options"] = opts[0]
+        return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(u.path.lstrip("/")),
+                "USER": unquote(u.username or ""), "PASSWORD": unquote(u.password or ""),
+                "HOST": u.hostname or "", "PORT": str(u.port or ""), "OPTIONS": options,
+                "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
+    if u.scheme == "sqlite" and url.startswith("sqlite:///"):
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": url[len("sqlite:///"):],
+                "OPTIONS": {"timeout": 20}}
+    raise CentreConfigError(f"unsupported database URL scheme {u.scheme!r}: use postgresql:// or sqlite:///")
+
+
+def secret_key() -> str:
+    """Django's signing key: the `django-secret` credential or file, made on first use."""
+    path = secret_path("django-secret")
+    try:
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    target = home() / "django-secret"
+    key = secrets.token_urlsafe(48)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+    except FileExistsError:
+        return target.read_text().strip()
+    except OSError as exc:
+        raise CentreConfigError(f"no django-secret credential and cannot write {target}: {exc.strerror}") from None
+    return key
+
+
+def number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise CentreConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")

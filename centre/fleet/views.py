@@ -1,0 +1,70 @@
+"""The fleet of gates, and today's check-ins per checkpoint, refreshed in place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from centre.accounts.views import unit_of
+from centre.checkpoints.models import Checkpoint
+from centre.fleet.models import Device
+from centre.reports.store import SiteStore
+from mqtt_bridge.centre_api import TZ, as_time
+
+
+@login_required
+@permission_required("fleet.view_device", raise_exception=True)
+def fleet(request):
+    devices = Device.objects.select_related("checkpoint").order_by("online", "device_id")
+    return render(request, "centre/fleet.html", {"devices": devices, "now": timezone.now()})
+
+
+def _today(request) -> list[dict]:
+    """Per checkpoint of today (local day): check-ins, check-outs, last scan, and per hour the
+    check-ins; bounded on both sides, so a row dated 9999 is nobody's today."""
+    start = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    checkpoints = Checkpoint.objects.all()
+    unit = unit_of(request.user)
+    if unit is not None:
+        checkpoints = checkpoints.filter(unit=unit)
+    store = SiteStore()
+    if store.dialect == "postgresql":
+        sql = ("SELECT checkpoint_id, direction, extract(hour FROM scanned_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::int "
+               "AS h, count(*) AS n, max(scanned_at) AS last FROM checkins WHERE scanned_at >= ? AND "
+               "scanned_at < ? GROUP BY 1, 2, 3")
+    else:  # text times in UTC; the local day is UTC+7 all year (no daylight saving)
+        sql = ("SELECT checkpoint_id, direction, (CAST(substr(scanned_at, 12, 2) AS INTEGER) + 7) % 24 AS h, "
+               "count(*) AS n, max(scanned_at) AS last FROM checkins WHERE scanned_at >= ? AND "
+               "scanned_at < ? GROUP BY 1, 2, 3")
+    per: dict[str, dict] = {}
+    for r in store.query(sql, (store.time_param(start), store.time_param(end))):
+        b = per.setdefault(r["checkpoint_id"], {"in": 0, "out": 0, "hours": [0] * 24, "last": None})
+        b[r["direction"]] += r["n"]
+        if r["direction"] == "in":
+            b["hours"][int(r["h"]) % 24] += r["n"]
+        last = as_time(r["last"]).astimezone(TZ)
+        b["last"] = max(b["last"], last) if b["last"] else last
+    cards = []
+    for cp in checkpoints.filter(checkpoint_id__in=list(per)).order_by("name")[:500]:
+        b = per[cp.checkpoint_id]
+        top = max(b["hours"]) or 1
+        bars = [{"hour": h, "n": n, "height": round(60 * n / top), "y": 60 - round(60 * n / top), "x": h * 10}
+                for h, n in enumerate(b["hours"])]
+        cards.append({"checkpoint": cp, "in": b["in"], "out": b["out"], "last": b["last"], "bars": bars})
+    return cards
+
+
+@login_required
+@permission_required("checkpoints.view_checkpoint", raise_exception=True)
+def live(request):
+    return render(request, "centre/live.html", {"cards": _today(request)})
+
+
+@login_required
+@permission_required("checkpoints.view_checkpoint", raise_exception=True)
+def live_fragment(request):
+    return render(request, "centre/live_cards.html", {"cards": _today(request)})

@@ -1,0 +1,24 @@
+"""The audit log: every trace, every look-up of a person, every export; kept past check-in retention."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEntry(models.Model):
+    TRACE, TRACE_EXPORT, REPORT_EXPORT, LOOKUP = "trace", "trace_export", "report_export", "lookup"
+    ACTIONS = [(TRACE, _("contact trace")), (TRACE_EXPORT, _("trace export")),
+               (REPORT_EXPORT, _("report export")), (LOOKUP, _("person look-up"))]
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, verbose_name=_("user"))
+    username = models.CharField(_("user name"), max_length=150)  # kept if the account is deleted
+    action = models.CharField(_("action"), max_length=20, choices=ACTIONS)
+    target = models.CharField(_("looked up"), max_length=200)  # the person or the report's period
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        permissions = [("view_reports", _("Can view reports")), ("trace_contacts", _("Can trace contacts"))]

@@ -1,0 +1,33 @@
+"""The reports' and tracing's store interface over the site's own database connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+
+from protocol.event import format_time
+
+
+class SiteStore:
+    """What mqtt_bridge's report and trace functions read, through Django's connection (no second
+    connection per request; `?` placeholders as the bridge's store takes them)."""
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if connection.vendor == "postgresql" else "sqlite"
+
+    def query(self, sql: str, args: tuple = ()) -> list[dict]:
+        with connection.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), list(args))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def time_param(self, t: datetime):
+        return t if self.dialect == "postgresql" else format_time(t)
+
+    def checkpoint_rows(self) -> list[dict]:
+        return self.query("SELECT * FROM checkpoints ORDER BY checkpoint_id")
+
+    def device_rows(self) -> list[dict]:
+        return self.query("SELECT device_id, checkpoint_id, online, last_seen FROM devices ORDER BY device_id")

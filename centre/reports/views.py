@@ -1,0 +1,128 @@
+"""Reports per checkpoint and per unit, contact tracing with its reason, and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from centre.accounts.views import unit_of
+from centre.reports.models import AuditEntry
+from centre.reports.store import SiteStore
+from mqtt_bridge.centre_api import TZ, ReportError, checkpoint_days, day_bounds, trace, unit_days
+from mqtt_bridge.centre_api import render as render_rows
+
+
+def _today() -> date:
+    from datetime import datetime
+
+    return datetime.now(TZ).date()
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=_("from"), required=False)
+    date_to = forms.DateField(label=_("to"), required=False)
+    by = forms.ChoiceField(label=_("per"), choices=[("checkpoint", _("checkpoint")), ("unit", _("unit"))],
+                           required=False)
+
+    def clean(self):
+        data = super().clean()
+        first = data.get("date_from") or _today()
+        last = data.get("date_to") or first
+        if last < first:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        if (last - first).days > 92:
+            raise forms.ValidationError(_("A report covers at most 93 days."))
+        data["date_from"], data["date_to"] = first, last
+        return data
+
+
+class TraceForm(forms.Form):
+    person = forms.CharField(label=_("declaration id or citizen id"), max_length=64)
+    date_from = forms.DateField(label=_("from"))
+    date_to = forms.DateField(label=_("to"), required=False)
+    max_stay_hours = forms.FloatField(label=_("longest stay without check-out (hours)"), min_value=0.25,
+                                      max_value=24, initial=4)
+    reason = forms.CharField(label=_("reason (case, order number)"), min_length=5, max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from"):
+            data["date_to"] = data.get("date_to") or data["date_from"]
+            if data["date_to"] < data["date_from"] or (data["date_to"] - data["date_from"]).days > 30:
+                raise forms.ValidationError(_("Trace at most 31 days, in order."))
+        return data
+
+
+def _audit(request, action: str, target: str, reason: str = "") -> None:
+    AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=action,
+                              target=target[:200], reason=reason[:500])
+
+
+def _csv(rows: list, name: str) -> HttpResponse:
+    response = HttpResponse(rows if isinstance(rows, str) else render_rows(rows, "csv"),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@permission_required("reports.view_reports", raise_exception=True)
+def reports(request):
+    form = PeriodForm(request.GET or None)
+    rows, error = [], None
+    if form.is_valid():
+        first, last, by = form.cleaned_data["date_from"], form.cleaned_data["date_to"], form.cleaned_data["by"]
+        unit = unit_of(request.user)
+        store = SiteStore()
+        try:
+            rows = unit_days(store, first, last) if by == "unit" else checkpoint_days(store, first, last)
+        except ReportError as exc:
+            error = str(exc)
+        if unit is not None:
+            rows = [r for r in rows if r.unit == unit]
+        if request.GET.get("format") == "csv":
+            _audit(request, AuditEntry.REPORT_EXPORT, f"{by or 'checkpoint'} {first}..{last}")
+            return _csv(rows, f"bao-cao-{first}-{last}.csv")
+    return render(request, "centre/reports.html", {"form": form, "rows": rows[:2000], "total": len(rows),
+                                                   "error": error, "query": request.GET.urlencode()})
+
+
+@login_required
+@permission_required("reports.trace_contacts", raise_exception=True)
+def trace_view(request):
+    form = TraceForm(request.POST or None, initial={"date_from": _today() - timedelta(days=13), "max_stay_hours": 4})
+    result = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        start, end = day_bounds(d["date_from"], d["date_to"], TZ)
+        visits, contacts = trace(SiteStore(), d["person"].strip(), start, end, timedelta(hours=d["max_stay_hours"]))
+        export = "export" in request.POST
+        _audit(request, AuditEntry.TRACE_EXPORT if export else AuditEntry.TRACE, d["person"].strip(), d["reason"])
+        if export:
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"])
+            for v in visits:
+                w.writerow(["visit", v.subject, "", v.checkpoint_id, v.start.astimezone(TZ).isoformat(),
+                            v.end.astimezone(TZ).isoformat(), ""])
+            for c in contacts:
+                w.writerow(["contact", c.subject, c.display_name, c.checkpoint_id,
+                            c.first_overlap.astimezone(TZ).isoformat(), c.last_overlap.astimezone(TZ).isoformat(),
+                            c.overlap_minutes])
+            return _csv(buf.getvalue(), "truy-vet.csv")
+        result = {"visits": visits, "contacts": contacts}
+    return render(request, "centre/trace.html", {"form": form, "result": result, "tz": TZ})
+
+
+@login_required
+@permission_required("reports.view_auditentry", raise_exception=True)
+def audit(request):
+    return render(request, "centre/audit.html", {"entries": AuditEntry.objects.all()[:500]})

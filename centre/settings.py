@@ -1,0 +1,107 @@
+"""Django settings for the centre: the composition root of the web site, read once at start."""
+
+from pathlib import Path
+
+from centre import config
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = config.secret_key()
+DEBUG = config.flag("VHD_CENTRE_DEBUG")
+ALLOWED_HOSTS = [h.strip() for h in config.os.environ.get("VHD_CENTRE_HOSTS", "127.0.0.1,localhost").split(",")
+                 if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "centre.accounts.apps.Config",
+    "centre.checkpoints.apps.Config",
+    "centre.fleet.apps.Config",
+    "centre.reports.apps.Config",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "centre.accounts.middleware.content_security_policy",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "centre.accounts.middleware.language",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "centre.urls"
+WSGI_APPLICATION = "centre.wsgi.application"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+        "django.template.context_processors.i18n",
+        "centre.accounts.views.roles",
+    ]},
+}]
+DATABASES = {"default": config.django_databases(config.database_url())}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Passwords: argon2 first; sessions in the database (a restart logs nobody out, logout ends the
+# session on the server).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher",
+                    "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+                             "OPTIONS": {"min_length": 10}},
+                            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"}]
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind a TLS proxy (docs/nginx.conf): cookies only over HTTPS, HSTS, the proxy's scheme trusted.
+if config.flag("VHD_CENTRE_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
+
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = None  # served from the package by whitenoise's finders: no collectstatic step
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve from the package without a collectstatic step
+
+# Login throttle: failures per address and per user name in a window, counted in the database.
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_MAX_PER_USER = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER", 5)
+LOGIN_MAX_PER_ADDRESS = config.number("VHD_CENTRE_LOGIN_MAX_PER_ADDRESS", 30)
+# Behind the proxy every request comes from 127.0.0.1: the client is the address the proxy adds.
+CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR" if config.flag("VHD_CENTRE_TLS_PROXY") else None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    # Request lines can carry a traced person's id in a query: Django's request logger says only
+    # what failed, and gunicorn's access log is off (vhd-centre serve).
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

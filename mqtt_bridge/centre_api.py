@@ -1,0 +1,13 @@
+"""What the centre's web site may use of the bridge's side: the database URL rules, reports,
+tracing and their time zone. The site imports this module only, never the rest of the package."""
+
+from __future__ import annotations
+
+from mqtt_bridge.locate import find_database_url, secret_path
+from mqtt_bridge.reports import TZ, ReportError, checkpoint_days, day_bounds, render, unit_days
+from mqtt_bridge.retention import CHECKIN_DAYS
+from mqtt_bridge.store import PERSON_CHECKINS, StoreError, as_time, open_store
+from mqtt_bridge.trace import trace
+
+__all__ = ["TZ", "CHECKIN_DAYS", "PERSON_CHECKINS", "ReportError", "StoreError", "as_time", "checkpoint_days",
+           "day_bounds", "open_store", "render", "find_database_url", "secret_path", "trace", "unit_days"]

@@ -1,0 +1,38 @@
+"""Where the centre's secrets are: a file given, a systemd credential, or the centre's folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mqtt_bridge.store import StoreError
+
+DB_FILE = "database-url"
+
+
+def secret_path(name: str) -> Path:
+    """A secret's file: as given when absolute, else a systemd credential of that name, else in
+    the centre's folder ($VHD_CENTRE_HOME, /etc/vhd-centre)."""
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return path
+    for folder in (os.environ.get("CREDENTIALS_DIRECTORY"), os.environ.get("VHD_CENTRE_HOME") or "/etc/vhd-centre"):
+        if folder and (Path(folder) / name).exists():
+            return Path(folder) / name
+    return path
+
+
+def find_database_url(db: str | None, db_file: str | None) -> str:
+    """--db, else the file --db-file names, else the `database-url` credential or file: a URL with
+    a password never has to stand on a command line, where every user can read it in /proc."""
+    if db:
+        return db
+    path = secret_path(db_file or DB_FILE)
+    try:
+        url = path.read_text().strip()
+    except OSError:
+        raise StoreError(f"no database given: use --db URL, --db-file FILE, or put the URL in "
+                         f"/etc/vhd-centre/{DB_FILE}", transient=False) from None
+    if not url:
+        raise StoreError(f"{path} is empty", transient=False)
+    return url

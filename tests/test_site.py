@@ -1,0 +1,340 @@
+"""The centre's web site through gunicorn on PostgreSQL: every role in headless Chromium, the
+login throttle, sessions, the audit log, and pages that survive any row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from mqtt_bridge.reports import TZ
+from mqtt_bridge.store import open_store
+from protocol.event import Event, format_time, uuid7
+from provisioning.mosquitto import free_port
+from tests.chain import ROOT
+
+PASSWORD = "mat-khau-that-dai-2021"
+USERS = {"quan1": ("district_admin", None), "truyvet": ("tracer", None),
+         "truongnd": ("unit_manager", "Trường THCS Nguyễn Du"), "kythuat": ("technician", None)}
+SCREENSHOTS = os.environ.get("VHD_SCREENSHOTS")  # a folder: save the pages the README shows
+
+
+def _ev(n, subject, direction, when, cp, device, name="Người dân", kind="vhd"):
+    return Event(uuid7(int(when.timestamp() * 1000), n.to_bytes(10, "big")), device, cp, direction, kind,
+                 subject, name, format_time(when), n, "boot", True, "0.1.0")
+
+
+def seed(url: str) -> None:
+    store = open_store(url)
+    now = datetime.now(UTC)
+    store.add_checkpoint("CP-ND", "Trường THCS Nguyễn Du", "12 Lê Lợi, Quận 1", "028 3822 1234",
+                         "Trường THCS Nguyễn Du")
+    store.add_checkpoint("CP-BT", "Chợ Bến Thành", "Lê Lợi, Quận 1", "028 3829 9274", "Ban quản lý chợ Bến Thành")
+    store.add_checkpoint("CP-XSS", "<script>alert('cổng')</script>", "<b>x</b>", "", "<i>đơn vị</i>")
+    store.add_device("gate-nd-01", "CP-ND")
+    store.add_device("gate-bt-01", "CP-BT")
+    store.set_status("gate-nd-01", True, now, "0.1.0")
+    store.set_telemetry("gate-nd-01", {"queue_depth": 0, "oldest_unsent_s": 0, "time_synced": True}, now)
+    store.set_status("gate-bt-01", False, now - timedelta(hours=3), "0.1.0")
+    store.add_declaration({"declaration_id": "VHD-ANH", "full_name": "Nguyễn Thị Vân Anh",
+                           "citizen_id": "079203001234", "birth_year": 1990, "sex": "F"})
+    # 90 minutes ago, or the start of the local day if that is later: today's rows whatever the hour.
+    midnight = datetime.now(UTC).astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - timedelta(minutes=90), midnight.astimezone(UTC) + timedelta(minutes=1))
+    events = [_ev(1, "VHD-ANH", "in", start, "CP-ND", "gate-nd-01", "Nguyễn Thị Vân Anh"),
+              _ev(2, "VHD-BINH", "in", start + timedelta(minutes=10), "CP-ND", "gate-nd-01", "Trần Văn Bình"),
+              _ev(3, "VHD-BINH", "out", start + timedelta(minutes=40), "CP-ND", "gate-nd-01", "Trần Văn Bình"),
+              _ev(4, "VHD-CHAU", "in", start + timedelta(minutes=20), "CP-BT", "gate-bt-01", "<img src=x>")]
+    store.insert_checkins(events)
+    store.close()
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    db: str
+
+
+def _centre(args, env, **kw):
+    return subprocess.run([sys.executable, "-m", "centre.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, **kw)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A fresh database (its own schema), migrated by `vhd-centre migrate`, four users made by
+    `vhd-centre createuser`, and the site served by `vhd-centre serve` (gunicorn, 2 workers)."""
+    import secrets as pysecrets
+
+    import psycopg
+
+    from tests.services import database_url, with_search_path
+
+    base = database_url()
+    schema = f"vhd_site_{pysecrets.token_hex(4)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    db = with_search_path(base, schema)
+    home = tmp_path_factory.mktemp("centre-home")
+    env = {**os.environ, "VHD_CENTRE_HOME": str(home), "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000"}
+    r = _centre(["--db", db, "migrate"], env)
+    assert r.returncode == 0, r.stderr
+    seed(db)
+    (home / "pw").write_text(PASSWORD + "\n")
+    for name, (role, unit) in USERS.items():
+        r = _centre(["--db", db, "createuser", name, "--role", role, "--password-file", str(home / "pw"),
+                     *(["--unit", unit] if unit else [])], env)
+        assert r.returncode == 0, r.stderr
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "centre.cli", "--db", db, "serve", "--listen",
+                             f"127.0.0.1:{port}", "--workers", "2"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
+                            text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/accounts/login/", timeout=2).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.2)
+    yield Site(url, db)
+    proc.terminate()
+    proc.wait(20)
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class Client:
+    """A browser-less client: cookies, CSRF tokens, no redirects followed unless asked."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=30) as r:
+                return r.status, r.url, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", "replace")
+
+    def post(self, path: str, data: dict) -> tuple[int, str, str]:
+        _, _, page = self.get(path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token.group(1) if token else ""}).encode()
+        req = urllib.request.Request(self.base + path, data=body, headers={"Referer": self.base + path})
+        try:
+            with self.opener.open(req, timeout=60) as r:
+                return r.status, r.url, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", "replace")
+
+    def login(self, name: str, password: str = PASSWORD) -> tuple[int, str, str]:
+        return self.post("/accounts/login/", {"username": name, "password": password})
+
+    def session(self) -> str | None:
+        return next((c.value for c in self.jar if c.name == "sessionid"), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=412,915", "--lang=vi"):  # a phone's screen
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    yield driver
+    driver.quit()
+
+
+def _sign_in(browser, site, name):
+    browser.delete_all_cookies()
+    browser.get(site.url + "/accounts/login/")
+    browser.find_element(By.NAME, "username").send_keys(name)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login button").click()
+    WebDriverWait(browser, 15).until(lambda b: "/accounts/login/" not in b.current_url)
+
+
+def _shot(browser, name):
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+# What each role may open, and what it is refused (403).
+PAGES = ["/fleet/", "/live/", "/checkpoints/", "/reports/", "/trace/", "/audit/", "/checkpoints/new/"]
+ALLOWED = {
+    "quan1": set(PAGES),
+    "truyvet": {"/trace/", "/checkpoints/", "/live/"},
+    "truongnd": {"/live/", "/checkpoints/", "/reports/"},
+    "kythuat": {"/fleet/", "/live/", "/checkpoints/"},
+}
+
+
+@pytest.mark.parametrize("name", list(USERS))
+def test_each_role_sees_its_pages_and_is_refused_the_rest(site, browser, name):
+    _sign_in(browser, site, name)
+    assert "Đăng xuất" in browser.page_source  # Vietnamese first
+    client = Client(site.url)
+    client.login(name)
+    for page in PAGES:
+        status, _, _ = client.get(page)
+        assert status == (200 if page in ALLOWED[name] else 403), (name, page, status)
+    if name == "truongnd":  # a unit manager sees its own unit's checkpoints only
+        browser.get(site.url + "/checkpoints/")
+        table = browser.find_element(By.ID, "checkpoints").text
+        assert "CP-ND" in table and "CP-BT" not in table
+        browser.get(site.url + "/checkpoints/CP-BT/edit/")
+        assert "404" in browser.title or "Not Found" in browser.page_source
+        status, _, page = client.get("/checkpoints/CP-ND/poster.png")
+        assert status == 200
+    if name == "kythuat":
+        browser.get(site.url + "/fleet/")
+        rows = browser.find_element(By.ID, "fleet").text.splitlines()
+        assert rows[1].startswith("gate-bt-01") and "mất kết nối" in rows[1]  # offline gates first
+        _shot(browser, "fleet")
+
+
+def test_district_report_export_and_trace_with_audit(site, browser):
+    _sign_in(browser, site, "quan1")
+    browser.get(site.url + "/live/")
+    live = browser.find_element(By.ID, "live")
+    assert "Trường THCS Nguyễn Du" in live.text and "Chợ Bến Thành" in live.text
+    assert len(live.find_elements(By.CSS_SELECTOR, "svg rect")) == 48  # 24 hourly bars per checkpoint
+    browser.execute_script("window.vhdRefresh()")  # the page refreshes itself, without a reload
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "live").get_attribute("data-refreshed"))
+    _shot(browser, "live")
+    today = datetime.now(UTC).astimezone().date()
+    browser.get(f"{site.url}/reports/?date_from={today - timedelta(days=1)}&date_to={today}")
+    report = browser.find_element(By.ID, "report").text
+    assert "Chợ Bến Thành" in report and "<script>" not in browser.find_element(By.ID, "report").get_attribute(
+        "innerHTML").replace("&lt;script&gt;", "")
+    _shot(browser, "reports")
+    client = Client(site.url)
+    client.login("quan1")
+    status, _, body = client.get(f"/reports/?date_from={today}&date_to={today}&by=checkpoint&format=csv")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert status == 200 and {r["checkpoint_id"] for r in rows} == {"CP-ND", "CP-BT", "CP-XSS"}  # zeros too
+    # The same figures as `vhd-bridge report`.
+    r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "report", "--db", site.db, "--from", str(today)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.stdout.replace("\r\n", "\n") == body.replace("\r\n", "\n")
+
+    tracer = Client(site.url)
+    tracer.login("truyvet")
+    status, _, page = tracer.post("/trace/", {"person": "079203001234", "date_from": str(today - timedelta(days=1)),
+                                              "date_to": str(today), "max_stay_hours": "4",
+                                              "reason": "Ca F0 số 1234, công văn 56/TTYT", "show": "1"})
+    assert status == 200 and "Trần Văn Bình" in page  # Binh was there with Anh (by her card's id)
+    status, _, body = tracer.post("/trace/", {"person": "VHD-ANH", "date_from": str(today), "max_stay_hours": "4",
+                                              "reason": "Ca F0 số 1234, xuất danh sách", "export": "1"})
+    assert status == 200 and "contact,VHD-BINH" in body
+    status, _, page = tracer.post("/trace/", {"person": "VHD-ANH", "date_from": str(today), "max_stay_hours": "4",
+                                              "reason": "", "show": "1"})
+    assert "trace-result" not in page  # no reason, no trace
+    browser.get(site.url + "/audit/")
+    audit = browser.find_element(By.ID, "audit").text
+    assert "truyvet" in audit and "079203001234" in audit and "Ca F0 số 1234, công văn 56/TTYT" in audit
+    assert "xuất truy vết" in audit and "xuất báo cáo" in audit
+    _shot(browser, "audit")
+
+
+def test_logout_ends_the_session_on_the_server(site):
+    client = Client(site.url)
+    client.login("kythuat")
+    old = client.session()
+    assert old and client.get("/fleet/")[0] == 200
+    # Sign out with the page's own form (POST with its CSRF token).
+    _, _, page = client.get("/fleet/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    req = urllib.request.Request(site.url + "/accounts/logout/", data=urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token}).encode(), headers={"Referer": site.url + "/fleet/"})
+    client.opener.open(req).close()
+    stale = urllib.request.Request(site.url + "/fleet/", headers={"Cookie": f"sessionid={old}"})
+    with urllib.request.urlopen(stale) as r:
+        assert "/accounts/login/" in r.url  # the old cookie opens nothing
+
+
+def test_csrf_is_required_on_every_post(site):
+    body = urllib.parse.urlencode({"username": "quan1", "password": PASSWORD}).encode()
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(urllib.request.Request(site.url + "/accounts/login/", data=body))
+    assert err.value.code == 403
+
+
+def test_throttle_holds_against_parallel_guesses(site):
+    results = []
+
+    def guess(i):
+        results.append(Client(site.url).login("truongnd", f"doan-sai-{i}")[0])
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results.count(429) >= 16 - 5  # five guesses at most, however many at once
+    status, _, _ = Client(site.url).login("truongnd")  # now even the right password waits
+    assert status == 429
+
+
+def test_unknown_and_known_user_names_take_the_same_time(site):
+    def timed(name):
+        c = Client(site.url)
+        c.get("/accounts/login/")
+        t = time.perf_counter()
+        c.login(name, "sai-mat-khau")
+        return time.perf_counter() - t
+
+    known = [timed("kythuat") for _ in range(4)]  # under the per-user limit of five
+    unknown = [timed(f"khong-co-{i}") for i in range(4)]
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 < ratio < 2.0, (known, unknown)  # both run the password hasher once
+
+
+def test_every_page_survives_hostile_rows_and_ten_thousand_checkpoints(site):
+    store = open_store(site.db)
+    for stamp in ("9999-12-31T23:59:59.000Z", "0001-01-01T00:00:00.000Z"):
+        store.execute("INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, "
+                      "subject, display_name, mono_ns, boot_id, time_synced, firmware) VALUES "
+                      "(?, ?, 'gate-nd-01', 'CP-ND', 'in', 'vhd', 'VHD-FAR', '<b>far</b>', 0, 'b', true, '0.1')",
+                      (uuid7(int(time.time() * 1000), os.urandom(10)), stamp))
+    store.execute("INSERT INTO checkpoints (checkpoint_id, name, unit) SELECT 'CP-MANY-' || g, 'Điểm ' || g, "
+                  "'Phường ' || mod(g, 20) FROM generate_series(1, 10000) AS g")
+    store.close()
+    client = Client(site.url)
+    client.login("quan1")
+    today = datetime.now(UTC).astimezone().date()
+    for page in ["/fleet/", "/live/", "/live/cards/", "/checkpoints/", "/checkpoints/?q=MANY-99",
+                 f"/reports/?date_from={today}", f"/reports/?date_from={today}&by=unit", "/audit/", "/admin/",
+                 "/admin/checkpoints/checkpoint/"]:
+        status, _, body = client.get(page)
+        assert status == 200, page
+        assert "<script>alert" not in body and "<b>far</b>" not in body, page
+    status, _, body = client.post("/trace/", {"person": "VHD-FAR", "date_from": str(today), "max_stay_hours": "4",
+                                              "reason": "Kiểm tra dữ liệu lạ"})
+    assert status == 200
