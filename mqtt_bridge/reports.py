@@ -77,7 +77,9 @@ def _scans(store: Store, first: date, last: date, checkpoint_id: str | None, tz)
         yield t.date().isoformat(), r["checkpoint_id"], r["subject"], r["direction"], t.hour
 
 
-def _tally(scans, key):
+def _tally(scans, key) -> dict:
+    """Per key: check-ins, check-outs, distinct people, people still inside (their last scan at
+    a checkpoint was a check-in), the busiest hour and its scans, checkpoints with scans."""
     per: dict = defaultdict(lambda: {"in": 0, "out": 0, "hours": defaultdict(int), "last": {},
                                      "checkpoints": set()})
     for day, cp, subject, direction, hour in scans:
@@ -86,7 +88,57 @@ def _tally(scans, key):
         b["hours"][hour] += 1
         b["last"][(cp, subject)] = direction  # in time order: the last word wins
         b["checkpoints"].add(cp)
-    return per
+    out = {}
+    for k, b in per.items():
+        hour, n = max(b["hours"].items(), key=lambda kv: (kv[1], -kv[0]))
+        out[k] = {"in": b["in"], "out": b["out"], "people": len({s for _, s in b["last"]}),
+                  "inside": sum(1 for d in b["last"].values() if d == "in"), "hour": hour, "hour_scans": n,
+                  "checkpoints": len(b["checkpoints"])}
+    return out
+
+
+_SQL_TALLY = """
+WITH s AS (
+  SELECT (c.scanned_at AT TIME ZONE %(tz)s)::date AS day,
+         extract(hour FROM c.scanned_at AT TIME ZONE %(tz)s)::int AS h, {key} AS k, c.checkpoint_id AS cp,
+         coalesce(d.citizen_id, c.subject) AS person, c.direction, c.scanned_at, c.event_id
+  FROM checkins c
+  LEFT JOIN declarations d ON c.kind = 'vhd' AND d.declaration_id = c.subject
+  LEFT JOIN checkpoints p ON p.checkpoint_id = c.checkpoint_id
+  WHERE c.scanned_at >= %(start)s AND c.scanned_at < %(end)s {only}),
+per AS (SELECT day, k, count(*) FILTER (WHERE direction = 'in') AS ins,
+               count(*) FILTER (WHERE direction = 'out') AS outs,
+               count(DISTINCT person) AS people, count(DISTINCT cp) AS cps FROM s GROUP BY day, k),
+busy AS (SELECT DISTINCT ON (day, k) day, k, h, n
+         FROM (SELECT day, k, h, count(*) AS n FROM s GROUP BY day, k, h) x ORDER BY day, k, n DESC, h),
+last AS (SELECT day, k, count(*) FILTER (WHERE direction = 'in') AS inside
+         FROM (SELECT DISTINCT ON (day, k, cp, person) day, k, cp, person, direction FROM s
+               ORDER BY day, k, cp, person, scanned_at DESC, event_id DESC) y GROUP BY day, k)
+SELECT per.day, per.k, ins, outs, people, cps, busy.h, busy.n, last.inside
+FROM per JOIN busy USING (day, k) JOIN last USING (day, k)
+"""
+
+
+def _tally_in_database(store: Store, first: date, last: date, checkpoint_id: str | None, by_unit: bool,
+                       tz) -> dict:
+    """The same figures as _tally, counted by PostgreSQL: a district's day is hundreds of
+    thousands of scans, which need not travel to Python."""
+    start, end = day_bounds(first, last, tz)
+    key = ("CASE WHEN p.checkpoint_id IS NULL THEN '(unregistered)' ELSE coalesce(nullif(p.unit, ''), '(none)') END"
+           if by_unit else "c.checkpoint_id")
+    sql = _SQL_TALLY.format(key=key, only="AND c.checkpoint_id = %(cp)s" if checkpoint_id else "")
+    rows = store.query_named(sql, {"tz": str(tz), "start": start, "end": end, "cp": checkpoint_id})
+    return {(r["day"].isoformat(), r["k"]): {"in": r["ins"], "out": r["outs"], "people": r["people"],
+                                             "inside": r["inside"], "hour": r["h"], "hour_scans": r["n"],
+                                             "checkpoints": r["cps"]} for r in rows}
+
+
+def _tallies(store: Store, first: date, last: date, checkpoint_id: str | None, by_unit: bool, tz,
+             unit_of: dict[str, str] | None = None) -> dict:
+    if store.dialect == "postgresql":
+        return _tally_in_database(store, first, last, checkpoint_id, by_unit, tz)
+    key = (lambda day, cp: (day, (unit_of or {}).get(cp, "(unregistered)"))) if by_unit else (lambda day, cp: (day, cp))
+    return _tally(_scans(store, first, last, checkpoint_id, tz), key)
 
 
 def _gates(store: Store, day_list: list[str], tz) -> dict[tuple[str, str], tuple[int, int]]:
@@ -108,7 +160,7 @@ def checkpoint_days(store: Store, first: date, last: date, checkpoint_id: str | 
     with zeros where nobody came."""
     day_list = days(first, last)
     info = {r["checkpoint_id"]: r for r in store.checkpoint_rows()}
-    per = _tally(_scans(store, first, last, checkpoint_id, tz), lambda day, cp: (day, cp))
+    per = _tallies(store, first, last, checkpoint_id, False, tz)
     gates = _gates(store, day_list, tz)
     wanted = [checkpoint_id] if checkpoint_id else sorted(info)
     keys = sorted({(day, cp) for day in day_list for cp in wanted} | set(per))
@@ -119,11 +171,9 @@ def checkpoint_days(store: Store, first: date, last: date, checkpoint_id: str | 
         row = DayReport(day, cp, c.get("name", ""), c.get("unit", ""))
         row.gates, row.gates_silent = gates.get((day, cp), (0, 0))
         if b:
-            hour, scans = max(b["hours"].items(), key=lambda kv: (kv[1], -kv[0]))
-            row.check_ins, row.check_outs = b["in"], b["out"]
-            row.distinct_people = len({s for _, s in b["last"]})
-            row.busiest_hour, row.busiest_hour_scans = f"{hour:02d}:00-{hour + 1:02d}:00", scans
-            row.still_inside = sum(1 for d in b["last"].values() if d == "in")
+            row.check_ins, row.check_outs, row.distinct_people = b["in"], b["out"], b["people"]
+            row.busiest_hour = f"{b['hour']:02d}:00-{b['hour'] + 1:02d}:00"
+            row.busiest_hour_scans, row.still_inside = b["hour_scans"], b["inside"]
         out.append(row)
     return out
 
@@ -132,8 +182,7 @@ def unit_days(store: Store, first: date, last: date, tz=TZ) -> list[UnitReport]:
     """The district summary: every unit's checkpoints together, per local day, zeros included."""
     day_list = days(first, last)
     unit_of = {r["checkpoint_id"]: r["unit"] or "(none)" for r in store.checkpoint_rows()}
-    per = _tally(_scans(store, first, last, None, tz),
-                 lambda day, cp: (day, unit_of.get(cp, "(unregistered)")))
+    per = _tallies(store, first, last, None, True, tz, unit_of)
     gates = _gates(store, day_list, tz)
     checkpoints_of: dict[str, set] = defaultdict(set)
     for cp, unit in unit_of.items():
@@ -141,13 +190,12 @@ def unit_days(store: Store, first: date, last: date, tz=TZ) -> list[UnitReport]:
     out = []
     for day, unit in sorted({(day, u) for day in day_list for u in checkpoints_of} | set(per)):
         b = per.get((day, unit))
-        row = UnitReport(day, unit, len(checkpoints_of.get(unit, ())) or len(b["checkpoints"]))
+        row = UnitReport(day, unit, len(checkpoints_of.get(unit, ())) or (b["checkpoints"] if b else 0))
         g = [gates.get((day, cp), (0, 0)) for cp in checkpoints_of.get(unit, ())]
         row.gates, row.gates_silent = sum(x for x, _ in g), sum(y for _, y in g)
         if b:
             row.check_ins, row.check_outs = b["in"], b["out"]
-            row.distinct_people = len({s for _, s in b["last"]})
-            row.still_inside = sum(1 for d in b["last"].values() if d == "in")
+            row.distinct_people, row.still_inside = b["people"], b["inside"]
         out.append(row)
     return out
 

@@ -191,6 +191,15 @@ class PgStore(Store):
 
         return self._run(work)
 
+    def query_named(self, sql: str, params: dict) -> list[dict]:
+        """Rows as dicts for SQL with %(name)s parameters (PostgreSQL-only queries)."""
+        def work(conn):
+            cur = conn.execute(sql, params)
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur]
+
+        return self._run(work)
+
     def time_param(self, t):
         return t
 

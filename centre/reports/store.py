@@ -23,6 +23,12 @@ class SiteStore:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def query_named(self, sql: str, params: dict) -> list[dict]:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def time_param(self, t: datetime):
         return t if self.dialect == "postgresql" else format_time(t)
 

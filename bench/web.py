@@ -1,0 +1,178 @@
+"""The centre's web site on 10 million check-ins: response times of the live page, a day's report
+and a trace through gunicorn with a real HTTP client, beside the same queries run bare through
+psycopg in the same run. One JSON line.
+
+Fills a fresh schema (21 days ending now, 500 checkpoints, 200,000 people) with generate_series,
+migrates the site's tables, starts `vhd-centre serve` (3 workers) and signs in as a district
+administrator. Target: p95 within 1.5x of the bare queries and under 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import temp_schema  # noqa: E402
+from mqtt_bridge.reports import TZ, checkpoint_days  # noqa: E402
+from mqtt_bridge.store import open_store  # noqa: E402
+from mqtt_bridge.trace import trace  # noqa: E402
+from provisioning.mosquitto import free_port  # noqa: E402
+
+PASSWORD = "mat-khau-do-tai-2021"
+
+
+def fill(store, rows: int, days: int, people: int, checkpoints: int) -> tuple[float, datetime]:
+    t0 = time.perf_counter()
+    end = datetime.now(UTC)
+    start = end - timedelta(days=days)
+    with store.conn.transaction():
+        month = start.replace(day=1)
+        while month < end + timedelta(days=31):
+            store._partition_for(store.conn, month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        store.conn.execute("DROP INDEX checkins_checkpoint_time")
+        store.conn.execute("DROP INDEX checkins_subject_time")
+        store.conn.execute("INSERT INTO checkpoints (checkpoint_id, name, unit) SELECT 'CP-' || g, 'Điểm ' || g, "
+                           "'Phường ' || mod(g, 20) FROM generate_series(0, %s - 1) AS g", (checkpoints,))
+    step = days * 86400 / rows
+    store.conn.execute(
+        "INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, subject, "
+        "display_name, mono_ns, boot_id, time_synced, firmware) "
+        "SELECT md5(i::text)::uuid, %s::timestamptz + make_interval(secs => i * %s), "
+        "'gate-' || (i * 7919 %% %s), 'CP-' || (i * 7919 %% %s), "
+        "CASE WHEN (i / %s) %% 2 = 0 THEN 'in' ELSE 'out' END, 'vhd', "
+        "'VHD-' || ((i * 104729 + i / %s) %% %s), 'Người thử', i, 'boot', true, '0.1.0' "
+        "FROM generate_series(1::bigint, %s) AS i",
+        (start, step, checkpoints, checkpoints, people, people, people, rows))
+    store.conn.execute("CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)")
+    store.conn.execute("CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)")
+    store.conn.commit()
+    store.conn.execute("ANALYZE")
+    store.conn.commit()
+    return time.perf_counter() - t0, end
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=120) as r:
+            return r.read().decode()
+
+    def token(self, path: str) -> str:
+        self.csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(path)).group(1)
+        return self.csrf
+
+    def post(self, path: str, data: dict) -> str:
+        token = getattr(self, "csrf", None) or self.token(path)
+        req = urllib.request.Request(self.base + path, headers={"Referer": self.base + path},
+                                     data=urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}).encode())
+        with self.opener.open(req, timeout=120) as r:
+            return r.read().decode()
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def summary(xs: list[float]) -> dict:
+    xs = sorted(xs)
+    return {"p50_ms": round(1000 * statistics.median(xs), 1),
+            "p95_ms": round(1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--people", type=int, default=200_000)
+    ap.add_argument("--checkpoints", type=int, default=500)
+    ap.add_argument("--days", type=int, default=21)
+    ap.add_argument("--requests", type=int, default=20)
+    args = ap.parse_args()
+    with temp_schema("vhd_web", keep=False) as url, tempfile.TemporaryDirectory() as home:
+        store = open_store(url)
+        store.migrate()
+        fill_s, end = fill(store, args.rows, args.days, args.people, args.checkpoints)
+        env = {**os.environ, "VHD_CENTRE_HOME": home, "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000"}
+        centre = [sys.executable, "-m", "centre.cli", "--db", url]
+        subprocess.run([*centre, "migrate"], env=env, check=True, capture_output=True, cwd=ROOT)
+        Path(home, "pw").write_text(PASSWORD)
+        subprocess.run([*centre, "createuser", "bench", "--role", "district_admin", "--password-file",
+                        str(Path(home, "pw"))], env=env, check=True, capture_output=True, cwd=ROOT)
+        port = free_port()
+        server = subprocess.Popen([*centre, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "3"],
+                                  env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/accounts/login/", timeout=2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            client = Client(base)
+            client.post("/accounts/login/", {"username": "bench", "password": PASSWORD})
+            client.token("/trace/")  # the signed-in session's token, fetched once, outside the timings
+            today = end.astimezone(TZ).date()
+            day = today - timedelta(days=1)
+            people = [f"VHD-{(k * 7717) % args.people}" for k in range(args.requests)]
+            client.get("/live/cards/")  # warm each path once: connections, plans
+            web = {
+                "live": timed(lambda i: client.get("/live/cards/"), args.requests),
+                "report_day": timed(lambda i: client.get(f"/reports/?date_from={day}&date_to={day}"), args.requests),
+                "trace": timed(lambda i: client.post("/trace/", {
+                    "person": people[i], "date_from": str(day - timedelta(days=2)), "date_to": str(day),
+                    "max_stay_hours": "4", "reason": "đo hiệu năng"}), args.requests),
+            }
+            start = datetime.combine(today, datetime.min.time(), TZ)
+            live_sql = ("SELECT checkpoint_id, direction, extract(hour FROM scanned_at AT TIME ZONE "
+                        "'Asia/Ho_Chi_Minh')::int AS h, count(*) AS n, max(scanned_at) AS last FROM checkins "
+                        "WHERE scanned_at >= %s AND scanned_at < %s GROUP BY 1, 2, 3")
+            bare = {
+                "live": timed(lambda i: store.conn.execute(live_sql, (start, start + timedelta(days=1))).fetchall(),
+                              args.requests),
+                "report_day": timed(lambda i: checkpoint_days(store, day, day), args.requests),
+                "trace": timed(lambda i: trace(store, people[i], start - timedelta(days=3), start), args.requests),
+            }
+            store.conn.rollback()
+        finally:
+            server.terminate()
+            server.wait(30)
+        total = store.count_checkins()
+        store.close()
+    result = {"benchmark": "web", "checkins": total, "fill_seconds": round(fill_s, 1),
+              "requests_each": args.requests}
+    for name in web:
+        w, b = summary(web[name]), summary(bare[name])
+        result[name] = {"web": w, "bare_psycopg": b, "p95_ratio": round(w["p95_ms"] / max(b["p95_ms"], 0.1), 2)}
+    result["target"] = {"p95_ms": 300, "p95_ratio": 1.5}
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
