@@ -1,154 +1,186 @@
-"""The declaration database's schema, as numbered migrations for PostgreSQL and SQLite."""
+"""The declaration database's schema: every table defined once, as numbered migrations that
+render to PostgreSQL or SQLite. (The web site's own tables are Django's: `vhd-centre migrate`
+runs these first, then Django's.)"""
 
 from __future__ import annotations
 
-# Each migration: (version, PostgreSQL statements, SQLite statements). Applied in order, once.
-# check-ins are partitioned by month on PostgreSQL (partitions are made as months appear); the
-# primary key includes the partition column, and a retry of an event always carries the same
-# scanned_at, so (event_id, scanned_at) still makes every retry harmless.
-MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
+from dataclasses import dataclass
+
+# Column types, and what each is on each database.
+TEXT, TIME, BOOL, INT, BIGINT, FLOAT, JSON, UUID = "text", "time", "bool", "int", "bigint", "float", "json", "uuid"
+TYPES = {
+    "postgresql": {TEXT: "text", TIME: "timestamptz", BOOL: "boolean", INT: "integer", BIGINT: "bigint",
+                   FLOAT: "double precision", JSON: "jsonb", UUID: "uuid"},
+    "sqlite": {TEXT: "TEXT", TIME: "TEXT", BOOL: "INTEGER", INT: "INTEGER", BIGINT: "INTEGER", FLOAT: "REAL",
+               JSON: "TEXT", UUID: "TEXT"},
+}
+NOW = {"postgresql": "now()", "sqlite": "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"}  # SQLite keeps ISO text
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str, str], ...]  # (name, type, constraints; "DEFAULT NOW" is rendered)
+    primary_key: tuple[str, ...] = ()
+    partition_by: str | None = None  # PostgreSQL only: RANGE on this column, by month
+
+    def create(self, dialect: str) -> str:
+        cols = [f"{name} {TYPES[dialect][kind]}{' ' + extra if extra else ''}".replace("DEFAULT NOW",
+                                                                                      f"DEFAULT {NOW[dialect]}")
+                for name, kind, extra in self.columns]
+        if self.primary_key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        sql = f"CREATE TABLE {self.name} ({', '.join(cols)})"
+        if self.partition_by and dialect == "postgresql":
+            sql += f" PARTITION BY RANGE ({self.partition_by})"
+        return sql
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    def create(self, dialect: str) -> str:
+        return f"CREATE {'UNIQUE ' if self.unique else ''}INDEX {self.name} ON {self.table} ({', '.join(self.columns)})"
+
+
+@dataclass(frozen=True)
+class Only:
+    """Statements for one database alone (partitions, a backfill, a constraint the other lacks)."""
+
+    dialect: str
+    statements: tuple[str, ...]
+
+
+CHECKINS = Table("checkins", (
+    ("event_id", UUID, "NOT NULL"),
+    ("scanned_at", TIME, "NOT NULL"),
+    ("device_id", TEXT, "NOT NULL"),
+    ("checkpoint_id", TEXT, "NOT NULL"),
+    ("direction", TEXT, "NOT NULL CHECK (direction IN ('in', 'out'))"),
+    ("kind", TEXT, "NOT NULL CHECK (kind IN ('vhd', 'cccd'))"),
+    ("subject", TEXT, "NOT NULL"),
+    ("display_name", TEXT, "NOT NULL DEFAULT ''"),
+    ("mono_ns", BIGINT, "NOT NULL"),
+    ("boot_id", TEXT, "NOT NULL"),
+    ("time_synced", BOOL, "NOT NULL"),
+    ("firmware", TEXT, "NOT NULL"),
+    ("received_at", TIME, "NOT NULL DEFAULT NOW"),
+), primary_key=("event_id", "scanned_at"), partition_by="scanned_at")
+
+# Each migration: (version, steps). Applied in order, once. Check-ins are partitioned by month on
+# PostgreSQL (partitions are made as months appear), so their key includes the partition column;
+# an event id is kept unique by checkin_ids there and by a unique index on SQLite.
+MIGRATIONS: list[tuple[int, list]] = [
     (1, [
-        """CREATE TABLE checkpoints (
-            checkpoint_id text PRIMARY KEY,
-            name text NOT NULL,
-            address text NOT NULL DEFAULT '',
-            contact_phone text NOT NULL DEFAULT '',
-            unit text NOT NULL DEFAULT '',
-            created_at timestamptz NOT NULL DEFAULT now())""",
-        """CREATE TABLE devices (
-            device_id text PRIMARY KEY,
-            checkpoint_id text NOT NULL REFERENCES checkpoints,
-            online boolean NOT NULL DEFAULT false,
-            last_seen timestamptz,
-            queue_depth integer,
-            oldest_unsent_s double precision,
-            time_synced boolean,
-            firmware text,
-            telemetry jsonb,
-            created_at timestamptz NOT NULL DEFAULT now())""",
-        """CREATE TABLE declarations (
-            declaration_id text PRIMARY KEY,
-            full_name text NOT NULL,
-            citizen_id text,
-            birth_year integer,
-            sex text CHECK (sex IN ('M', 'F')),
-            phone text,
-            insurance_no text,
-            on_behalf_of text,
-            declared_at timestamptz NOT NULL DEFAULT now(),
-            expires_at timestamptz)""",
-        "CREATE INDEX declarations_citizen ON declarations (citizen_id)",
-        """CREATE TABLE checkins (
-            event_id uuid NOT NULL,
-            scanned_at timestamptz NOT NULL,
-            device_id text NOT NULL,
-            checkpoint_id text NOT NULL,
-            direction text NOT NULL CHECK (direction IN ('in', 'out')),
-            kind text NOT NULL CHECK (kind IN ('vhd', 'cccd')),
-            subject text NOT NULL,
-            display_name text NOT NULL DEFAULT '',
-            mono_ns bigint NOT NULL,
-            boot_id text NOT NULL,
-            time_synced boolean NOT NULL,
-            firmware text NOT NULL,
-            received_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (event_id, scanned_at)) PARTITION BY RANGE (scanned_at)""",
-        "CREATE TABLE checkins_default PARTITION OF checkins DEFAULT",
-        "CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)",
-        "CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)",
-    ], [
-        """CREATE TABLE checkpoints (
-            checkpoint_id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            address TEXT NOT NULL DEFAULT '',
-            contact_phone TEXT NOT NULL DEFAULT '',
-            unit TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""",
-        """CREATE TABLE devices (
-            device_id TEXT PRIMARY KEY,
-            checkpoint_id TEXT NOT NULL REFERENCES checkpoints,
-            online INTEGER NOT NULL DEFAULT 0,
-            last_seen TEXT,
-            queue_depth INTEGER,
-            oldest_unsent_s REAL,
-            time_synced INTEGER,
-            firmware TEXT,
-            telemetry TEXT,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""",
-        """CREATE TABLE declarations (
-            declaration_id TEXT PRIMARY KEY,
-            full_name TEXT NOT NULL,
-            citizen_id TEXT,
-            birth_year INTEGER,
-            sex TEXT CHECK (sex IN ('M', 'F')),
-            phone TEXT,
-            insurance_no TEXT,
-            on_behalf_of TEXT,
-            declared_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            expires_at TEXT)""",
-        "CREATE INDEX declarations_citizen ON declarations (citizen_id)",
-        """CREATE TABLE checkins (
-            event_id TEXT NOT NULL,
-            scanned_at TEXT NOT NULL,
-            device_id TEXT NOT NULL,
-            checkpoint_id TEXT NOT NULL,
-            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-            kind TEXT NOT NULL CHECK (kind IN ('vhd', 'cccd')),
-            subject TEXT NOT NULL,
-            display_name TEXT NOT NULL DEFAULT '',
-            mono_ns INTEGER NOT NULL,
-            boot_id TEXT NOT NULL,
-            time_synced INTEGER NOT NULL,
-            firmware TEXT NOT NULL,
-            received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            PRIMARY KEY (event_id, scanned_at))""",
-        "CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)",
-        "CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)",
+        Table("checkpoints", (
+            ("checkpoint_id", TEXT, "PRIMARY KEY"),
+            ("name", TEXT, "NOT NULL"),
+            ("address", TEXT, "NOT NULL DEFAULT ''"),
+            ("contact_phone", TEXT, "NOT NULL DEFAULT ''"),
+            ("unit", TEXT, "NOT NULL DEFAULT ''"),
+            ("created_at", TIME, "NOT NULL DEFAULT NOW"))),
+        Table("devices", (
+            ("device_id", TEXT, "PRIMARY KEY"),
+            ("checkpoint_id", TEXT, "NOT NULL REFERENCES checkpoints"),
+            ("online", BOOL, "NOT NULL DEFAULT false"),
+            ("last_seen", TIME, ""),
+            ("queue_depth", INT, ""),
+            ("oldest_unsent_s", FLOAT, ""),
+            ("time_synced", BOOL, ""),
+            ("firmware", TEXT, ""),
+            ("telemetry", JSON, ""),
+            ("created_at", TIME, "NOT NULL DEFAULT NOW"))),
+        Table("declarations", (
+            ("declaration_id", TEXT, "PRIMARY KEY"),
+            ("full_name", TEXT, "NOT NULL"),
+            ("citizen_id", TEXT, ""),
+            ("birth_year", INT, ""),
+            ("sex", TEXT, "CHECK (sex IN ('M', 'F'))"),
+            ("phone", TEXT, ""),
+            ("insurance_no", TEXT, ""),
+            ("on_behalf_of", TEXT, ""),
+            ("declared_at", TIME, "NOT NULL DEFAULT NOW"),
+            ("expires_at", TIME, ""))),
+        Index("declarations_citizen", "declarations", ("citizen_id",)),
+        CHECKINS,
+        Only("postgresql", ("CREATE TABLE checkins_default PARTITION OF checkins DEFAULT",)),
+        Index("checkins_checkpoint_time", "checkins", ("checkpoint_id", "scanned_at")),
+        Index("checkins_subject_time", "checkins", ("subject", "scanned_at")),
     ]),
-    # An event id is stored once whatever else a resend changes. A partitioned table's keys must
-    # include the partition column, so PostgreSQL keeps the ids in a table of their own, which
-    # every insert goes through; SQLite has no partitions and takes a unique index. Events whose
-    # gate clock was not set wait in checkins_unplaced until that boot's clock is known.
     (2, [
-        """CREATE TABLE checkin_ids (
-            event_id uuid PRIMARY KEY,
-            scanned_at timestamptz NOT NULL)""",
-        """INSERT INTO checkin_ids SELECT DISTINCT ON (event_id) event_id, scanned_at FROM checkins
-            ORDER BY event_id, received_at""",
-        """DELETE FROM checkins c WHERE NOT EXISTS (SELECT 1 FROM checkin_ids i
-            WHERE i.event_id = c.event_id AND i.scanned_at = c.scanned_at)""",
-        "CREATE INDEX checkin_ids_time ON checkin_ids (scanned_at)",
-        """CREATE TABLE boot_clocks (
-            device_id text NOT NULL,
-            boot_id text NOT NULL,
-            offset_ms bigint NOT NULL,
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (device_id, boot_id))""",
-        """CREATE TABLE checkins_unplaced (
-            event_id uuid PRIMARY KEY,
-            device_id text NOT NULL,
-            boot_id text NOT NULL,
-            body text NOT NULL,
-            received_at timestamptz NOT NULL DEFAULT now())""",
-        "CREATE INDEX checkins_unplaced_boot ON checkins_unplaced (device_id, boot_id)",
-    ], [
-        "DELETE FROM checkins WHERE rowid NOT IN (SELECT min(rowid) FROM checkins GROUP BY event_id)",
-        "CREATE UNIQUE INDEX checkins_event ON checkins (event_id)",
-        """CREATE TABLE boot_clocks (
-            device_id TEXT NOT NULL,
-            boot_id TEXT NOT NULL,
-            offset_ms INTEGER NOT NULL,
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            PRIMARY KEY (device_id, boot_id))""",
-        """CREATE TABLE checkins_unplaced (
-            event_id TEXT PRIMARY KEY,
-            device_id TEXT NOT NULL,
-            boot_id TEXT NOT NULL,
-            body TEXT NOT NULL,
-            received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""",
-        "CREATE INDEX checkins_unplaced_boot ON checkins_unplaced (device_id, boot_id)",
+        Only("postgresql", (
+            "CREATE TABLE checkin_ids (event_id uuid PRIMARY KEY, scanned_at timestamptz NOT NULL)",
+            "INSERT INTO checkin_ids SELECT DISTINCT ON (event_id) event_id, scanned_at FROM checkins "
+            "ORDER BY event_id, received_at",
+            "DELETE FROM checkins c WHERE NOT EXISTS (SELECT 1 FROM checkin_ids i "
+            "WHERE i.event_id = c.event_id AND i.scanned_at = c.scanned_at)",
+            "CREATE INDEX checkin_ids_time ON checkin_ids (scanned_at)")),
+        Only("sqlite", (
+            "DELETE FROM checkins WHERE rowid NOT IN (SELECT min(rowid) FROM checkins GROUP BY event_id)",
+            "CREATE UNIQUE INDEX checkins_event ON checkins (event_id)")),
+        Table("boot_clocks", (
+            ("device_id", TEXT, "NOT NULL"),
+            ("boot_id", TEXT, "NOT NULL"),
+            ("offset_ms", BIGINT, "NOT NULL"),
+            ("updated_at", TIME, "NOT NULL DEFAULT NOW")), primary_key=("device_id", "boot_id")),
+        Table("checkins_unplaced", (
+            ("event_id", UUID, "PRIMARY KEY"),
+            ("device_id", TEXT, "NOT NULL"),
+            ("boot_id", TEXT, "NOT NULL"),
+            ("body", TEXT, "NOT NULL"),
+            ("received_at", TIME, "NOT NULL DEFAULT NOW"))),
+        Index("checkins_unplaced_boot", "checkins_unplaced", ("device_id", "boot_id")),
     ]),
 ]
 
-CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "direction", "kind",
-                   "subject", "display_name", "mono_ns", "boot_id", "time_synced", "firmware")
+# What the district reads most (today's live counts, a day's report over hundreds of thousands of
+# scans) kept up to date by every insert on PostgreSQL: per checkpoint, local day and hour the
+# check-ins and check-outs; per checkpoint, day and person their last scan. SQLite (one site)
+# counts from check-ins directly. `rollup_sql` fills them from the check-ins.
+ROLLUP_TZ = "Asia/Ho_Chi_Minh"
+ROLLUP_PERSON = "coalesce(d.citizen_id, c.subject)"
+MIGRATIONS.append((3, [Only("postgresql", (
+    """CREATE TABLE checkin_hourly (day date NOT NULL, checkpoint_id text NOT NULL, hour smallint NOT NULL,
+        ins integer NOT NULL, outs integer NOT NULL, last_at timestamptz NOT NULL,
+        PRIMARY KEY (day, checkpoint_id, hour))""",
+    """CREATE TABLE checkin_people (day date NOT NULL, checkpoint_id text NOT NULL, person text NOT NULL,
+        last_at timestamptz NOT NULL, last_direction text NOT NULL, PRIMARY KEY (day, checkpoint_id, person))""",
+))]))
+
+
+def rollup_sql(source: str) -> tuple[str, str]:
+    """The two upserts that add the check-ins of `source` (a table or CTE with the check-in
+    columns) to the rollups; a later scan's direction wins, however late it arrives."""
+    local = f"(c.scanned_at AT TIME ZONE '{ROLLUP_TZ}')"
+    hourly = (f"INSERT INTO checkin_hourly SELECT {local}::date, c.checkpoint_id, extract(hour FROM {local})::int, "
+              "count(*) FILTER (WHERE c.direction = 'in'), count(*) FILTER (WHERE c.direction = 'out'), "
+              f"max(c.scanned_at) FROM {source} c GROUP BY 1, 2, 3 ON CONFLICT (day, checkpoint_id, hour) DO UPDATE "
+              "SET ins = checkin_hourly.ins + excluded.ins, outs = checkin_hourly.outs + excluded.outs, "
+              "last_at = greatest(checkin_hourly.last_at, excluded.last_at)")
+    people = (f"INSERT INTO checkin_people SELECT DISTINCT ON (1, 2, 3) {local}::date, c.checkpoint_id, "
+              f"{ROLLUP_PERSON}, c.scanned_at, c.direction FROM {source} c LEFT JOIN declarations d "
+              "ON c.kind = 'vhd' AND d.declaration_id = c.subject ORDER BY 1, 2, 3, c.scanned_at DESC "
+              "ON CONFLICT (day, checkpoint_id, person) DO UPDATE SET last_at = excluded.last_at, "
+              "last_direction = excluded.last_direction WHERE excluded.last_at >= checkin_people.last_at")
+    return hourly, people
+
+
+CHECKIN_COLUMNS = tuple(name for name, _, _ in CHECKINS.columns if name != "received_at")
+
+
+MIGRATIONS[-1][1].append(Only("postgresql", rollup_sql("checkins")))
+
+
+def statements(steps: list, dialect: str) -> list[str]:
+    """One migration's SQL for one database."""
+    out = []
+    for step in steps:
+        if isinstance(step, Only):
+            out += list(step.statements) if step.dialect == dialect else []
+        else:
+            out.append(step.create(dialect))
+    return out

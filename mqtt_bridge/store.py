@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
-from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS
+from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, statements
 from protocol.event import Event, format_time, parse_time
 
 
@@ -195,10 +195,10 @@ class SqliteStore(Store):
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
         done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
         applied = 0
-        for version, _pg, statements in MIGRATIONS:
+        for version, steps in MIGRATIONS:
             if version in done:
                 continue
-            self._tx([(s, ()) for s in statements]
+            self._tx([(s, ()) for s in statements(steps, "sqlite")]
                      + [("INSERT INTO schema_migrations VALUES (?)", (version,))])
             applied += 1
         return applied

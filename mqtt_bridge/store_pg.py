@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS
+from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, rollup_sql, statements
 from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, checkin_row
 from protocol.event import Event, format_time
 
@@ -74,10 +74,10 @@ class PgStore(Store):
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY)")
             done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
             applied = 0
-            for version, statements, _sqlite in MIGRATIONS:
+            for version, steps in MIGRATIONS:
                 if version in done:
                     continue
-                for sql in statements:
+                for sql in statements(steps, "postgresql"):
                     conn.execute(sql)
                 conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
                 applied += 1
@@ -127,13 +127,25 @@ class PgStore(Store):
                     for r in rows:
                         copy.write_row(r)
                 # The id goes in first: an id already stored, at whatever time, is not stored again.
+                # What is stored goes into the rollups in the same statement.
+                hourly, people = rollup_sql("ins")
                 cur.execute(f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_at) "
                             f"SELECT event_id, scanned_at FROM checkins_stage ON CONFLICT DO NOTHING "
-                            f"RETURNING event_id) INSERT INTO checkins ({cols}) SELECT {cols} "
-                            f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING")
-                return cur.rowcount
+                            f"RETURNING event_id), ins AS (INSERT INTO checkins ({cols}) SELECT {cols} "
+                            f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING "
+                            f"RETURNING *), h AS ({hourly}), p AS ({people}) SELECT count(*) FROM ins")
+                return cur.fetchone()[0]
 
         return self._run(work)
+
+    def rebuild_rollups(self) -> None:
+        """The rollups counted again from the check-ins (after rows were loaded around the bridge)."""
+        def work(conn):
+            conn.execute("TRUNCATE checkin_hourly, checkin_people")
+            for sql in rollup_sql("checkins"):
+                conn.execute(sql)
+
+        self._run(work)
 
     def drop_partitions_before(self, cutoff: datetime) -> int:
         """Drop monthly partitions that end on or before `cutoff`: instant, no dead rows."""

@@ -98,6 +98,20 @@ def test_one_person_one_stay_and_zero_rows(store):
     assert (units["Phường 1"].distinct_people, units["Phường 1"].still_inside) == (1, 0)
 
 
+def test_a_late_arriving_earlier_scan_does_not_reopen_a_stay(store):
+    """A gate that was offline delivers its morning check-in after the evening check-out: the
+    check-out is still the last word (PostgreSQL's rollups and SQLite's count agree)."""
+    later = DAY + timedelta(days=3)
+    store.insert_checkins([ev(200, "VHD-GIANG", "out", at(17, 0, later))])
+    store.insert_checkins([ev(201, "VHD-GIANG", "in", at(8, 0, later))])
+    rows = {r.checkpoint_id: r for r in checkpoint_days(store, later, later)}
+    assert (rows["CP-A"].check_ins, rows["CP-A"].check_outs, rows["CP-A"].still_inside) == (1, 1, 0)
+    if store.dialect == "postgresql":
+        before = checkpoint_days(store, DAY, later)
+        store.rebuild_rollups()  # counted again from the check-ins: the same figures
+        assert checkpoint_days(store, DAY, later) == before
+
+
 def test_trace_finds_overlaps_across_ids_and_open_stays(store):
     start, end = at(0, 0), at(0, 0, DAY + timedelta(days=1))
     visits, contacts = trace(store, "079203001234", start, end)

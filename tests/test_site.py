@@ -264,6 +264,32 @@ def test_district_report_export_and_trace_with_audit(site, browser):
     _shot(browser, "audit")
 
 
+def test_district_registers_a_checkpoint_and_prints_its_poster(site):
+    import numpy as np
+    from PIL import Image
+
+    from drivers.decoder import make_decoder
+
+    admin = Client(site.url)
+    admin.login("quan1")
+    fields = {"checkpoint_id": "CP-Q3-0007", "name": "Nhà thuốc Long Châu", "address": "7 Võ Văn Tần, Quận 3",
+              "contact_phone": "028 3930 0007", "unit": "UBND Phường 6"}
+    status, url, _ = admin.post("/checkpoints/new/", fields)
+    assert status == 200 and url.endswith("/checkpoints/")
+    status, _, page = admin.post("/checkpoints/new/", {**fields, "name": "Trùng mã"})
+    assert "đã tồn tại" in page  # the same id twice is refused (Django's own message), nothing blanked
+    status, _, page = admin.post("/checkpoints/CP-Q3-0007/edit/", {**fields, "contact_phone": "028 3930 0008"})
+    (row,) = open_store(site.db).query("SELECT name, contact_phone FROM checkpoints WHERE checkpoint_id = ?",
+                                       ("CP-Q3-0007",))
+    assert (row["name"], row["contact_phone"]) == ("Nhà thuốc Long Châu", "028 3930 0008")
+    with admin.opener.open(site.url + "/checkpoints/CP-Q3-0007/poster.png") as r:
+        poster = Image.open(io.BytesIO(r.read())).convert("L")
+    codes = make_decoder("zxing").decode(np.asarray(poster))
+    assert [c.text for c in codes] == ["VHDCP:CP-Q3-0007"]  # the checkpoint's QR, readable
+    with admin.opener.open(site.url + "/checkpoints/CP-Q3-0007/poster.pdf") as r:
+        assert r.read().startswith(b"%PDF")
+
+
 def test_logout_ends_the_session_on_the_server(site):
     client = Client(site.url)
     client.login("kythuat")
