@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 ACK_IDS = 1000
 IDLE_SECONDS = 0.01
+CLOCK_RECHECK_S = 30.0
 
 
 def placed_event(ev: Event, offset_ms: int, now: datetime, retention_days: int) -> Event | None:
@@ -54,6 +55,7 @@ class Bridge:
         self.rejects: Counter = Counter()
         self.batch_seconds: list[float] = []
         self.online: dict[str, bool] = {}  # each gate's last retained status, for the metrics
+        self._clocks: dict[tuple[str, str], tuple[int, float]] = {}  # boot -> (offset, when checked)
         self._devices: dict[str, str] = {}
         self._devices_at = 0.0
         self._stop = threading.Event()
@@ -191,7 +193,17 @@ class Bridge:
         return placed
 
     def _learn_clock(self, device_id: str, boot_id: str, offset: int, now: datetime) -> None:
-        """A boot's clock is known: remember it and place what waited for it."""
+        """A boot's clock is known: remember it and place what waited for it. Each bridge does
+        this once per boot, then again when the offset moves or CLOCK_RECHECK_S have passed (so
+        events held by another bridge instance are placed too), not at every batch."""
+        key = (device_id, boot_id)
+        seen = self._clocks.get(key)
+        mono = time.monotonic()
+        if seen and abs(seen[0] - offset) < 1000 and mono - seen[1] < CLOCK_RECHECK_S:
+            return
+        self._clocks[key] = (offset, mono)
+        if len(self._clocks) > 100_000:
+            self._clocks.clear()
         try:
             self.store.set_boot_clock(device_id, boot_id, offset)
             waiting = self.store.unplaced(device_id, boot_id)
