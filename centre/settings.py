@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "centre.checkpoints.apps.Config",
     "centre.fleet.apps.Config",
     "centre.reports.apps.Config",
+    "centre.portal.apps.Config",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -95,6 +96,21 @@ LOGIN_MAX_PER_USER = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER", 5)
 LOGIN_MAX_PER_ADDRESS = config.number("VHD_CENTRE_LOGIN_MAX_PER_ADDRESS", 30)
 # Behind the proxy every request comes from 127.0.0.1: the client is the address the proxy adds.
 CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR" if config.flag("VHD_CENTRE_TLS_PROXY") else None
+
+# People's portal: SMS codes (console for development, file for the demo and tests, http for a
+# real gateway), the issuer's signing key for the declarations' QR codes.
+SMS_BACKEND = config.os.environ.get("VHD_SMS_BACKEND", "console")
+SMS_FILE = config.os.environ.get("VHD_SMS_FILE", str(config.home() / "sms.jsonl"))
+SMS_URL = config.os.environ.get("VHD_SMS_URL", "")
+SMS_TOKEN_FILE = config.os.environ.get("VHD_SMS_TOKEN_FILE", "")
+SMS_TEMPLATE = config.os.environ.get("VHD_SMS_TEMPLATE", '{"to": "{phone}", "message": "{text}"}')
+SMS_TIMEOUT_SECONDS = 5
+SMS_CODE_SECONDS = config.number("VHD_SMS_CODE_SECONDS", 300)
+SMS_MAX_TRIES = 5
+SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
+SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour
+PORTAL_SIGN_IN = "/khai-bao/dang-nhap/"
+AUTHORITY_DIR = config.os.environ.get("VHD_AUTHORITY_DIR", str(config.home() / "authority"))
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.urls import include, path
 from centre.accounts import views as accounts
 from centre.checkpoints import views as checkpoints
 from centre.fleet import views as fleet
+from centre.portal import views as portal
 from centre.reports import views as reports
 
 urlpatterns = [
@@ -23,6 +24,17 @@ urlpatterns = [
     path("reports/", reports.reports, name="reports"),
     path("trace/", reports.trace_view, name="trace"),
     path("audit/", reports.audit, name="audit"),
+    path("khai-bao/", portal.home, name="portal-home"),
+    path("khai-bao/dang-nhap/", portal.sign_in, name="portal-sign-in"),
+    path("khai-bao/xac-nhan/", portal.confirm, name="portal-confirm"),
+    path("khai-bao/dang-xuat/", portal.sign_out, name="portal-sign-out"),
+    path("khai-bao/to-khai/moi/", portal.declare, name="portal-declare"),
+    path("khai-bao/to-khai/<str:declaration_id>/", portal.declaration, name="portal-declaration"),
+    path("khai-bao/to-khai/<str:declaration_id>/qr.png", portal.declaration_qr, name="portal-qr"),
+    path("khai-bao/to-khai/<str:declaration_id>/the/", portal.declaration_card, name="portal-card"),
+    path("khai-bao/to-khai/<str:declaration_id>/gia-han/", portal.renew, name="portal-renew"),
+    path("khai-bao/cua-toi/", portal.mine, name="portal-mine"),
+    path("follow-up/", portal.follow_up, name="follow-up"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

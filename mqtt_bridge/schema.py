@@ -169,6 +169,18 @@ def rollup_sql(source: str) -> tuple[str, str]:
     return hourly, people
 
 
+# People declare on the portal: who declared (the signed-in phone), the Ministry's domestic form.
+_DECLARATION_MORE = (("owner_phone", TEXT, ""), ("passport", TEXT, ""), ("nationality", TEXT, ""),
+                     ("province", TEXT, ""), ("district", TEXT, ""), ("commune", TEXT, ""),
+                     ("address_line", TEXT, ""), ("symptoms", BOOL, " NOT NULL DEFAULT false"),
+                     ("exposure", BOOL, " NOT NULL DEFAULT false"), ("travel", BOOL, " NOT NULL DEFAULT false"))
+MIGRATIONS.append((4, [
+    *[Only(dialect, tuple(f"ALTER TABLE declarations ADD COLUMN {name} {TYPES[dialect][kind]}{extra}"
+                          for name, kind, extra in _DECLARATION_MORE)) for dialect in ("postgresql", "sqlite")],
+    Index("declarations_owner", "declarations", ("owner_phone",)),
+]))
+
+
 CHECKIN_COLUMNS = tuple(name for name, _, _ in CHECKINS.columns if name != "received_at")
 
 

@@ -72,6 +72,15 @@ def seed(url: str) -> None:
 class Site:
     url: str
     db: str
+    home: Path
+
+    def code_for(self, phone: str) -> str:
+        """The last code the file SMS backend sent to `phone` (what the person reads on the phone)."""
+        import json
+
+        lines = [json.loads(x) for x in (self.home / "sms.jsonl").read_text(encoding="utf-8").splitlines()]
+        text = [x["text"] for x in lines if x["to"] == phone][-1]
+        return re.search(r"\b(\d{6})\b", text).group(1)
 
 
 def _centre(args, env, **kw):
@@ -95,7 +104,11 @@ def site(tmp_path_factory):
         conn.execute(f"CREATE SCHEMA {schema}")
     db = with_search_path(base, schema)
     home = tmp_path_factory.mktemp("centre-home")
-    env = {**os.environ, "VHD_CENTRE_HOME": str(home), "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000"}
+    env = {**os.environ, "VHD_CENTRE_HOME": str(home), "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000",
+           "VHD_SMS_BACKEND": "file", "VHD_SMS_FILE": str(home / "sms.jsonl"), "VHD_SMS_MAX_PER_ADDRESS": "1000"}
+    r = subprocess.run([sys.executable, "-m", "provisioning.cli", "--home", str(home), "authority", "init"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
     r = _centre(["--db", db, "migrate"], env)
     assert r.returncode == 0, r.stderr
     seed(db)
@@ -117,7 +130,7 @@ def site(tmp_path_factory):
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
             time.sleep(0.2)
-    yield Site(url, db)
+    yield Site(url, db, home)
     proc.terminate()
     proc.wait(20)
     with psycopg.connect(base, autocommit=True) as conn:
@@ -365,3 +378,123 @@ def test_every_page_survives_hostile_rows_and_ten_thousand_checkpoints(site):
     status, _, body = client.post("/trace/", {"person": "VHD-FAR", "date_from": str(today), "max_stay_hours": "4",
                                               "reason": "Kiểm tra dữ liệu lạ"})
     assert status == 200
+
+
+# --- people: khai báo y tế ----------------------------------------------------------------------
+
+def _person(site, phone: str) -> Client:
+    client = Client(site.url)
+    status, url, _ = client.post("/khai-bao/dang-nhap/", {"phone": phone, "next": "/khai-bao/cua-toi/"})
+    assert status == 200 and "/khai-bao/xac-nhan/" in url
+    status, url, _ = client.post("/khai-bao/xac-nhan/?next=/khai-bao/cua-toi/",
+                                 {"code": site.code_for(otp_phone(phone)), "next": "/khai-bao/cua-toi/"})
+    assert urllib.parse.urlparse(url).path == "/khai-bao/cua-toi/"
+    return client
+
+
+def otp_phone(text: str) -> str:
+    digits = re.sub(r"\D", "", text)
+    return "0" + digits[2:] if digits.startswith("84") else digits
+
+
+DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "079203001234", "birth_year": "1990", "sex": "F",
+               "nationality": "Việt Nam", "province": "TP. Hồ Chí Minh", "district": "Quận 1",
+               "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "",
+               "insurance_no": "DN4797900123456", "relation": ""}
+
+
+def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site, browser, tmp_path):
+    """At a phone's size: sign in with the number and the SMS code (a wrong code first), declare
+    for oneself and for one's mother, download both QR codes; the gate's own decoder, with the
+    centre's key, greets each by name; "Tờ khai của tôi" lists both."""
+    browser.delete_all_cookies()
+    browser.get(site.url + "/khai-bao/")
+    browser.find_element(By.ID, "start").click()
+    browser.find_element(By.NAME, "phone").send_keys("+84 912 345 678")
+    browser.find_element(By.CSS_SELECTOR, "#phone-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
+    code = site.code_for("0912345678")
+    browser.find_element(By.NAME, "code").send_keys("000000" if code != "000000" else "111111")
+    browser.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "code-error"))
+    assert "Sai mã" in browser.find_element(By.ID, "code-error").text
+    browser.find_element(By.NAME, "code").clear()
+    browser.find_element(By.NAME, "code").send_keys(code)
+    browser.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+    ids = []
+    for who, relation in (("Nguyễn Thị Vân Anh", ""), ("Trần Thị Hoa", "mẹ")):
+        browser.get(site.url + "/khai-bao/to-khai/moi/")
+        form = {**DECLARATION, "full_name": who, "relation": relation,
+                "citizen_id": "079203001234" if not relation else "079160004321"}
+        for name, value in form.items():
+            if name == "sex":
+                browser.find_element(By.CSS_SELECTOR, f"select[name=sex] option[value={value}]").click()
+            elif value:
+                field = browser.find_element(By.NAME, name)
+                field.clear()
+                field.send_keys(value)
+        browser.find_element(By.CSS_SELECTOR, "#declare-form button").click()
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
+        assert f"Xin chào: {who.upper()}" in browser.find_element(By.ID, "result").text
+        ids.append(browser.current_url.rstrip("/").rsplit("/", 1)[-1])
+        if not relation:
+            _shot(browser, "portal-qr")
+    # Download both PNGs with the browser's session, and read them as the gate would.
+    session = next(c["value"] for c in browser.get_cookies() if c["name"] == "sessionid")
+    files = []
+    for d in ids:
+        req = urllib.request.Request(f"{site.url}/khai-bao/to-khai/{d}/qr.png?download=1",
+                                     headers={"Cookie": f"sessionid={session}"})
+        with urllib.request.urlopen(req) as r:
+            assert r.headers["Content-Type"] == "image/png"
+            (tmp_path / f"{d}.png").write_bytes(r.read())
+        files.append(str(tmp_path / f"{d}.png"))
+    from provisioning.authority import Authority
+
+    public = Authority(site.home / "authority").keys()[0].public_key
+    r = subprocess.run([sys.executable, "-m", "device.cli", "decode", *files, "--public-key", public], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    import json
+
+    names = [json.loads(line)["codes"][0] for line in r.stdout.splitlines()]
+    assert [(c["accepted"], c["name"]) for c in names] == [(True, "Nguyễn Thị Vân Anh"), (True, "Trần Thị Hoa")]
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    page = browser.page_source
+    assert all(f"person-{d}" in page for d in ids) and "(mẹ)" in page
+    _shot(browser, "portal-mine")
+    # Another phone sees none of it.
+    other = _person(site, "0987654321")
+    assert other.get(f"/khai-bao/to-khai/{ids[0]}/")[0] == 404
+    assert other.get(f"/khai-bao/to-khai/{ids[0]}/qr.png")[0] == 404
+    assert ids[0] not in other.get("/khai-bao/cua-toi/")[2]
+
+
+def test_codes_are_limited_in_tries_and_in_number(site):
+    c = Client(site.url)
+    c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})
+    answers = [c.post("/khai-bao/xac-nhan/", {"code": f"{n:06d}"})[2] for n in range(1, 7)
+               if f"{n:06d}" != site.code_for("0355555555")]
+    assert "Sai mã" in answers[0] and "quá nhiều" in answers[-1].lower()  # the sixth try: a new code is needed
+    code = site.code_for("0355555555")
+    assert "/khai-bao/cua-toi/" not in c.post("/khai-bao/xac-nhan/", {"code": code})[1]  # spent, even right
+    for _ in range(2):
+        c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})
+    status, url, page = c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})  # the fourth in 15 minutes
+    assert "/khai-bao/xac-nhan/" not in url and "quá nhiều" in page.lower()
+    status, url, page = c.post("/khai-bao/dang-nhap/", {"phone": "0123"})
+    assert "/khai-bao/xac-nhan/" not in url  # not a mobile number
+    # Pages for people send strangers to sign in and back.
+    assert "/khai-bao/dang-nhap/?next=/khai-bao/cua-toi/" in Client(site.url).get("/khai-bao/cua-toi/")[1]
+
+
+def test_follow_up_list_for_the_district_is_audited(site):
+    person = _person(site, "0777777777")
+    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Lê Văn Sốt", "citizen_id": "079190000001",
+                                           "symptoms": "on"})
+    admin = Client(site.url)
+    admin.login("quan1")
+    status, _, page = admin.get("/follow-up/")
+    assert status == 200 and "Lê Văn Sốt" in page and "Nguyễn Thị Vân Anh" not in page
+    assert "tra cứu người" in admin.get("/audit/")[2]
+    assert Client(site.url).get("/follow-up/")[1].endswith("/accounts/login/?next=/follow-up/")

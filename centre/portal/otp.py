@@ -1,0 +1,74 @@
+"""Phone numbers and one-time codes: sign-in by SMS, limited per number and per address."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from centre.accounts.models import LoginAttempt
+from centre.portal import sms
+from centre.portal.models import SmsCode
+
+_MOBILE = re.compile(r"0[35789]\d{8}")
+
+
+def normalise_phone(text: str) -> str | None:
+    """A Vietnamese mobile number as 10 digits (0XXXXXXXXX), from 09..., +849..., 849...; else None."""
+    digits = re.sub(r"[\s.\-()]", "", text or "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
+def _hash(phone: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _recent(key: str, seconds: int) -> int:
+    return LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(seconds=seconds)).count()
+
+
+def request_code(phone: str, purpose: str, address: str) -> str | None:
+    """Send a code; None when sent, else why not (too many requests). The answer never says
+    whether the number is known."""
+    phone_key, addr_key = f"sms-phone:{_hash(phone, 'limit')[:32]}", f"sms-ip:{address}"[:80]
+    if _recent(phone_key, 900) >= settings.SMS_MAX_PER_PHONE or _recent(addr_key, 3600) >= settings.SMS_MAX_PER_ADDRESS:
+        return "too_many"
+    LoginAttempt.objects.bulk_create([LoginAttempt(key=phone_key), LoginAttempt(key=addr_key)])
+    code = f"{secrets.randbelow(10**6):06d}"
+    SmsCode.objects.filter(phone=phone, purpose=purpose, used=False).update(used=True)  # one live code
+    SmsCode.objects.create(phone=phone, purpose=purpose, code_hash=_hash(phone, code),
+                           expires_at=timezone.now() + timedelta(seconds=settings.SMS_CODE_SECONDS))
+    sms.send(phone, f"VHD: ma xac nhan {code}, hieu luc {settings.SMS_CODE_SECONDS // 60} phut. "
+                    "Khong chia se ma nay.")
+    return None
+
+
+def check_code(phone: str, purpose: str, code: str) -> str | None:
+    """None if the code is right (and it is spent), else why not: wrong, expired or too many tries."""
+    live = SmsCode.objects.filter(phone=phone, purpose=purpose, used=False).order_by("-created_at").first()
+    if live is None:
+        return "expired"
+    if live.expires_at <= timezone.now():
+        live.used = True
+        live.save(update_fields=["used"])
+        return "expired"
+    # Count the try before comparing: parallel guesses each cost one.
+    SmsCode.objects.filter(pk=live.pk).update(tries=F("tries") + 1)
+    live.refresh_from_db()
+    if live.tries > settings.SMS_MAX_TRIES:
+        SmsCode.objects.filter(pk=live.pk).update(used=True)
+        return "too_many_tries"
+    if not hmac.compare_digest(live.code_hash, _hash(phone, (code or "").strip())):
+        return "wrong"
+    SmsCode.objects.filter(pk=live.pk).update(used=True)
+    return None

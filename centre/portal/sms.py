@@ -1,0 +1,54 @@
+"""Sending SMS behind a setting, as Django sends e-mail: console, file (JSON lines), or an HTTP gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class SmsError(RuntimeError):
+    """The message could not be sent; the text is shown to the person."""
+
+
+def send(phone: str, text: str) -> None:
+    backend = settings.SMS_BACKEND
+    if backend == "console":  # development only: the code is on the terminal
+        print(f"SMS to {phone}: {text}", flush=True)
+    elif backend == "file":
+        line = json.dumps({"to": phone, "text": text}, ensure_ascii=False) + "\n"
+        fd = os.open(settings.SMS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line)
+    elif backend == "http":
+        _http(phone, text)
+    else:
+        raise SmsError(f"unknown SMS backend {backend!r}")
+
+
+def _http(phone: str, text: str) -> None:
+    """POST the gateway's JSON body (its template filled in), with a bearer token from a file."""
+    body = json.loads(settings.SMS_TEMPLATE)
+    body = {k: (v.replace("{phone}", phone).replace("{text}", text) if isinstance(v, str) else v)
+            for k, v in body.items()}
+    headers = {"Content-Type": "application/json"}
+    if settings.SMS_TOKEN_FILE:
+        headers["Authorization"] = "Bearer " + Path(settings.SMS_TOKEN_FILE).read_text().strip()
+    req = urllib.request.Request(settings.SMS_URL, data=json.dumps(body).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=settings.SMS_TIMEOUT_SECONDS) as r:
+            if not 200 <= r.status < 300:
+                raise SmsError("the SMS gateway refused the message")
+    except urllib.error.HTTPError as exc:
+        logger.warning("SMS gateway answered %s", exc.code)
+        raise SmsError("the SMS gateway refused the message; try again in a minute") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        logger.warning("SMS gateway unreachable: %s", type(exc).__name__)
+        raise SmsError("the SMS gateway did not answer; try again in a minute") from None

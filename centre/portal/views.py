@@ -1,0 +1,289 @@
+"""Khai báo y tế: sign in with a phone and an SMS code, declare for oneself and relatives, the QR,
+"Tờ khai của tôi"; and the district's follow-up list."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from centre.portal import otp
+from centre.portal.models import Declaration
+from centre.portal.sms import SmsError
+from centre.reports.models import AuditEntry
+from centre.reports.store import SiteStore
+from mqtt_bridge.centre_api import CHECKIN_DAYS, TZ
+from protocol.event import name_fits
+
+SESSION_PHONE = "portal_phone"
+VALID_DAYS = 14
+MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
+            "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
+            "too_many_tries": _("Too many wrong codes: ask for a new one.")}
+
+
+def person_required(view):
+    """Pages for a person signed in with their phone; others go through sign-in and come back."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.session.get(SESSION_PHONE):
+            return redirect(f"{settings.PORTAL_SIGN_IN}?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _address(request) -> str:
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.CLIENT_ADDRESS_HEADER:
+        address = request.META.get(settings.CLIENT_ADDRESS_HEADER, address).split(",")[-1].strip()
+    return address
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+
+    def clean_phone(self):
+        phone = otp.normalise_phone(self.cleaned_data["phone"])
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number: 10 digits starting 03, 05, 07, 08 or 09."))
+        return phone
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("6-digit code"), min_length=6, max_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else "/khai-bao/cua-toi/"
+
+
+def sign_in(request):
+    form = PhoneForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        try:
+            problem = otp.request_code(phone, "person", _address(request))
+        except SmsError as exc:
+            problem, error = "sms", str(exc)
+        if problem is None:
+            request.session["portal_pending"] = phone
+            return redirect(f"/khai-bao/xac-nhan/?next={_safe_next(request.POST.get('next'))}")
+        error = error or MESSAGES[problem]
+    return render(request, "portal/sign_in.html", {"form": form, "error": error,
+                                                   "next": _safe_next(request.GET.get("next"))})
+
+
+def confirm(request):
+    phone = request.session.get("portal_pending")
+    if not phone:
+        return redirect("portal-sign-in")
+    form = CodeForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        problem = otp.check_code(phone, "person", form.cleaned_data["code"])
+        if problem is None:
+            request.session.cycle_key()  # a new session id once signed in
+            request.session[SESSION_PHONE] = phone
+            request.session.pop("portal_pending", None)
+            return redirect(_safe_next(request.POST.get("next")))
+        error = MESSAGES[problem]
+    return render(request, "portal/confirm.html", {"form": form, "error": error, "phone_tail": phone[-3:],
+                                                   "next": _safe_next(request.GET.get("next"))})
+
+
+def sign_out(request):
+    if request.method == "POST":
+        request.session.flush()
+    return redirect("portal-home")
+
+
+def home(request):
+    return render(request, "portal/home.html", {"signed_in": bool(request.session.get(SESSION_PHONE))})
+
+
+class DeclarationForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    citizen_id = forms.CharField(label=_("Citizen id (12 digits)"), max_length=12, required=False)
+    passport = forms.CharField(label=_("or passport number"), max_length=20, required=False)
+    birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("M", _("male")), ("F", _("female"))])
+    nationality = forms.CharField(label=_("Nationality"), max_length=60, initial="Việt Nam")
+    province = forms.CharField(label=_("Province / city"), max_length=80)
+    district = forms.CharField(label=_("District"), max_length=80)
+    commune = forms.CharField(label=_("Commune / ward"), max_length=80)
+    address_line = forms.CharField(label=_("House number, street"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    insurance_no = forms.CharField(label=_("Health-insurance card (15 characters)"), max_length=15, required=False)
+    symptoms = forms.BooleanField(label=_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
+                                           "loss of taste or smell?"), required=False)
+    exposure = forms.BooleanField(label=_("Contact with a confirmed or suspected case?"), required=False)
+    travel = forms.BooleanField(label=_("Travel through an area with cases?"), required=False)
+    relation = forms.CharField(label=_("Declaring for a relative: who they are to you (leave empty for "
+                                        "yourself)"), max_length=40, required=False)
+
+    def clean_full_name(self):
+        import unicodedata
+
+        name = unicodedata.normalize("NFC", " ".join(self.cleaned_data["full_name"].split()))
+        if not name or not name_fits(name):
+            raise forms.ValidationError(_("A name of at most 100 letters."))
+        return name
+
+    def clean_citizen_id(self):
+        value = self.cleaned_data["citizen_id"].strip()
+        if value and not (value.isdigit() and len(value) == 12):
+            raise forms.ValidationError(_("12 digits."))
+        return value
+
+    def clean_birth_year(self):
+        year = self.cleaned_data["birth_year"]
+        if year > timezone.now().year:
+            raise forms.ValidationError(_("A real year."))
+        return year
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        if not value:
+            return ""
+        phone = otp.normalise_phone(value)
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number."))
+        return phone
+
+    def clean_insurance_no(self):
+        value = self.cleaned_data["insurance_no"].strip().upper()
+        # The card number: 2 letters (group), 1 digit (benefit level), 2 digits (province), 10 digits.
+        if value and not (len(value) == 15 and value[:2].isalpha() and value[2:].isdigit()):
+            raise forms.ValidationError(_("15 characters: 2 letters then 13 digits, as on the card."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("citizen_id") and not (data.get("passport") or "").strip():
+            raise forms.ValidationError(_("Give a citizen id or a passport number."))
+        return data
+
+
+def _signer():
+    from provisioning.authority import Authority
+
+    return Authority(settings.AUTHORITY_DIR).signing_key()
+
+
+def token_for(d: Declaration) -> str:
+    """The declaration's QR text: signed again on demand (Ed25519 signatures are deterministic,
+    so the same declaration always gives the same QR)."""
+    from protocol.token import issue_token
+
+    return issue_token(_signer(), d.declaration_id, d.full_name, int(d.declared_at.timestamp()),
+                       int(d.expires_at.timestamp()))
+
+
+@person_required
+def declare(request):
+    form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        now = timezone.now().replace(microsecond=0)
+        d = Declaration(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
+                        citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
+                        birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
+                        province=c["province"], district=c["district"], commune=c["commune"],
+                        address_line=c["address_line"], phone=c["phone"] or request.session[SESSION_PHONE],
+                        insurance_no=c["insurance_no"] or None, on_behalf_of=c["relation"] or None,
+                        owner_phone=request.session[SESSION_PHONE], symptoms=c["symptoms"],
+                        exposure=c["exposure"], travel=c["travel"], declared_at=now,
+                        expires_at=now + timedelta(days=VALID_DAYS))
+        token_for(d)  # the key is there and the name fits the token, before anything is stored
+        d.save(force_insert=True)
+        return redirect("portal-declaration", declaration_id=d.declaration_id)
+    return render(request, "portal/declare.html", {"form": form})
+
+
+def _own(request, declaration_id: str) -> Declaration:
+    d = get_object_or_404(Declaration, pk=declaration_id)
+    if d.owner_phone != request.session.get(SESSION_PHONE):
+        raise Http404  # another phone's declaration does not exist for this one
+    return d
+
+
+@person_required
+def declaration(request, declaration_id):
+    d = _own(request, declaration_id)
+    return render(request, "portal/declaration.html", {"d": d, "expired": d.expires_at <= timezone.now()})
+
+
+@person_required
+def declaration_qr(request, declaration_id):
+    from provisioning.declare import declaration_qr as render_qr
+
+    d = _own(request, declaration_id)
+    buf = io.BytesIO()
+    render_qr(token_for(d), d.full_name, d.declaration_id).save(buf, "PNG")
+    response = HttpResponse(buf.getvalue(), content_type="image/png")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{d.declaration_id}.png"'
+    return response
+
+
+@person_required
+def declaration_card(request, declaration_id):
+    return render(request, "portal/card.html", {"d": _own(request, declaration_id)})
+
+
+@person_required
+def renew(request, declaration_id):
+    d = _own(request, declaration_id)
+    if request.method == "POST":
+        now = timezone.now().replace(microsecond=0)
+        Declaration.objects.filter(pk=d.pk).update(declared_at=now, expires_at=now + timedelta(days=VALID_DAYS))
+    return redirect("portal-declaration", declaration_id=d.declaration_id)
+
+
+@person_required
+def mine(request):
+    """Tờ khai của tôi: every declaration under this phone, and each person's check-ins and
+    check-outs of the retention window."""
+    phone = request.session[SESSION_PHONE]
+    people = list(Declaration.objects.filter(owner_phone=phone).order_by("-declared_at")[:50])
+    store = SiteStore()
+    since = store.time_param(timezone.now() - timedelta(days=CHECKIN_DAYS))
+    for d in people:
+        subjects = [s for s in (d.declaration_id, d.citizen_id) if s]
+        marks = ", ".join("?" * len(subjects))
+        d.visits = store.query(
+            f"SELECT c.direction, c.scanned_at, c.device_id, coalesce(p.name, c.checkpoint_id) AS place "
+            f"FROM checkins c LEFT JOIN checkpoints p ON p.checkpoint_id = c.checkpoint_id "
+            f"WHERE c.subject IN ({marks}) AND c.scanned_at >= ? ORDER BY c.scanned_at DESC LIMIT 100",
+            (*subjects, since))
+        for v in d.visits:
+            from mqtt_bridge.centre_api import as_time
+
+            v["at"] = as_time(v["scanned_at"]).astimezone(TZ)
+    return render(request, "portal/mine.html", {"people": people, "phone_tail": phone[-3:],
+                                                "now": timezone.now()})
+
+
+@login_required
+@permission_required("reports.view_auditentry", raise_exception=True)
+def follow_up(request):
+    """Declarations of the last 14 days with symptoms or exposure: a look-up of people, audited."""
+    since = timezone.now() - timedelta(days=14)
+    rows = Declaration.objects.filter(declared_at__gte=since).filter(
+        symptoms=True) | Declaration.objects.filter(declared_at__gte=since, exposure=True) | \
+        Declaration.objects.filter(declared_at__gte=since, travel=True)
+    AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=AuditEntry.LOOKUP,
+                              target=str(_("follow-up list")), reason="")
+    return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500]})
