@@ -64,6 +64,17 @@ def secret_key() -> str:
     return key
 
 
+def portal_url() -> str:
+    """The portal's public address ($VHD_PORTAL_URL, or the `portal-url` credential or file)."""
+    url = os.environ.get("VHD_PORTAL_URL", "")
+    if not url:
+        try:
+            url = secret_path("portal-url").read_text().strip()
+        except OSError:
+            url = ""
+    return url
+
+
 def number(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:

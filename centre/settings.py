@@ -110,6 +110,7 @@ SMS_MAX_TRIES = 5
 SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
 SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour
 PORTAL_SIGN_IN = "/khai-bao/dang-nhap/"
+PORTAL_URL = config.portal_url()  # the checkpoints' QR codes open this address
 AUTHORITY_DIR = config.os.environ.get("VHD_AUTHORITY_DIR", str(config.home() / "authority"))
 
 LOGGING = {

@@ -35,6 +35,7 @@ urlpatterns = [
     path("khai-bao/to-khai/<str:declaration_id>/gia-han/", portal.renew, name="portal-renew"),
     path("khai-bao/cua-toi/", portal.mine, name="portal-mine"),
     path("follow-up/", portal.follow_up, name="follow-up"),
+    path("c/<str:checkpoint_id>/", portal.checkpoint_page, name="portal-checkpoint"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

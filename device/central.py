@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 ALLOWED = {
     "trust": {"public_keys", "revoked_key_ids"},
     "policy": {"debounce_seconds", "min_stay_minutes", "accept_cccd", "feedback_seconds"},
-    "gate": {"direction"},
+    "gate": {"direction", "portal_url"},
 }
 
 

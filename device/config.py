@@ -9,6 +9,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protocol.checkpoint import valid_portal_url
+
 
 class ConfigError(ValueError):
     """A config problem; the message names the file and the key."""
@@ -24,6 +26,7 @@ class GateSection:
     timezone: str = "Asia/Ho_Chi_Minh"
     state_dir: str = "/var/lib/vhd-gate"
     firmware: str = ""
+    portal_url: str = ""  # e.g. https://khaibao.example: the idle screen's QR opens its checkpoint page
 
 
 @dataclass
@@ -176,6 +179,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("gate.checkpoint_id: 1 to 64 characters")
     if cfg.policy.debounce_seconds < 0:
         raise ConfigError("policy.debounce_seconds: must not be negative")
+    if cfg.gate.portal_url and not valid_portal_url(cfg.gate.portal_url):
+        raise ConfigError("gate.portal_url: an https:// address without query, e.g. https://khaibao.example")
     if cfg.signals.rgb_led_pins and len(cfg.signals.rgb_led_pins) != 3:
         raise ConfigError("signals.rgb_led_pins: three pins, [red, green, blue]")
     if cfg.display.driver == "png" and not cfg.display.png_dir:

@@ -178,7 +178,7 @@ class Gate:
     def idle_info(self) -> IdleInfo:
         return IdleInfo(self.cfg.gate.checkpoint_id, self.cfg.gate.checkpoint_name,
                         self.cfg.gate.direction, self.uplink_state(), self.queue.depth(),
-                        self.clock.now().astimezone(self.tz))
+                        self.clock.now().astimezone(self.tz), self.cfg.gate.portal_url)
 
     def tick(self) -> None:
         """Back to the idle screen once a result has been up long enough; refresh its clock."""

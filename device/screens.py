@@ -11,6 +11,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from device.texts import text
+from protocol.checkpoint import checkpoint_qr_text
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -45,6 +46,7 @@ class IdleInfo:
     uplink: str  # online, offline, local
     queue_depth: int
     now: datetime  # local time
+    portal_url: str = ""  # the checkpoint's QR opens this portal's page for it
 
 
 class Screens:
@@ -142,7 +144,8 @@ class Screens:
         img, draw = self._canvas()
         w, h = self.size
         side = min(h - 2, w // 2 - 2)
-        img.paste(self.qr(checkpoint_qr_text(info.checkpoint_id), side), (w - side, (h - side) // 2))
+        img.paste(self.qr(checkpoint_qr_text(info.checkpoint_id, info.portal_url), side),
+                  (w - side, (h - side) // 2))
         col = w - side - 1
         small = self.font(9)
         self._text_block(draw, info.checkpoint_name, (0, 0, col, 25), 2, (9,))
@@ -182,8 +185,3 @@ class Screens:
         if reason == "expired":
             draw.text((0, 52), text(self.lang, "hint"), font=self.font(9), fill=1)
         return img
-
-
-def checkpoint_qr_text(checkpoint_id: str) -> str:
-    """What the checkpoint's own QR holds, for app users who scan the gate instead."""
-    return f"VHDCP:{checkpoint_id}"

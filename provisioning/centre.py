@@ -62,7 +62,7 @@ def _psql(psql: list[str], args: list[str]) -> str:
 
 
 def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None, database_url: str | None = None,
-                   create_db: tuple[str, str] | None = None, say=print) -> Path:
+                   create_db: tuple[str, str] | None = None, portal_url: str = "", say=print) -> Path:
     """Put the centre in place under `root`: the database URL as a private file (made by
     creating the database, or given), every table migrated, the site's signing key, the units
     with this venv's path, and (into /, with systemd running) the services enabled and started.
@@ -80,6 +80,8 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
     elif not url_file.exists():
         raise CentreError(f"no database: give --create-database, --database-url-file FILE, or write the URL "
                           f"into {url_file}")
+    if portal_url or not (etc / "portal-url").exists():
+        write_private(etc / "portal-url", portal_url + "\n", mode=0o644)  # public: the posters' address
     if not (etc / "django-secret").exists():
         write_private(etc / "django-secret", secrets.token_urlsafe(48) + "\n")
         say(f"wrote {etc / 'django-secret'} (0600): the web site's signing key")

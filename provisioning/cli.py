@@ -21,6 +21,21 @@ def _authority(args) -> Authority:
     return Authority(_home(args) / "authority")
 
 
+def _portal_url(args) -> str:
+    """The portal's address: --portal-url, else $VHD_PORTAL_URL, else the centre's portal-url file."""
+    from protocol.checkpoint import valid_portal_url
+
+    url = getattr(args, "portal_url", None) or os.environ.get("VHD_PORTAL_URL", "")
+    if not url:
+        try:
+            url = (_home(args) / "portal-url").read_text().strip()
+        except OSError:
+            url = ""
+    if url and not valid_portal_url(url):
+        raise AuthorityError(f"portal address {url!r}: an https:// address, e.g. https://khaibao.example")
+    return url
+
+
 def _store(args):
     from mqtt_bridge.cli import database_url
     from mqtt_bridge.store import open_store
@@ -74,7 +89,10 @@ def publish_trust(args, a: Authority) -> int:
         time.sleep(0.05)
     if not link.connected:
         raise AuthorityError(f"cannot log in to {args.broker}: {link.last_error or 'no answer'}")
-    body = json.dumps({"trust": a.trust()}).encode()
+    settings = {"trust": a.trust()}
+    if _portal_url(args):
+        settings["gate"] = {"portal_url": _portal_url(args)}
+    body = json.dumps(settings).encode()
     infos = [link.publish(topic(d, "config"), body, qos=1, retain=True) for d in devices]
     for info in infos:
         if info is not None:
@@ -103,7 +121,7 @@ def cmd_checkpoint_add(args) -> int:
     finally:
         store.close()
     png, pdf = write_poster(Path(args.out), args.checkpoint_id, row["name"], row["address"],
-                            row["contact_phone"], row["unit"])
+                            row["contact_phone"], row["unit"], _portal_url(args))
     verb = "updated" if existing is not None else "registered"
     print(f"checkpoint {args.checkpoint_id} {verb}; poster: {pdf} and {png}")
     return 0
@@ -115,7 +133,7 @@ def cmd_device_enroll(args) -> int:
     store = _store(args)
     try:
         b = enroll(store, _authority(args), _home(args) / "broker", args.checkpoint, args.broker,
-                   Path(args.out), args.device_id, args.direction, args.admin_broker)
+                   Path(args.out), args.device_id, args.direction, args.admin_broker, _portal_url(args))
     finally:
         store.close()
     print(f"device {b.device_id} enrolled; it can log in to the broker now.\n"
@@ -154,7 +172,7 @@ def cmd_centre_install(args) -> int:
     if args.database_url_file:
         url = Path(args.database_url_file).read_text().strip()
     install_centre(_home(args), Path(args.root), Path(args.venv) if args.venv else None, url,
-                   (args.db_name, args.db_user) if args.create_database else None)
+                   (args.db_name, args.db_user) if args.create_database else None, _portal_url(args))
     return 0
 
 
@@ -196,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     ca.add_argument("--phone")
     ca.add_argument("--unit", help="the unit reporting to the district health centre")
     ca.add_argument("--update", action="store_true", help="change an existing checkpoint's given fields")
+    ca.add_argument("--portal-url", help="the portal's address for the poster's QR (default: the centre's)")
     ca.add_argument("--db")
     ca.add_argument("--out", default=".")
     ca.set_defaults(func=cmd_checkpoint_add)
@@ -210,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("--out", default=".")
     de.add_argument("--direction", choices=["auto", "in", "out"], default="auto",
                     help="a gate that sees only entries (in) or only exits (out); auto alternates")
+    de.add_argument("--portal-url", help="the portal's address for the idle screen's QR (default: the centre's)")
     de.add_argument("--admin-broker", default="mqtt://127.0.0.1:1883",
                     help="where provisioning reaches the broker to create the gate's login")
     de.set_defaults(func=cmd_device_enroll)
@@ -238,6 +258,7 @@ def parser() -> argparse.ArgumentParser:
     ci.add_argument("--database-url-file", help="a file holding the URL of an existing database")
     ci.add_argument("--root", default="/", help="install into this tree (default /)")
     ci.add_argument("--venv", help="the venv holding vhd-bridge (default: this one)")
+    ci.add_argument("--portal-url", help="the portal's public address, e.g. https://khaibao.example")
     ci.set_defaults(func=cmd_centre_install)
 
     dc = sub.add_parser("declaration", help="record a health declaration and write its QR")

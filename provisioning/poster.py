@@ -8,7 +8,8 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from device.screens import checkpoint_qr_text, find_font, nfc
+from device.screens import find_font, nfc
+from protocol.checkpoint import checkpoint_qr_text
 
 DPI = 150
 A4 = (1240, 1754)  # at 150 dpi
@@ -39,6 +40,7 @@ def _wrap(draw, text: str, font, width: int) -> list[str]:
 
 
 def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str = "", unit: str = "",
+                  portal_url: str = "",
                   font_path: str = "") -> Image.Image:
     regular = find_font(font_path)
     bold = _bold(regular)
@@ -59,7 +61,7 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
             d.text((w // 2, y), line, font=f(32), fill=(60, 60, 60), anchor="ma")
             y += 42
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
-    qr.add_data(checkpoint_qr_text(checkpoint_id))
+    qr.add_data(checkpoint_qr_text(checkpoint_id, portal_url))
     qr.make(fit=True)
     code = qr.make_image().get_image().convert("RGB")
     side = 640
@@ -81,12 +83,13 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
     return img
 
 
-def poster_bytes(checkpoint_id: str, name: str, address: str, phone: str, unit: str, fmt: str) -> tuple[bytes, str]:
+def poster_bytes(checkpoint_id: str, name: str, address: str, phone: str, unit: str, fmt: str,
+                 portal_url: str = "") -> tuple[bytes, str]:
     """The poster as PNG or PDF bytes, with its content type; ValueError for another format."""
     if fmt not in ("png", "pdf"):
         raise ValueError(f"no poster format {fmt!r}")
     buf = io.BytesIO()
-    img = render_poster(checkpoint_id, name, address, phone, unit)
+    img = render_poster(checkpoint_id, name, address, phone, unit, portal_url=portal_url)
     if fmt == "png":
         img.save(buf, "PNG", dpi=(DPI, DPI))
     else:
@@ -95,9 +98,9 @@ def poster_bytes(checkpoint_id: str, name: str, address: str, phone: str, unit: 
 
 
 def write_poster(out: Path, checkpoint_id: str, name: str, address: str = "", phone: str = "",
-                 unit: str = "") -> tuple[Path, Path]:
+                 unit: str = "", portal_url: str = "") -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    img = render_poster(checkpoint_id, name, address, phone, unit)
+    img = render_poster(checkpoint_id, name, address, phone, unit, portal_url=portal_url)
     png, pdf = out / f"poster-{checkpoint_id}.png", out / f"poster-{checkpoint_id}.pdf"
     img.save(png, dpi=(DPI, DPI))
     img.save(pdf, "PDF", resolution=DPI)

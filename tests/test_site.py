@@ -118,6 +118,7 @@ def site(tmp_path_factory):
                      *(["--unit", unit] if unit else [])], env)
         assert r.returncode == 0, r.stderr
     port = free_port()
+    env["VHD_PORTAL_URL"] = f"http://127.0.0.1:{port}"  # the posters' QR codes open this site
     proc = subprocess.Popen([sys.executable, "-m", "centre.cli", "--db", db, "serve", "--listen",
                              f"127.0.0.1:{port}", "--workers", "2"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
                             text=True)
@@ -298,7 +299,9 @@ def test_district_registers_a_checkpoint_and_prints_its_poster(site):
     with admin.opener.open(site.url + "/checkpoints/CP-Q3-0007/poster.png") as r:
         poster = Image.open(io.BytesIO(r.read())).convert("L")
     codes = make_decoder("zxing").decode(np.asarray(poster))
-    assert [c.text for c in codes] == ["VHDCP:CP-Q3-0007"]  # the checkpoint's QR, readable
+    assert [c.text for c in codes] == [f"{site.url}/c/CP-Q3-0007"]  # the portal's page for the checkpoint
+    status, _, page = Client(site.url).get("/c/CP-Q3-0007/")  # what a phone camera opens
+    assert status == 200 and "Nhà thuốc Long Châu" in page and 'id="sign-in"' in page
     with admin.opener.open(site.url + "/checkpoints/CP-Q3-0007/poster.pdf") as r:
         assert r.read().startswith(b"%PDF")
 
@@ -498,3 +501,41 @@ def test_follow_up_list_for_the_district_is_audited(site):
     assert status == 200 and "Lê Văn Sốt" in page and "Nguyễn Thị Vân Anh" not in page
     assert "tra cứu người" in admin.get("/audit/")[2]
     assert Client(site.url).get("/follow-up/")[1].endswith("/accounts/login/?next=/follow-up/")
+
+
+def test_check_in_by_the_poster_once_however_often_pressed(site):
+    """A signed-in phone opens the checkpoint's address, picks who, checks in: one row in the
+    same table as the gates' events (seen by `vhd-bridge events`), once even when pressed twice or
+    reloaded; "Tờ khai của tôi" shows it, marked as made by phone."""
+    person = _person(site, "0909090909")
+    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Phạm Minh Châu",
+                                           "citizen_id": "079300009999"})
+    _, _, page = person.get("/c/CP-ND/")
+    declaration_id = re.search(r'name="declaration_id" value="([^"]+)"', page).group(1)
+    event_id = re.search(r'name="event_id" value="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "declaration_id": declaration_id,
+                                   "event_id": event_id, "direction": "in"}).encode()
+    for _ in range(3):  # pressed twice, then the page reloaded
+        req = urllib.request.Request(site.url + "/c/CP-ND/", data=form, headers={"Referer": site.url + "/c/CP-ND/"})
+        with person.opener.open(req) as r:
+            done = r.read().decode()
+        assert "CHECK-IN" in done and "PHẠM MINH CHÂU" in done and "Trường THCS Nguyễn Du" in done
+    r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "events", "--db", site.db], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    import json
+
+    mine = [e for e in map(json.loads, r.stdout.splitlines()) if e["subject"] == declaration_id]
+    assert [(e["event_id"], e["checkpoint_id"], e["device_id"], e["direction"]) for e in mine] == [
+        (event_id, "CP-ND", "web", "in")]
+    assert "điện thoại" in person.get("/khai-bao/cua-toi/")[2]  # made by phone, not a gate
+    # Another phone cannot check this person in.
+    other = _person(site, "0908080808")
+    _, _, page = other.get("/c/CP-ND/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    forged = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "declaration_id": declaration_id,
+                                     "event_id": event_id.replace(event_id[-4:], "0000"), "direction": "out"})
+    req = urllib.request.Request(site.url + "/c/CP-ND/", data=forged.encode(), headers={"Referer": site.url})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        other.opener.open(req)
+    assert err.value.code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -75,7 +76,8 @@ def poster(request, checkpoint_id, fmt):
     from provisioning.poster import poster_bytes  # the same poster the technicians print
 
     try:
-        data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit, fmt)
+        data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit, fmt,
+                                          settings.PORTAL_URL)
     except ValueError:
         raise Http404 from None
     response = HttpResponse(data, content_type=content_type)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from datetime import timedelta
 from functools import wraps
@@ -208,6 +209,9 @@ def declare(request):
                         expires_at=now + timedelta(days=VALID_DAYS))
         token_for(d)  # the key is there and the name fits the token, before anything is stored
         d.save(force_insert=True)
+        back = request.GET.get("next", "")
+        if back.startswith("/c/"):  # declared from a checkpoint's page: back there to check in
+            return redirect(back)
         return redirect("portal-declaration", declaration_id=d.declaration_id)
     return render(request, "portal/declare.html", {"form": form})
 
@@ -287,3 +291,63 @@ def follow_up(request):
     AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=AuditEntry.LOOKUP,
                               target=str(_("follow-up list")), reason="")
     return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500]})
+
+
+# --- check-in by the checkpoint's poster ------------------------------------------------------------
+
+def _web_event(checkpoint_id: str, d: Declaration, direction: str, event_id: str, source: str):
+    from protocol.event import Event, format_time
+
+    now = timezone.now()
+    return Event(event_id=event_id, device_id=source, checkpoint_id=checkpoint_id, direction=direction,
+                 kind="vhd", subject=d.declaration_id, display_name=d.full_name, scanned_at=format_time(now),
+                 mono_ns=0, boot_id=source, time_synced=True, firmware="portal")
+
+
+def store_checkin(event) -> bool:
+    """Into the check-ins, as the bridge stores a gate's: once per event id (a second press or a
+    reload sends the same id). True when it was new."""
+    from centre.config import database_url
+    from mqtt_bridge.centre_api import open_store
+
+    event.validate()
+    store = open_store(database_url())
+    try:
+        return store.insert_checkins([event]) == 1
+    finally:
+        store.close()
+
+
+def new_event_id() -> str:
+    import os
+
+    from protocol.event import uuid7
+
+    return uuid7(int(timezone.now().timestamp() * 1000), os.urandom(10))
+
+
+_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def checkpoint_page(request, checkpoint_id):
+    """What a phone camera opens from the poster: the checkpoint, and for a signed-in phone the
+    people declared under it, each with check-in and check-out."""
+    from centre.checkpoints.models import Checkpoint
+
+    cp = get_object_or_404(Checkpoint, pk=checkpoint_id)
+    phone = request.session.get(SESSION_PHONE)
+    people = list(Declaration.objects.filter(owner_phone=phone, expires_at__gt=timezone.now())
+                  .order_by("declared_at")) if phone else []
+    if request.method == "POST" and phone:
+        d = next((p for p in people if p.declaration_id == request.POST.get("declaration_id")), None)
+        direction, event_id = request.POST.get("direction"), request.POST.get("event_id", "")
+        if d is None or direction not in ("in", "out") or not _EVENT_ID.fullmatch(event_id):
+            return render(request, "portal/checkpoint.html", {"cp": cp, "people": people, "signed_in": True,
+                                                              "error": True}, status=400)
+        store_checkin(_web_event(cp.checkpoint_id, d, direction, event_id, "web"))
+        return render(request, "portal/checked_in.html", {"cp": cp, "d": d, "direction": direction,
+                                                          "at": timezone.now().astimezone(TZ)})
+    for p in people:
+        p.event_id = new_event_id()  # one per form: a second press stores nothing new
+    return render(request, "portal/checkpoint.html", {"cp": cp, "people": people, "signed_in": bool(phone),
+                                                      "here": request.get_full_path()})

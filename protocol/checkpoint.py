@@ -1,0 +1,34 @@
+"""The checkpoint's QR (poster and gate idle screen): the portal's address for that checkpoint,
+so any phone camera opens it; a gate without a portal address shows the bare id form."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlparse
+
+PATH = "/c/"
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def valid_portal_url(url: str) -> bool:
+    u = urlparse(url)
+    return u.scheme in ("https", "http") and bool(u.hostname) and not u.query and not u.fragment
+
+
+def checkpoint_qr_text(checkpoint_id: str, portal_url: str = "") -> str:
+    """`https://portal.example/c/CP-Q1-0001` with a portal address, else `VHDCP:CP-Q1-0001`."""
+    if portal_url and valid_portal_url(portal_url):
+        return portal_url.rstrip("/") + PATH + quote(checkpoint_id, safe="")
+    return f"VHDCP:{checkpoint_id}"
+
+
+def checkpoint_from_url(text: str) -> str | None:
+    """The checkpoint id in a portal address or the bare form; None for anything else."""
+    if text.startswith("VHDCP:"):
+        cid = text[6:]
+    else:
+        u = urlparse(text)
+        if u.scheme not in ("https", "http") or not u.path.startswith(PATH):
+            return None
+        cid = u.path[len(PATH):].rstrip("/")
+    return cid if _ID.fullmatch(cid) else None
