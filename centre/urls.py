@@ -7,6 +7,7 @@ from django.urls import include, path
 from centre.accounts import views as accounts
 from centre.checkpoints import views as checkpoints
 from centre.fleet import views as fleet
+from centre.portal import units
 from centre.portal import views as portal
 from centre.reports import views as reports
 
@@ -36,6 +37,15 @@ urlpatterns = [
     path("khai-bao/cua-toi/", portal.mine, name="portal-mine"),
     path("follow-up/", portal.follow_up, name="follow-up"),
     path("c/<str:checkpoint_id>/", portal.checkpoint_page, name="portal-checkpoint"),
+    path("don-vi/", units.register, name="unit-register"),
+    path("don-vi/dang-nhap/", units.sign_in, name="unit-sign-in"),
+    path("don-vi/xac-nhan/", units.confirm, name="unit-confirm"),
+    path("don-vi/dang-xuat/", units.sign_out, name="unit-sign-out"),
+    path("don-vi/cua-toi/", units.home, name="unit-home"),
+    path("don-vi/<str:checkpoint_id>/poster.<str:fmt>", units.poster, name="unit-poster"),
+    path("don-vi/<str:checkpoint_id>/nhan-vien/", units.staff, name="unit-staff"),
+    path("don-vi/<str:checkpoint_id>/khai-ho/", units.staff_declare, name="unit-staff-declare"),
+    path("don-vi/<str:checkpoint_id>/the/<str:declaration_id>.png", units.staff_card_qr, name="unit-staff-qr"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

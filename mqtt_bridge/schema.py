@@ -180,6 +180,10 @@ MIGRATIONS.append((4, [
     Index("declarations_owner", "declarations", ("owner_phone",)),
 ]))
 
+# Units register their checkpoints on the portal, with the kind of place.
+MIGRATIONS.append((5, [Only(dialect, (f"ALTER TABLE checkpoints ADD COLUMN kind {TYPES[dialect][TEXT]} NOT NULL "
+                                      "DEFAULT ''",)) for dialect in ("postgresql", "sqlite")]))
+
 
 CHECKIN_COLUMNS = tuple(name for name, _, _ in CHECKINS.columns if name != "received_at")
 

@@ -539,3 +539,54 @@ def test_check_in_by_the_poster_once_however_often_pressed(site):
     with pytest.raises(urllib.error.HTTPError) as err:
         other.opener.open(req)
     assert err.value.code == 400
+
+
+def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(site):
+    """A shop registers with its phone confirmed by SMS, gets its poster at once (its QR opens the
+    checkpoint's page), signs in later; its staff find a person by phone number, see names only,
+    check them in (audited); declaring for a person at the door prints their card at once."""
+    import numpy as np
+    from PIL import Image
+
+    from drivers.decoder import make_decoder
+
+    unit = Client(site.url)
+    status, url, _ = unit.post("/don-vi/", {"name": "Tạp hóa Cô Ba", "kind": "shop",
+                                            "address": "5 Nguyễn Trãi, Quận 5", "phone": "0933 111 222"})
+    assert "/don-vi/xac-nhan/" in url
+    status, url, page = unit.post("/don-vi/xac-nhan/", {"code": site.code_for("0933111222")})
+    assert url.endswith("/don-vi/cua-toi/") and "Tạp hóa Cô Ba" in page
+    checkpoint_id = re.search(r'id="unit-(CP-[0-9A-F]{8})"', page).group(1)
+    with unit.opener.open(f"{site.url}/don-vi/{checkpoint_id}/poster.png") as r:
+        poster = Image.open(io.BytesIO(r.read())).convert("L")
+    assert [c.text for c in make_decoder("zxing").decode(np.asarray(poster))] == [f"{site.url}/c/{checkpoint_id}"]
+    # The person declared earlier on their own phone; at the door the staff find them by it.
+    person = _person(site, "0966555444")
+    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Võ Thị Sáu", "citizen_id": "079150001111"})
+    _, _, page = unit.post(f"/don-vi/{checkpoint_id}/nhan-vien/", {"phone": "0966 555 444"})
+    assert "Võ Thị Sáu" in page and "079150001111" not in page  # names only
+    form = {k: re.search(rf'name="{k}" value="([^"]+)"', page).group(1)
+            for k in ("csrfmiddlewaretoken", "declaration_id", "event_id")}
+    req = urllib.request.Request(f"{site.url}/don-vi/{checkpoint_id}/nhan-vien/", headers={"Referer": site.url},
+                                 data=urllib.parse.urlencode({**form, "direction": "in"}).encode())
+    with unit.opener.open(req) as r:
+        assert "VÕ THỊ SÁU" in r.read().decode()
+    rows = open_store(site.db).query("SELECT device_id, direction FROM checkins WHERE subject = ?",
+                                     (form["declaration_id"],))
+    assert [(r["device_id"], r["direction"]) for r in rows] == [("staff", "in")]
+    admin = Client(site.url)
+    admin.login("quan1")
+    assert "0966555444" in admin.get("/audit/")[2]  # the staff's look-up is in the audit log
+    # Someone without a phone of their own, declared at the door: the card to print, at once.
+    status, _, page = unit.post(f"/don-vi/{checkpoint_id}/khai-ho/", {
+        **DECLARATION, "full_name": "Lý Văn Tư", "citizen_id": "079140002222", "person_phone": "0944333222"})
+    assert status == 200 and 'id="staff-card"' in page and "LÝ VĂN TƯ" in page
+    qr = re.search(r'src="(/don-vi/[^"]+\.png)"', page).group(1)
+    with unit.opener.open(site.url + qr) as r:
+        assert r.headers["Content-Type"] == "image/png"
+    assert Client(site.url).get(qr)[1].endswith("/don-vi/dang-nhap/")  # nobody else's
+    # Signing in later with the same phone: the same answer whether or not a number is known.
+    again = Client(site.url)
+    _, url_known, _ = again.post("/don-vi/dang-nhap/", {"phone": "0933111222"})
+    _, url_unknown, _ = Client(site.url).post("/don-vi/dang-nhap/", {"phone": "0933999888"})
+    assert url_known.endswith("/don-vi/xac-nhan/") and url_unknown.endswith("/don-vi/xac-nhan/")

@@ -10,6 +10,10 @@ class Checkpoint(models.Model):
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     contact_phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
     unit = models.CharField(_("unit"), max_length=200, blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=20, blank=True, default="", choices=[
+        ("restaurant", _("restaurant")), ("lodging", _("lodging")), ("school", _("school")),
+        ("hospital", _("hospital")), ("apartment", _("apartment block")), ("shop", _("shop")),
+        ("office", _("office"))])
 
     class Meta:
         managed = False  # created by the declaration database's migrations (vhd-centre migrate)

@@ -1,0 +1,239 @@
+"""Đăng ký điểm kiểm dịch: a unit registers its checkpoint with its phone confirmed by SMS, gets the
+poster at once, signs in later with that phone, sees its day; its staff check people in by phone."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from centre.checkpoints.models import Checkpoint
+from centre.portal import otp
+from centre.portal.models import Declaration
+from centre.portal.sms import SmsError
+from centre.portal.views import (
+    _EVENT_ID,
+    MESSAGES,
+    VALID_DAYS,
+    CodeForm,
+    DeclarationForm,
+    PhoneForm,
+    _address,
+    _web_event,
+    new_event_id,
+    store_checkin,
+    token_for,
+)
+from centre.reports.models import AuditEntry
+from centre.reports.store import SiteStore
+from mqtt_bridge.centre_api import TZ, checkpoint_days
+
+SESSION_UNIT = "unit_phone"
+
+
+def unit_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.session.get(SESSION_UNIT):
+            return redirect("unit-sign-in")
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _mine(request):
+    return Checkpoint.objects.filter(contact_phone=request.session[SESSION_UNIT])
+
+
+class RegisterForm(forms.Form):
+    name = forms.CharField(label=_("Name of the place"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Checkpoint._meta.get_field("kind").choices)
+    address = forms.CharField(label=_("Address"), max_length=300)
+    phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
+
+    def clean_phone(self):
+        phone = otp.normalise_phone(self.cleaned_data["phone"])
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number."))
+        return phone
+
+
+def register(request):
+    form = RegisterForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        try:
+            problem = otp.request_code(c["phone"], "unit", _address(request))
+        except SmsError as exc:
+            problem, error = "sms", str(exc)
+        if problem is None:
+            request.session["unit_pending"] = {**c, "phone": c["phone"]}
+            return redirect("unit-confirm")
+        error = error or MESSAGES[problem]
+    return render(request, "portal/unit_register.html", {"form": form, "error": error})
+
+
+def sign_in(request):
+    form = PhoneForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        problem = None
+        if Checkpoint.objects.filter(contact_phone=phone).exists():  # the answer is the same either way
+            try:
+                problem = otp.request_code(phone, "unit", _address(request))
+            except SmsError as exc:
+                problem, error = "sms", str(exc)
+        if problem is None:
+            request.session["unit_pending"] = {"phone": phone}
+            return redirect("unit-confirm")
+        error = error or MESSAGES[problem]
+    return render(request, "portal/unit_sign_in.html", {"form": form, "error": error})
+
+
+def confirm(request):
+    pending = request.session.get("unit_pending")
+    if not pending:
+        return redirect("unit-sign-in")
+    form = CodeForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        problem = otp.check_code(pending["phone"], "unit", form.cleaned_data["code"])
+        if problem is None:
+            request.session.cycle_key()
+            request.session[SESSION_UNIT] = pending["phone"]
+            request.session.pop("unit_pending", None)
+            if "name" in pending:  # a registration: the checkpoint exists from now on
+                Checkpoint.objects.create(checkpoint_id=f"CP-{secrets.token_hex(4).upper()}", name=pending["name"],
+                                          address=pending["address"], contact_phone=pending["phone"],
+                                          unit=pending["name"], kind=pending["kind"])
+            return redirect("unit-home")
+        error = MESSAGES[problem]
+    return render(request, "portal/confirm.html", {"form": form, "error": error, "phone_tail": pending["phone"][-3:],
+                                                   "next": ""})
+
+
+@unit_required
+def home(request):
+    """The unit's checkpoints: posters, today's check-ins, the day's report (as the district sees it)."""
+    store = SiteStore()
+    today = datetime.now(TZ).date()
+    start = datetime.combine(today, datetime.min.time(), TZ)
+    checkpoints = []
+    for cp in _mine(request).order_by("name"):
+        rows = store.query("SELECT display_name, direction, scanned_at, device_id FROM checkins WHERE "
+                           "checkpoint_id = ? AND scanned_at >= ? AND scanned_at < ? ORDER BY scanned_at DESC "
+                           "LIMIT 200", (cp.checkpoint_id, store.time_param(start),
+                                         store.time_param(start + timezone.timedelta(days=1))))
+        from mqtt_bridge.centre_api import as_time
+
+        for r in rows:
+            r["at"] = as_time(r["scanned_at"]).astimezone(TZ)
+        (report,) = checkpoint_days(store, today, today, cp.checkpoint_id) or [None]
+        checkpoints.append({"cp": cp, "today": rows, "report": report})
+    return render(request, "portal/unit_home.html", {"checkpoints": checkpoints})
+
+
+@unit_required
+def poster(request, checkpoint_id, fmt):
+    from provisioning.poster import poster_bytes
+
+    cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit,
+                                      fmt if fmt in ("png", "pdf") else "png", settings.PORTAL_URL)
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="poster-{cp.checkpoint_id}.{fmt}"'
+    return response
+
+
+@unit_required
+def staff(request, checkpoint_id):
+    """At the door, for people without a smartphone: type their phone number, see the people
+    declared under it by name only, check the chosen one in or out. Every look-up is audited."""
+    cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    who = f"unit {request.session[SESSION_UNIT][-3:]} at {cp.checkpoint_id}"
+    form = PhoneForm(request.POST if "phone" in request.POST else None)
+    people, done = [], None
+    looked_up = request.session.get("staff_phone")
+    if request.method == "POST" and "declaration_id" in request.POST:
+        d = get_object_or_404(Declaration, pk=request.POST["declaration_id"])
+        direction, event_id = request.POST.get("direction"), request.POST.get("event_id", "")
+        if (looked_up and looked_up in (d.owner_phone, d.phone) and direction in ("in", "out")
+                and _EVENT_ID.fullmatch(event_id)):
+            store_checkin(_web_event(cp.checkpoint_id, d, direction, event_id, "staff"))
+            done = {"d": d, "direction": direction, "at": timezone.now().astimezone(TZ)}
+    elif request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        request.session["staff_phone"] = phone
+        AuditEntry.objects.create(user=None, username=who[:150], action=AuditEntry.LOOKUP, target=phone,
+                                  reason="check-in at the door")
+        people = list(Declaration.objects.filter(owner_phone=phone, expires_at__gt=timezone.now())
+                      .order_by("declared_at")) + list(Declaration.objects.filter(
+                          phone=phone, expires_at__gt=timezone.now()).exclude(owner_phone=phone))
+        for p in people:
+            p.event_id = new_event_id()
+    return render(request, "portal/staff.html", {"cp": cp, "form": form, "people": people, "done": done})
+
+
+class OnBehalfForm(DeclarationForm):
+    person_phone = forms.CharField(label=_("The person's phone (their declarations are found by it)"),
+                                   max_length=20)
+
+    def clean_person_phone(self):
+        phone = otp.normalise_phone(self.cleaned_data["person_phone"])
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number."))
+        return phone
+
+
+@unit_required
+def staff_declare(request, checkpoint_id):
+    """Declare for someone at the door and print their card at once."""
+    cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        now = timezone.now().replace(microsecond=0)
+        d = Declaration(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
+                        citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
+                        birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
+                        province=c["province"], district=c["district"], commune=c["commune"],
+                        address_line=c["address_line"], phone=c["person_phone"], insurance_no=c["insurance_no"] or None,
+                        on_behalf_of=f"{cp.name} ({cp.checkpoint_id})"[:100], owner_phone=c["person_phone"],
+                        symptoms=c["symptoms"], exposure=c["exposure"], travel=c["travel"], declared_at=now,
+                        expires_at=now + timezone.timedelta(days=VALID_DAYS))
+        token_for(d)
+        d.save(force_insert=True)
+        request.session.setdefault("staff_cards", [])
+        request.session["staff_cards"] = [*request.session["staff_cards"][-20:], d.declaration_id]
+        return render(request, "portal/staff_card.html", {"cp": cp, "d": d})
+    return render(request, "portal/declare.html", {"form": form})
+
+
+@unit_required
+def staff_card_qr(request, checkpoint_id, declaration_id):
+    """The QR of a card this unit's staff just declared (and no other)."""
+    import io
+
+    from provisioning.declare import declaration_qr
+
+    get_object_or_404(_mine(request), pk=checkpoint_id)
+    if declaration_id not in request.session.get("staff_cards", []):
+        return HttpResponse(status=404)
+    d = get_object_or_404(Declaration, pk=declaration_id)
+    buf = io.BytesIO()
+    declaration_qr(token_for(d), d.full_name, d.declaration_id).save(buf, "PNG")
+    return HttpResponse(buf.getvalue(), content_type="image/png")
+
+
+def sign_out(request):
+    if request.method == "POST":
+        request.session.flush()
+    return redirect("unit-sign-in")
