@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= demo-out
 
-.PHONY: all system-deps demo-deps venv test lint demo screens bench clean
+.PHONY: all system-deps demo-deps venv test lint demo portal screens bench clean
 
 all: test
 
@@ -31,6 +31,9 @@ test: system-deps venv lint
 
 demo: demo-deps venv
 	$(VENV)/bin/vhd-gate demo --out $(OUT)
+
+portal: demo-deps venv
+	$(VENV)/bin/vhd-centre demo --out $(OUT)/portal
 
 screens: venv
 	$(VENV)/bin/vhd-gate screens --out docs/screens --scale 3

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 
 ROLES = ("district_admin", "tracer", "unit_manager", "technician")
 
@@ -22,6 +23,17 @@ def _setup(db: str | None, db_file: str | None) -> None:
     import django
 
     django.setup()
+
+
+def _demo_environment(args) -> None:
+    """Everything the demo needs, in its own folder, before Django reads its settings."""
+    out = Path(args.out).resolve()
+    (out / "centre").mkdir(parents=True, exist_ok=True)
+    (out / "centre").chmod(0o700)
+    args.db = args.db or f"sqlite:///{out / 'portal.sqlite3'}"
+    os.environ.update({"VHD_CENTRE_HOME": str(out / "centre"), "VHD_SMS_BACKEND": "console",
+                       "VHD_PORTAL_URL": f"http://{args.listen}",
+                       "VHD_CENTRE_HOSTS": f"{args.listen.rpartition(':')[0]},localhost,127.0.0.1"})
 
 
 def cmd_migrate(args) -> int:
@@ -92,6 +104,52 @@ def cmd_serve(args) -> int:
     return 0  # not reached
 
 
+def cmd_demo(args) -> int:
+    """The portal on this machine for trying it: SQLite in --out, SMS codes on this terminal, a
+    demo checkpoint, a district administrator; then served as `serve` serves it."""
+    import secrets
+
+    from django.core.management import call_command
+
+    from centre.checkpoints.models import Checkpoint
+    from provisioning.authority import Authority
+
+    out = Path(args.out)
+    store_url = os.environ["VHD_CENTRE_DB"]
+    from mqtt_bridge.centre_api import open_store
+
+    store = open_store(store_url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    call_command("migrate", interactive=False, verbosity=0)
+    authority = Authority(out / "centre" / "authority")
+    if not authority.exists():
+        authority.init()
+    Checkpoint.objects.get_or_create(checkpoint_id="CP-DEMO", defaults={
+        "name": "Trường THCS Nguyễn Du - Cổng chính", "address": "12 Lê Lợi, Quận 1, TP. Hồ Chí Minh",
+        "contact_phone": "0912000111", "unit": "Trường THCS Nguyễn Du", "kind": "school"})
+    from django.contrib.auth.models import Group, User
+
+    password = secrets.token_urlsafe(9)
+    user = User.objects.filter(username="quan1").first() or User(username="quan1")
+    user.set_password(password)
+    user.is_staff = True
+    user.save()
+    user.groups.set([Group.objects.get(name="district_admin")])
+    base = f"http://{args.listen}"
+    print(f"""VHD Gate portal demo on {base}/
+  people:      {base}/khai-bao/        (sign in with any mobile number, e.g. 0912345678;
+                                        the SMS code is printed here)
+  checkpoint:  {base}/c/CP-DEMO/       (what the poster's QR opens)
+  units:       {base}/don-vi/          (register a checkpoint; CP-DEMO's phone is 0912000111)
+  district:    {base}/                 (user quan1, password {password})
+  data:        {out.resolve()}
+Ctrl-C stops it.""", flush=True)
+    return cmd_serve(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vhd-centre", description="the centre's web site")
     p.add_argument("--db", help="postgresql://... or sqlite:///file.db (better: the database-url file)")
@@ -104,6 +162,11 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
     m = sub.add_parser("migrate", help="create or upgrade every table from an empty database")
     m.set_defaults(func=cmd_migrate)
+    d = sub.add_parser("demo", help="the portal on this machine, SMS codes printed here")
+    d.add_argument("--listen", default="127.0.0.1:8000")
+    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--out", default="demo-out/portal")
+    d.set_defaults(func=cmd_demo)
     c = sub.add_parser("createuser", help="add a user (or set an existing one's password and role)")
     c.add_argument("name")
     c.add_argument("--role", choices=ROLES, required=True)
@@ -119,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     from mqtt_bridge.centre_api import StoreError
 
     try:
+        if args.command == "demo":
+            _demo_environment(args)
         _setup(args.db, args.db_file)
         return args.func(args)
     except (CentreError, CentreConfigError, StoreError, OSError, ValueError) as exc:

@@ -120,14 +120,14 @@ class TcpProxy:
 class StderrReader:
     """Reads a process's stderr on a thread, so tests can wait for lines with a deadline."""
 
-    def __init__(self, proc):
+    def __init__(self, proc, stream=None):
         self.lines: list[str] = []
         self._q: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(proc,), daemon=True)
+        self._thread = threading.Thread(target=self._pump, args=(stream or proc.stderr,), daemon=True)
         self._thread.start()
 
-    def _pump(self, proc):
-        for line in proc.stderr:
+    def _pump(self, stream):
+        for line in stream:
             self._q.put(line)
         self._q.put(None)
 

@@ -120,3 +120,51 @@ def test_pi_install_script_installs_what_the_config_needs(tmp_path):
     assert {"python3-picamera2", "python3-lgpio", "python3-spidev", "libzbar0"} <= set(apt)
     assert "+ raspi-config nonint do_spi 0" in lines
     assert lines[-1] == f"+ /opt/vhd-gate/.venv/bin/vhd-provision device install {bundle} --venv /opt/vhd-gate/.venv"
+
+
+def test_portal_demo_serves_people_and_units_with_sms_on_the_console(tmp_path):
+    """`make portal` (vhd-centre demo): the portal on localhost, a demo checkpoint, the SMS code
+    printed where the new user is looking."""
+    import re
+    import time
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from provisioning.mosquitto import free_port
+    from tests.services import StderrReader
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "centre.cli", "demo", "--listen", f"127.0.0.1:{port}",
+                             "--out", str(tmp_path / "portal"), "--workers", "1"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = StderrReader(proc, stream=proc.stdout)
+    try:
+        assert any("Ctrl-C stops it" in line for line in out.follow(60))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/c/CP-DEMO/") as r:
+                    assert "Trường THCS Nguyễn Du" in r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+        def post(path, data):
+            page = opener.open(base + path).read().decode()
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+            req = urllib.request.Request(base + path, headers={"Referer": base + path},
+                                         data=urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}).encode())
+            with opener.open(req) as r:
+                return r.url
+
+        assert "/khai-bao/xac-nhan/" in post("/khai-bao/dang-nhap/", {"phone": "0912345678"})
+        code = next(re.search(r"ma xac nhan (\d{6})", line).group(1) for line in out.follow(20)
+                    if "SMS to 0912345678" in line)
+        assert post("/khai-bao/xac-nhan/", {"code": code}).endswith("/khai-bao/cua-toi/")
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from luma.core.device import dummy
 
 from device.clock import ManualClock
@@ -181,12 +182,27 @@ def test_idle_screen_returns_after_feedback(gate_config, authority):
         parts.close()
 
 
-def test_checkpoint_qr_on_idle_screen_decodes(gate_config):
-    from device.screens import IdleInfo, Screens, checkpoint_qr_text
-
-    img = Screens().idle(IdleInfo("CP-Q1-0001", "Trường THCS Nguyễn Du", "auto", "online", 3, NOW))
-    big = img.convert("L").resize((512, 256), 0)
+@pytest.mark.parametrize("portal", ["", "https://khaibao.example"])
+def test_checkpoint_qr_on_idle_screen_decodes(gate_config, portal):
+    """The idle screen's QR: the portal's page for the checkpoint (a phone camera opens it), or
+    the bare id form where the gate has no portal address."""
+    from device.screens import IdleInfo, Screens
     from drivers.decoder import make_decoder
+    from protocol.checkpoint import checkpoint_from_url
 
+    img = Screens().idle(IdleInfo("CP-Q1-0001", "Trường THCS Nguyễn Du", "auto", "online", 3, NOW, portal))
+    big = img.convert("L").resize((512, 256), 0)
     found = make_decoder("zxing").decode(np.asarray(big))
-    assert [d.text for d in found] == [checkpoint_qr_text("CP-Q1-0001")]
+    assert [d.text for d in found] == [f"{portal}/c/CP-Q1-0001" if portal else "VHDCP:CP-Q1-0001"]
+    assert checkpoint_from_url(found[0].text) == "CP-Q1-0001"
+
+
+def test_portal_address_comes_from_config_and_the_centre(gate_config, tmp_path):
+    from device.central import merge
+    from device.config import ConfigError
+
+    cfg = gate_config(gate={"portal_url": "https://khaibao.example"})
+    assert cfg.gate.portal_url == "https://khaibao.example"
+    assert merge(cfg, {"gate": {"portal_url": "https://khaibao.hcm.example"}}).gate.portal_url.endswith("hcm.example")
+    with pytest.raises(ConfigError, match="portal_url"):
+        merge(cfg, {"gate": {"portal_url": "javascript:alert(1)"}})

@@ -466,6 +466,15 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
     page = browser.page_source
     assert all(f"person-{d}" in page for d in ids) and "(mẹ)" in page
     _shot(browser, "portal-mine")
+    # The phone's camera opens the poster's address: pick who, check in, the gate's confirmation.
+    browser.get(site.url + "/c/CP-ND/")
+    browser.find_element(By.CSS_SELECTOR, ".person-checkin button.in").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "confirmation"))
+    confirmation = browser.find_element(By.ID, "confirmation").text
+    assert "XIN CHÀO" in confirmation.upper() and "CHECK-IN" in confirmation and "Nguyễn Du" in confirmation
+    _shot(browser, "portal-checkin")
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    assert "Trường THCS Nguyễn Du" in browser.find_element(By.ID, f"person-{ids[0]}").text
     # Another phone sees none of it.
     other = _person(site, "0987654321")
     assert other.get(f"/khai-bao/to-khai/{ids[0]}/")[0] == 404

@@ -75,3 +75,25 @@ def test_unreachable_gateway(tmp_path):
 
     r = _send(tmp_path, f"http://127.0.0.1:{free_port()}/send")
     assert r.returncode == 3 and "did not answer" in r.stdout
+
+
+def test_an_expired_code_is_refused(tmp_path):
+    """Codes live VHD_SMS_CODE_SECONDS (5 minutes; one second here): a right code too late is
+    refused, and it cannot be used afterwards either."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_SMS_BACKEND": "file",
+           "VHD_SMS_FILE": str(tmp_path / "sms.jsonl"), "VHD_SMS_CODE_SECONDS": "1"}
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", env["VHD_CENTRE_DB"], "migrate"], env=env,
+                       cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    code = ("import django, json, re, time, os; django.setup()\n"
+            "from centre.portal import otp\n"
+            "assert otp.request_code('0912345678', 'person', '127.0.0.1') is None\n"
+            "sms = json.loads(open(os.environ['VHD_SMS_FILE']).read().splitlines()[-1])['text']\n"
+            "code = re.search(r'(\\d{6})', sms).group(1)\n"
+            "time.sleep(1.5)\n"
+            "print(otp.check_code('0912345678', 'person', code), otp.check_code('0912345678', 'person', code))\n")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["expired", "expired"]
