@@ -82,6 +82,9 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
                           f"into {url_file}")
     if portal_url or not (etc / "portal-url").exists():
         write_private(etc / "portal-url", portal_url + "\n", mode=0o644)  # public: the posters' address
+    if not (etc / "sms-token").exists():
+        write_private(etc / "sms-token", "\n")
+        say(f"wrote {etc / 'sms-token'}: put the SMS gateway's token there, its address in vhd-web.service")
     if not (etc / "django-secret").exists():
         write_private(etc / "django-secret", secrets.token_urlsafe(48) + "\n")
         say(f"wrote {etc / 'django-secret'} (0600): the web site's signing key")
