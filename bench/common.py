@@ -51,3 +51,33 @@ def start_bridge(broker_url: str, store, **kw):
         time.sleep(0.05)
     time.sleep(0.3)  # subscriptions are made in on_connect
     return bridge, stop, thread
+
+
+def fill_checkins(store, start, rows: int, days: int, people: int, checkpoints: int) -> None:
+    """`rows` check-ins spread evenly over `days` from `start` (generate_series, indexes built
+    after), people and checkpoints drawn by multiplicative hashing: minutes for ten million."""
+    from datetime import timedelta
+
+    end = start + timedelta(days=days)
+    with store.conn.transaction():
+        month = start.replace(day=1)
+        while month < end + timedelta(days=31):
+            store._partition_for(store.conn, month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        store.conn.execute("DROP INDEX checkins_checkpoint_time")
+        store.conn.execute("DROP INDEX checkins_subject_time")
+    step = days * 86400 / rows
+    store.conn.execute(
+        "INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, subject, "
+        "display_name, mono_ns, boot_id, time_synced, firmware) "
+        "SELECT md5(i::text)::uuid, %s::timestamptz + make_interval(secs => i * %s), "
+        "'gate-' || (i * 7919 %% %s), 'CP-' || (i * 7919 %% %s), "
+        "CASE WHEN (i / %s) %% 2 = 0 THEN 'in' ELSE 'out' END, 'vhd', "
+        "'VHD-' || ((i * 104729 + i / %s) %% %s), 'Người thử', i, 'boot', true, '0.1.0' "
+        "FROM generate_series(1::bigint, %s) AS i",
+        (start, step, checkpoints, checkpoints, people, people, people, rows))
+    store.conn.execute("CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)")
+    store.conn.execute("CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)")
+    store.conn.commit()
+    store.conn.execute("ANALYZE")
+    store.conn.commit()

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.common import temp_schema  # noqa: E402
+from bench.common import fill_checkins, temp_schema  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
 from mqtt_bridge.trace import trace  # noqa: E402
 
@@ -27,28 +27,7 @@ START = datetime(2021, 8, 1, tzinfo=UTC)
 
 def fill(store, rows: int, days: int, people: int, checkpoints: int) -> float:
     t0 = time.perf_counter()
-    with store.conn.transaction():
-        month = START
-        while month < START + timedelta(days=days + 31):
-            store._partition_for(store.conn, month)
-            month = (month.replace(day=1) + timedelta(days=32)).replace(day=1)
-        store.conn.execute("DROP INDEX checkins_checkpoint_time")
-        store.conn.execute("DROP INDEX checkins_subject_time")
-    step = days * 86400 / rows
-    store.conn.execute(
-        "INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, subject, "
-        "display_name, mono_ns, boot_id, time_synced, firmware) "
-        "SELECT md5(i::text)::uuid, %s::timestamptz + make_interval(secs => i * %s), "
-        "'gate-' || (i * 7919 %% %s), 'CP-' || (i * 7919 %% %s), "
-        "CASE WHEN (i / %s) %% 2 = 0 THEN 'in' ELSE 'out' END, 'vhd', "
-        "'VHD-' || ((i * 104729 + i / %s) %% %s), 'Người thử', i, 'boot', true, '0.1.0' "
-        "FROM generate_series(1::bigint, %s) AS i",
-        (START, step, checkpoints, checkpoints, people, people, people, rows))
-    store.conn.execute("CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)")
-    store.conn.execute("CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)")
-    store.conn.commit()
-    store.conn.execute("ANALYZE checkins")
-    store.conn.commit()
+    fill_checkins(store, START, rows, days, people, checkpoints)
     return time.perf_counter() - t0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import temp_schema  # noqa: E402
+from bench.common import fill_checkins, temp_schema  # noqa: E402
 from mqtt_bridge.reports import TZ, checkpoint_days  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
 from mqtt_bridge.trace import trace  # noqa: E402
@@ -39,32 +39,11 @@ PASSWORD = "mat-khau-do-tai-2021"
 def fill(store, rows: int, days: int, people: int, checkpoints: int) -> tuple[float, datetime]:
     t0 = time.perf_counter()
     end = datetime.now(UTC)
-    start = end - timedelta(days=days)
     with store.conn.transaction():
-        month = start.replace(day=1)
-        while month < end + timedelta(days=31):
-            store._partition_for(store.conn, month)
-            month = (month + timedelta(days=32)).replace(day=1)
-        store.conn.execute("DROP INDEX checkins_checkpoint_time")
-        store.conn.execute("DROP INDEX checkins_subject_time")
         store.conn.execute("INSERT INTO checkpoints (checkpoint_id, name, unit) SELECT 'CP-' || g, 'Điểm ' || g, "
                            "'Phường ' || mod(g, 20) FROM generate_series(0, %s - 1) AS g", (checkpoints,))
-    step = days * 86400 / rows
-    store.conn.execute(
-        "INSERT INTO checkins (event_id, scanned_at, device_id, checkpoint_id, direction, kind, subject, "
-        "display_name, mono_ns, boot_id, time_synced, firmware) "
-        "SELECT md5(i::text)::uuid, %s::timestamptz + make_interval(secs => i * %s), "
-        "'gate-' || (i * 7919 %% %s), 'CP-' || (i * 7919 %% %s), "
-        "CASE WHEN (i / %s) %% 2 = 0 THEN 'in' ELSE 'out' END, 'vhd', "
-        "'VHD-' || ((i * 104729 + i / %s) %% %s), 'Người thử', i, 'boot', true, '0.1.0' "
-        "FROM generate_series(1::bigint, %s) AS i",
-        (start, step, checkpoints, checkpoints, people, people, people, rows))
-    store.conn.execute("CREATE INDEX checkins_checkpoint_time ON checkins (checkpoint_id, scanned_at)")
-    store.conn.execute("CREATE INDEX checkins_subject_time ON checkins (subject, scanned_at)")
-    store.conn.commit()
+    fill_checkins(store, end - timedelta(days=days), rows, days, people, checkpoints)
     store.rebuild_rollups()  # loaded around the bridge: count the rollups its inserts would keep
-    store.conn.execute("ANALYZE")
-    store.conn.commit()
     return time.perf_counter() - t0, end
 
 

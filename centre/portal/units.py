@@ -21,13 +21,13 @@ from centre.portal.sms import SmsError
 from centre.portal.views import (
     _EVENT_ID,
     MESSAGES,
-    VALID_DAYS,
     CodeForm,
     DeclarationForm,
     PhoneForm,
     _address,
     _web_event,
     new_event_id,
+    save_declaration,
     store_checkin,
     token_for,
 )
@@ -200,17 +200,7 @@ def staff_declare(request, checkpoint_id):
     form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        now = timezone.now().replace(microsecond=0)
-        d = Declaration(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
-                        citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
-                        birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
-                        province=c["province"], district=c["district"], commune=c["commune"],
-                        address_line=c["address_line"], phone=c["person_phone"], insurance_no=c["insurance_no"] or None,
-                        on_behalf_of=f"{cp.name} ({cp.checkpoint_id})"[:100], owner_phone=c["person_phone"],
-                        symptoms=c["symptoms"], exposure=c["exposure"], travel=c["travel"], declared_at=now,
-                        expires_at=now + timezone.timedelta(days=VALID_DAYS))
-        token_for(d)
-        d.save(force_insert=True)
+        d = save_declaration(c, c["person_phone"], c["person_phone"], f"{cp.name} ({cp.checkpoint_id})"[:100])
         request.session.setdefault("staff_cards", [])
         request.session["staff_cards"] = [*request.session["staff_cards"][-20:], d.declaration_id]
         return render(request, "portal/staff_card.html", {"cp": cp, "d": d})

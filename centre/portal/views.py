@@ -192,23 +192,29 @@ def token_for(d: Declaration) -> str:
                        int(d.expires_at.timestamp()))
 
 
+def save_declaration(c: dict, owner_phone: str, phone: str, on_behalf_of: str | None) -> Declaration:
+    """A new declaration from the form's cleaned data, stored only once its QR can be signed."""
+    now = timezone.now().replace(microsecond=0)
+    d = Declaration(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
+                    citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
+                    birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
+                    province=c["province"], district=c["district"], commune=c["commune"],
+                    address_line=c["address_line"], phone=phone, insurance_no=c["insurance_no"] or None,
+                    on_behalf_of=on_behalf_of, owner_phone=owner_phone, symptoms=c["symptoms"],
+                    exposure=c["exposure"], travel=c["travel"], declared_at=now,
+                    expires_at=now + timedelta(days=VALID_DAYS))
+    token_for(d)  # the key is there and the name fits the token, before anything is stored
+    d.save(force_insert=True)
+    return d
+
+
 @person_required
 def declare(request):
     form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        now = timezone.now().replace(microsecond=0)
-        d = Declaration(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
-                        citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
-                        birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
-                        province=c["province"], district=c["district"], commune=c["commune"],
-                        address_line=c["address_line"], phone=c["phone"] or request.session[SESSION_PHONE],
-                        insurance_no=c["insurance_no"] or None, on_behalf_of=c["relation"] or None,
-                        owner_phone=request.session[SESSION_PHONE], symptoms=c["symptoms"],
-                        exposure=c["exposure"], travel=c["travel"], declared_at=now,
-                        expires_at=now + timedelta(days=VALID_DAYS))
-        token_for(d)  # the key is there and the name fits the token, before anything is stored
-        d.save(force_insert=True)
+        owner = request.session[SESSION_PHONE]
+        d = save_declaration(c, owner, c["phone"] or owner, c["relation"] or None)
         back = request.GET.get("next", "")
         if back.startswith("/c/"):  # declared from a checkpoint's page: back there to check in
             return redirect(back)
