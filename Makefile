@@ -30,7 +30,7 @@ test: system-deps venv lint
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(VENV)/bin/pytest -q
 
 demo: demo-deps venv
-	$(VENV)/bin/vhd-gate demo --out $(OUT)
+	$(VENV)/bin/vhd-sim demo --out $(OUT)
 
 portal: demo-deps venv
 	$(VENV)/bin/vhd-centre demo --out $(OUT)/portal

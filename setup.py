@@ -14,8 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",
-    packages=find_packages(include=["protocol", "drivers", "device", "mqtt_bridge", "provisioning", "centre",
-                                    "centre.*"]),
+    packages=find_packages(include=["protocol", "drivers", "common", "device", "mqtt_bridge", "provisioning",
+                                    "sim", "centre", "centre.*"]),
     package_data={"device": ["*.toml"], "centre": ["templates/centre/*.html", "static/centre/*",
                                                    "locale/*/LC_MESSAGES/*"]},
     install_requires=[
@@ -46,6 +46,7 @@ setup(
             "vhd-bridge=mqtt_bridge.cli:main",
             "vhd-provision=provisioning.cli:main",
             "vhd-centre=centre.cli:main",
+            "vhd-sim=sim.cli:main",
         ],
     },
 )

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from device.frames import compose, hard_shot, render_qr  # noqa: E402
 from drivers.decoder import make_decoder  # noqa: E402
 from protocol.token import issue_token  # noqa: E402
+from sim.frames import compose, hard_shot, render_qr  # noqa: E402
 
 NAMES = ["Nguyễn Thị Vân Anh", "Trần Văn Bình", "Lê Hoàng Phúc", "Phạm Minh Châu", "Đặng Thu Hà",
          "Võ Thị Mai", "Hoàng Văn Đức", "Bùi Ngọc Ánh", "Tôn Nữ Thị Hoàng Phương"]

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from device.frames import Shot, compose, render_qr, save_frame  # noqa: E402
 from protocol.token import encode_public_key, issue_token  # noqa: E402
+from sim.frames import Shot, compose, render_qr, save_frame  # noqa: E402
 
 
 def status_kb(pid: int, field: str) -> int:

@@ -8,10 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+from common.errors import UserError
+
 ROLES = ("district_admin", "tracer", "unit_manager", "technician")
 
 
-class CentreError(RuntimeError):
+class CentreError(UserError):
     """A user's mistake on the command line: printed as one line."""
 
 
@@ -112,7 +114,7 @@ def cmd_demo(args) -> int:
     from django.core.management import call_command
 
     from centre.checkpoints.models import Checkpoint
-    from provisioning.authority import Authority
+    from common.authority import Authority
 
     out = Path(args.out)
     store_url = os.environ["VHD_CENTRE_DB"]

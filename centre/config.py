@@ -8,10 +8,11 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from common.errors import UserError
 from mqtt_bridge.centre_api import find_database_url, secret_path
 
 
-class CentreConfigError(RuntimeError):
+class CentreConfigError(UserError):
     """The centre cannot start as configured; the message says what to fix."""
 
 

@@ -1,4 +1,4 @@
-"""`vhd-gate`: run the gate, check its config, decode images, render screens, run the demo."""
+"""`vhd-gate`: run the gate, check its config, decode images, render screens, test the hardware."""
 
 from __future__ import annotations
 
@@ -157,12 +157,6 @@ def cmd_selftest(args) -> int:
     return run_selftest(cfg, Path(args.config).parent)
 
 
-def cmd_demo(args) -> int:
-    from device.demo import run_demo
-
-    return run_demo(Path(args.out))
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vhd-gate", description="QR health check-in gate")
     p.add_argument("--version", action="version", version=f"vhd-gate {__version__}")
@@ -210,23 +204,20 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", required=True)
     t.set_defaults(func=cmd_selftest)
 
-    m = sub.add_parser("demo", help="simulated gate over generated QR frames")
-    m.add_argument("--out", default="demo-out")
-    m.set_defaults(func=cmd_demo)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _setup_logging(args.verbose)
-    from device.errors import USER_ERRORS
+    from common.errors import UserError
 
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"vhd-gate: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"vhd-gate: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import sqlite_utils
 
+from common.errors import UserError
 from device.policy import Seen
 from protocol.event import Event, parse_time
 
 
-class QueueError(RuntimeError):
+class QueueError(UserError):
     """The local store cannot take the event (disk full, read-only, corrupt)."""
 
 

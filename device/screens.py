@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from common.fonts import find_font, nfc
 from device.texts import text
 from protocol.checkpoint import checkpoint_qr_text
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/local/share/fonts/DejaVuSans.ttf",
-)
-
-
-class FontError(RuntimeError):
-    """No font with Vietnamese letters could be found."""
-
-
-def find_font(path: str = "") -> str:
-    for candidate in ([path] if path else FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return candidate
-    raise FontError(f"font {path} not found" if path else
-                    "DejaVu Sans not found: install it (Debian/Raspberry Pi OS: "
-                    "sudo apt install fonts-dejavu-core) or set display.font")
-
-
-def nfc(s: str) -> str:
-    return unicodedata.normalize("NFC", s)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,15 @@ from typing import Protocol
 
 import numpy as np
 
+from common.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".h264", ".mjpeg"}
 
 
-class CameraError(RuntimeError):
+class CameraError(UserError):
     """The camera cannot be opened or has stopped delivering frames."""
 
 

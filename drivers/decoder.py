@@ -7,6 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from common.errors import UserError
+
 NAMES = ("zxing", "zbar")
 
 
@@ -102,7 +104,7 @@ class ZbarDecoder:
         return out
 
 
-class DecoderError(RuntimeError):
+class DecoderError(UserError):
     """The chosen decoder library is missing."""
 
 

@@ -7,10 +7,12 @@ from typing import Protocol
 
 from PIL import Image
 
+from common.errors import UserError
+
 CHIPS = ("ssd1306", "sh1106", "ssd1309")
 
 
-class DisplayError(RuntimeError):
+class DisplayError(UserError):
     """The display cannot be opened."""
 
 

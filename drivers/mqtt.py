@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from common.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 
-class MqttError(RuntimeError):
+class MqttError(UserError):
     """The broker cannot be reached or refused us."""
 
 

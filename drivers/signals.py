@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from common.errors import UserError
 
-class SignalsError(RuntimeError):
+
+class SignalsError(UserError):
     """The GPIO devices cannot be opened."""
 
 

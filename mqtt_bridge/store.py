@@ -12,11 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from common.errors import UserError
 from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, statements
 from protocol.event import Event, format_time, parse_time
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError):
     """The database cannot be reached (transient: retry) or refused the data (not transient)."""
 
     def __init__(self, message: str, transient: bool = True):

@@ -11,7 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.files import private_dir, write_private
+from common.errors import UserError
+from common.files import private_dir, write_private
 from provisioning.mosquitto_auth import initial_config, new_password
 from provisioning.tls import make_ca, make_server_cert
 
@@ -21,7 +22,7 @@ DROP_IN = "vhd.conf"
 DYNSEC_STATE = "vhd-dynsec.json"
 
 
-class BrokerConfigError(RuntimeError):
+class BrokerConfigError(UserError):
     """The broker cannot be configured as asked; the message says what to do."""
 
 

@@ -9,15 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.errors import UserError
+from common.files import private_dir, write_private
 from provisioning.enroll import render_unit
-from provisioning.files import private_dir, write_private
 
 UNITS = ("vhd-bridge.service", "vhd-web.service", "vhd-retention.service", "vhd-retention.timer")
 STARTED = ("vhd-bridge.service", "vhd-web.service", "vhd-retention.timer")
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-class CentreError(RuntimeError):
+class CentreError(UserError):
     """The centre cannot be installed as asked; the message says what to do."""
 
 

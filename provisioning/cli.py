@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from provisioning.authority import Authority, AuthorityError
+from common.authority import Authority, AuthorityError
 
 
 def _home(args) -> Path:
@@ -104,8 +104,8 @@ def publish_trust(args, a: Authority) -> int:
 
 
 def cmd_checkpoint_add(args) -> int:
+    from common.poster import write_poster
     from mqtt_bridge.store import StoreError
-    from provisioning.poster import write_poster
 
     given = {"name": args.name, "address": args.address, "contact_phone": args.phone, "unit": args.unit}
     store = _store(args)

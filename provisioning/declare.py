@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import qrcode
-from PIL import Image, ImageDraw, ImageFont
-
-from device.screens import find_font
+from common.authority import Authority
+from common.files import private_dir, write_private
+from common.poster import declaration_qr
 from protocol.event import name_fits
 from protocol.token import issue_token
-from provisioning.authority import Authority
-from provisioning.files import private_dir, write_private
 
 MAX_VALID_DAYS = 60
 
@@ -47,20 +44,6 @@ def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str, 
         raise DeclarationError("phone: 9 to 12 digits")
     if insurance_no and not (insurance_no.isalnum() and len(insurance_no) <= 15):
         raise DeclarationError("health-insurance number: up to 15 letters and digits")
-
-
-def declaration_qr(token: str, name: str, declaration_id: str) -> Image.Image:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    qr.add_data(token)
-    qr.make(fit=True)
-    code = qr.make_image().get_image().convert("RGB")
-    font = ImageFont.truetype(find_font(), 26)
-    img = Image.new("RGB", (code.width, code.height + 90), "white")
-    img.paste(code, (0, 0))
-    d = ImageDraw.Draw(img)
-    d.text((img.width // 2, code.height + 5), name, font=font, fill="black", anchor="ma")
-    d.text((img.width // 2, code.height + 45), declaration_id, font=font, fill=(80, 80, 80), anchor="ma")
-    return img
 
 
 def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, birth_year: int,

@@ -12,16 +12,17 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.authority import Authority
+from common.errors import UserError
+from common.files import private_dir, write_private
 from protocol.event import valid_device_id
-from provisioning.authority import Authority
-from provisioning.files import private_dir, write_private
 from provisioning.mosquitto_auth import ADMIN_USER, DynsecAdmin, new_password
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 GATE_GROUPS = ("gpio", "video", "i2c", "spi")
 
 
-class EnrollError(RuntimeError):
+class EnrollError(UserError):
     """Enrollment or installation cannot go on; the message says why."""
 
 

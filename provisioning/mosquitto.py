@@ -10,8 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from common.errors import UserError
 
-class BrokerError(RuntimeError):
+
+class BrokerError(UserError):
     """mosquitto is missing or would not start."""
 
 

@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 
+from common.errors import UserError
 from protocol.topics import PREFIX
 
 ITERATIONS = 101  # what mosquitto_ctrl uses for the plugin's PBKDF2-SHA512 hashes
@@ -22,7 +23,7 @@ GATE_SENDS = ("events", "status", "telemetry")
 GATE_READS = ("ack", "config", "cmd")
 
 
-class BrokerAuthError(RuntimeError):
+class BrokerAuthError(UserError):
     """The broker's security plugin refused a change, or could not be reached."""
 
 

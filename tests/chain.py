@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from device.frames import Shot, compose, render_qr, save_frame
 from device.queue import EventQueue
 from mqtt_bridge.store import open_store
+from sim.frames import Shot, compose, render_qr, save_frame
 from tests.services import StderrReader, write_gate_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -113,8 +113,8 @@ NO_OLD_ID = "001190012345|Đặng Thu Hà|02/03/1985|Nữ|Phường Hàng Bạc,
 ], ids=["seven", "six-no-issue-date", "six-no-old-id", "six-no-old-id-compact", "six-12-digit-old-id"])
 def test_every_variant_read_from_a_real_qr_image(text, old_id, issued):
     """Each field variant as a printed card QR, through both real decoders, then the parser."""
-    from device.frames import Shot, compose, render_qr
     from drivers.decoder import make_decoder
+    from sim.frames import Shot, compose, render_qr
 
     frame = compose(render_qr(text, ec="L"), Shot(size=300, angle=8), seed=4)
     for name in ("zxing", "zbar"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from device.cli import main
-from device.frames import Shot, compose, render_qr, save_frame
 from device.queue import EventQueue
+from sim.frames import Shot, compose, render_qr, save_frame
 from tests.services import StderrReader
 from tests.services import write_gate_config as write_config
 from tests.test_cccd import SEVEN
@@ -82,7 +82,9 @@ def test_screens_renders_every_screen(tmp_path, capsys):
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    from sim.cli import main as sim
+
+    assert sim(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     for expected in ("ACCEPTED  IN  Nguyễn Thị Vân Anh", "REPEAT", "expired", "bad_signature",
                      "not_a_declaration", "invalid_cccd", "OUT Nguyễn Thị Vân Anh"):

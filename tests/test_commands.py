@@ -88,7 +88,7 @@ def test_check_config_warns_when_no_key_is_trusted(tmp_path, capsys):
 
 
 def test_decode_without_keys_says_it_cannot_check_signatures(tmp_path, capsys, authority):
-    from device.frames import Shot, compose, render_qr, save_frame
+    from sim.frames import Shot, compose, render_qr, save_frame
 
     save_frame(compose(render_qr(authority.live_token()), Shot(size=260), seed=1), tmp_path / "qr.png")
     assert gate(["decode", str(tmp_path / "qr.png")]) == 0

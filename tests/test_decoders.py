@@ -2,8 +2,8 @@
 
 import pytest
 
-from device.frames import Shot, compose, render_qr
 from drivers.decoder import DecoderError, make_decoder
+from sim.frames import Shot, compose, render_qr
 
 VIET = "079203001234|025123456|Nguyễn Thị Vân Anh|01011990|Nữ|Số 12 Lê Lợi, Quận 1, TP. Hồ Chí Minh|15082021"
 SHOTS = {

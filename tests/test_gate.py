@@ -8,11 +8,11 @@ from luma.core.device import dummy
 
 from device.clock import ManualClock
 from device.daemon import build
-from device.frames import Shot, compose, render_qr
 from device.queue import EventQueue
 from drivers.camera import FrameListCamera
 from drivers.display import LumaDisplay
 from drivers.signals import GpioSignals, RecordingSignals
+from sim.frames import Shot, compose, render_qr
 from tests.conftest import NOW
 from tests.test_cccd import SEVEN
 

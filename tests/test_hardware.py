@@ -195,7 +195,7 @@ def test_image_folder_camera_and_bad_specs(tmp_path):
 def test_opencv_reads_video_file(tmp_path):
     import cv2
 
-    from device.frames import Shot, compose, render_qr
+    from sim.frames import Shot, compose, render_qr
 
     path = str(tmp_path / "door.avi")
     out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))

@@ -16,12 +16,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from PIL import Image
 
+from common.authority import Authority, AuthorityError
 from drivers.decoder import make_decoder
 from drivers.mqtt import BrokerUrl
 from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.store import open_store
 from protocol.token import TrustStore, verify_token
-from provisioning.authority import Authority, AuthorityError
 from provisioning.broker import write_broker_config
 from provisioning.cli import main as provision
 from provisioning.enroll import broker_admin

@@ -453,7 +453,7 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
             assert r.headers["Content-Type"] == "image/png"
             (tmp_path / f"{d}.png").write_bytes(r.read())
         files.append(str(tmp_path / f"{d}.png"))
-    from provisioning.authority import Authority
+    from common.authority import Authority
 
     public = Authority(site.home / "authority").keys()[0].public_key
     r = subprocess.run([sys.executable, "-m", "device.cli", "decode", *files, "--public-key", public], cwd=ROOT,

@@ -46,7 +46,7 @@ class Soak:
         store.close()
         frames = tmp / "frames"
         frames.mkdir()
-        from device.frames import save_frame
+        from sim.frames import save_frame
 
         save_frame(np.full((480, 640), 200, np.uint8), frames / "empty.png")  # a door with nobody at it
         self.state = tmp / "state"

@@ -73,7 +73,7 @@ def checkpoint_edit(request, checkpoint_id):
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
 def poster(request, checkpoint_id, fmt):
     cp = get_object_or_404(_visible(request), pk=checkpoint_id)
-    from provisioning.poster import poster_bytes  # the same poster the technicians print
+    from common.poster import poster_bytes  # the same poster the technicians print
 
     try:
         data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit, fmt,

@@ -143,7 +143,7 @@ def home(request):
 
 @unit_required
 def poster(request, checkpoint_id, fmt):
-    from provisioning.poster import poster_bytes
+    from common.poster import poster_bytes
 
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
     data, content_type = poster_bytes(cp.checkpoint_id, cp.name, cp.address, cp.contact_phone, cp.unit,
@@ -212,7 +212,7 @@ def staff_card_qr(request, checkpoint_id, declaration_id):
     """The QR of a card this unit's staff just declared (and no other)."""
     import io
 
-    from provisioning.declare import declaration_qr
+    from common.poster import declaration_qr
 
     get_object_or_404(_mine(request), pk=checkpoint_id)
     if declaration_id not in request.session.get("staff_cards", []):

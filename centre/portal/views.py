@@ -178,7 +178,7 @@ class DeclarationForm(forms.Form):
 
 
 def _signer():
-    from provisioning.authority import Authority
+    from common.authority import Authority
 
     return Authority(settings.AUTHORITY_DIR).signing_key()
 
@@ -237,7 +237,7 @@ def declaration(request, declaration_id):
 
 @person_required
 def declaration_qr(request, declaration_id):
-    from provisioning.declare import declaration_qr as render_qr
+    from common.poster import declaration_qr as render_qr
 
     d = _own(request, declaration_id)
     buf = io.BytesIO()

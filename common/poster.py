@@ -8,7 +8,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from device.screens import find_font, nfc
+from common.fonts import find_font, nfc
 from protocol.checkpoint import checkpoint_qr_text
 
 DPI = 150
@@ -105,3 +105,17 @@ def write_poster(out: Path, checkpoint_id: str, name: str, address: str = "", ph
     img.save(png, dpi=(DPI, DPI))
     img.save(pdf, "PDF", resolution=DPI)
     return png, pdf
+
+
+def declaration_qr(token: str, name: str, declaration_id: str) -> Image.Image:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    qr.add_data(token)
+    qr.make(fit=True)
+    code = qr.make_image().get_image().convert("RGB")
+    font = ImageFont.truetype(find_font(), 26)
+    img = Image.new("RGB", (code.width, code.height + 90), "white")
+    img.paste(code, (0, 0))
+    d = ImageDraw.Draw(img)
+    d.text((img.width // 2, code.height + 5), name, font=font, fill="black", anchor="ma")
+    d.text((img.width // 2, code.height + 45), declaration_id, font=font, fill=(80, 80, 80), anchor="ma")
+    return img

@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from device.clock import ManualClock
 from device.config import from_dict
 from device.daemon import build
-from device.frames import Shot, compose, render_qr, save_frame
 from drivers.camera import ImageFolderCamera
 from drivers.display import PngDisplay
 from drivers.mqtt import BrokerUrl
 from drivers.signals import RecordingSignals
 from protocol.base45 import b45decode, b45encode
 from protocol.token import PREFIX, encode_public_key, issue_token
+from sim.frames import Shot, compose, render_qr, save_frame
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -1,0 +1,32 @@
+"""Fonts with full Vietnamese coverage, found where Debian and Raspberry Pi OS put them."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from common.errors import UserError
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/local/share/fonts/DejaVuSans.ttf",
+)
+
+
+class FontError(UserError):
+    """No font with Vietnamese letters could be found."""
+
+
+def find_font(path: str = "") -> str:
+    for candidate in ([path] if path else FONT_CANDIDATES):
+        if Path(candidate).is_file():
+            return candidate
+    raise FontError(f"font {path} not found" if path else
+                    "DejaVu Sans not found: install it (Debian/Raspberry Pi OS: "
+                    "sudo apt install fonts-dejavu-core) or set display.font")
+
+
+def nfc(s: str) -> str:
+    return unicodedata.normalize("NFC", s)

@@ -1,0 +1,32 @@
+"""`vhd-sim`: the demo that runs a simulated gate and the centre on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from common.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="vhd-sim", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="a simulated gate over generated QR frames, a broker and the bridge")
+    d.add_argument("--out", default="demo-out")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from sim.demo import run_demo
+
+    try:
+        return run_demo(Path(args.out))
+    except (UserError, OSError) as exc:
+        print(f"vhd-sim: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
