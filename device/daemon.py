@@ -9,12 +9,12 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from common.notify import Notifier
 from device import __version__
 from device.central import CentralConfig
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
 from device.gate import Gate
-from device.notify import Notifier
 from device.queue import EventQueue, presence_horizon
 from device.screens import Screens
 from device.uplink import Uplink, read_password

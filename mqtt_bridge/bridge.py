@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -44,9 +45,11 @@ class Bridge:
     def __init__(self, url: BrokerUrl, store: Store, group: str = "vhd-bridge",
                  client_id: str | None = None, username: str | None = None, password: str | None = None,
                  ca_file: str | None = None, batch_messages: int = 2000, flush_seconds: float = 0.1,
-                 inbox_size: int = 20000, retention_days: int = RETENTION_DAYS):
+                 inbox_size: int = 20000, retention_days: int = RETENTION_DAYS,
+                 on_progress: Callable[[], None] = lambda: None):
         self.store = store
         self.retention_days = retention_days
+        self.on_progress = on_progress  # the watchdog: called after each turn of the ingest loop
         self.group = group
         self.batch_messages = batch_messages
         self.flush_seconds = flush_seconds
@@ -319,6 +322,9 @@ class Bridge:
                 batch = self._take()
                 if batch:
                     self._process_guarded(batch)
+                # A turn that ends here made progress: the inbox was drained or empty. A database
+                # write retried for ever never gets here, and systemd's watchdog restarts us.
+                self.on_progress()
         finally:
             self._stop.set()
             self.link.disconnect()

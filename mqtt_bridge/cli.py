@@ -47,17 +47,22 @@ def cmd_run(args) -> int:
     store = _wait_for_store(args.db, stop)
     if store is None:
         return 0
-    bridge = Bridge(url, store, group=args.group, client_id=args.client_id, username=args.username,
-                    password=_password(args), ca_file=args.ca_file)
+    from common.notify import Notifier
+
+    notifier = Notifier()
+    bridge = Bridge(url, store, on_progress=notifier.progress, group=args.group, client_id=args.client_id,
+                    username=args.username, password=_password(args), ca_file=args.ca_file)
     if args.metrics:
         from mqtt_bridge.metrics import serve_metrics
 
         serve_metrics(bridge, args.metrics)
         logging.getLogger(__name__).info("metrics on http://%s/metrics", args.metrics)
     logging.getLogger(__name__).info("bridge: %s -> %s database", url, store.dialect)
+    notifier.ready(f"ingesting from {url} into {store.dialect}")
     try:
         bridge.run(stop)
     finally:
+        notifier.stopping()
         store.close()
     return 0
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from common.notify import Notifier
 from device.clock import ManualClock
-from device.notify import Notifier
 from drivers.camera import FrameListCamera
 from tests.chain import crowd
 from tests.conftest import NOW
