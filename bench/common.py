@@ -43,7 +43,7 @@ def start_bridge(broker_url: str, store, **kw):
     from drivers.mqtt import BrokerUrl
     from mqtt_bridge.bridge import Bridge
 
-    bridge = Bridge(BrokerUrl.parse(broker_url), store, **kw)
+    bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(broker_url)), **kw)
     stop = threading.Event()
     thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
     thread.start()

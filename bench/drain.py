@@ -76,8 +76,8 @@ def main() -> None:
             evs = fill(qpath, args.events)
             baseline = raw_publish(broker.url, evs, args.batch)
             _, stop, thread = start_bridge(broker.url, store)
-            up = Uplink(MqttSection(url=broker.url, batch_size=args.batch, window=args.window),
-                        DEVICE, qpath, "0.1.0", "boot")
+            settings = MqttSection(url=broker.url, batch_size=args.batch, window=args.window)
+            up = Uplink(settings, DEVICE, qpath, "0.1.0", "boot", Uplink.link_for(settings, DEVICE, "0.1.0", "boot"))
             q = EventQueue(qpath)
             t0 = time.perf_counter()
             up.start()

@@ -105,9 +105,11 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
             mqtt_cfg = cfg.mqtt
             if mqtt_cfg.ca_file and config_dir and not Path(mqtt_cfg.ca_file).is_absolute():
                 mqtt_cfg = replace(mqtt_cfg, ca_file=str(config_dir / mqtt_cfg.ca_file))
-            uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, cfg.gate.firmware or __version__,
-                            gate.boot_id, telemetry=gate.telemetry, on_config=central.handle,
-                            password=read_password(cfg.mqtt, config_dir))
+            firmware = cfg.gate.firmware or __version__
+            link = Uplink.link_for(mqtt_cfg, cfg.gate.device_id, firmware, gate.boot_id,
+                                   password=read_password(cfg.mqtt, config_dir))
+            uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, firmware, gate.boot_id, link,
+                            telemetry=gate.telemetry, on_config=central.handle)
             gate.uplink_state = uplink.state
             uplink.start()
             closers.append(uplink.stop)  # closed after the camera: flush, then say offline

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from device.config import MqttSection
 from device.queue import EventQueue, QueueError
-from drivers.mqtt import BrokerUrl, MqttError, MqttLink, Will
+from drivers.mqtt import BrokerUrl, LinkFactory, MqttError, Will, mqtt_link
 from protocol.topics import topic
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | Non
         except OSError:
             continue
     raise MqttError(f"MQTT password file {cfg.password_file} not found")
+
+
+def status_payload(state: str, firmware: str, boot_id: str, reason: str = "") -> bytes:
+    return json.dumps({"state": state, "reason": reason, "firmware": firmware, "boot_id": boot_id,
+                       "ts": time.time()}).encode()
 
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
@@ -65,9 +70,8 @@ class Uplink:
     """Runs on its own thread with its own connection to the queue; paho is driven from it too."""
 
     def __init__(self, cfg: MqttSection, device_id: str, queue_path: Path, firmware: str,
-                 boot_id: str, telemetry: Callable[[], dict] = dict,
-                 on_config: Callable[[dict], str | None] = lambda d: None,
-                 password: str | None = None, url: str | None = None, seed: int | None = None):
+                 boot_id: str, link: LinkFactory, telemetry: Callable[[], dict] = dict,
+                 on_config: Callable[[dict], str | None] = lambda d: None, seed: int | None = None):
         self.cfg = cfg
         self.device_id = device_id
         self.queue_path = queue_path
@@ -75,7 +79,6 @@ class Uplink:
         self.boot_id = boot_id
         self.telemetry = telemetry
         self.on_config = on_config
-        self.url = BrokerUrl.parse(url or cfg.url)
         self.stats = UplinkStats()
         self._rng = random.Random(seed)
         self._stop = threading.Event()
@@ -85,20 +88,24 @@ class Uplink:
         self._sent_seq = 0
         self._started = time.monotonic()
         self._queue: EventQueue | None = None
-        self.link = MqttLink(
-            client_id=device_id, url=self.url, username=cfg.username or device_id, password=password,
-            ca_file=cfg.ca_file or None, keepalive=cfg.keepalive, clean_start=False,
-            max_inflight=max(cfg.window, 1) + 4,
-            will=Will(topic(device_id, "status"), self._status("offline", "lost")),
-            on_connect=self._connected, on_disconnect=self._disconnected, on_message=self._message)
+        self.link = link(on_connect=self._connected, on_disconnect=self._disconnected, on_message=self._message)
+
+    @staticmethod
+    def link_for(cfg: MqttSection, device_id: str, firmware: str, boot_id: str, password: str | None = None,
+                 url: str | None = None) -> LinkFactory:
+        """The gate's real link: its device id as client id and login, a session the broker keeps,
+        and the retained "offline" status as its last will."""
+        return mqtt_link(device_id, BrokerUrl.parse(url or cfg.url), username=cfg.username or device_id,
+                         password=password, ca_file=cfg.ca_file or None, keepalive=cfg.keepalive,
+                         clean_start=False, max_inflight=max(cfg.window, 1) + 4,
+                         will=Will(topic(device_id, "status"), status_payload("offline", firmware, boot_id, "lost")))
 
     # state ---------------------------------------------------------------------------------
     def state(self) -> str:
         return "online" if self.link.connected else "offline"
 
     def _status(self, state: str, reason: str = "") -> bytes:
-        return json.dumps({"state": state, "reason": reason, "firmware": self.firmware,
-                           "boot_id": self.boot_id, "ts": time.time()}).encode()
+        return status_payload(state, self.firmware, self.boot_id, reason)
 
     # callbacks (run on the uplink thread, inside link.loop) --------------------------------
     def _connected(self) -> None:
@@ -115,7 +122,7 @@ class Uplink:
             self.stats.resends += 1
         self._inflight.clear()
         self._sent_seq = 0
-        logger.info("uplink connected to %s", self.url)
+        logger.info("uplink connected to %s", BrokerUrl.parse(self.cfg.url) if self.cfg.url else "the broker")
 
     def _disconnected(self, reason: str) -> None:
         (logger.info if self._stop.is_set() else logger.warning)("uplink disconnected: %s", reason)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from common.errors import UserError
@@ -198,3 +201,101 @@ class MqttLink:
             self._c.disconnect()
         except Exception:  # already gone
             pass
+
+
+class Link(Protocol):
+    """What the uplink and the bridge need of an MQTT connection."""
+
+    connected: bool
+    last_error: str
+
+    def connect(self) -> None: ...
+
+    def connect_async(self) -> None: ...
+
+    def loop(self, timeout: float = 0.1) -> bool: ...
+
+    def loop_start(self) -> None: ...
+
+    def loop_stop(self) -> None: ...
+
+    def subscribe(self, topics: list[tuple[str, int]]) -> None: ...
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> Published | None: ...
+
+    def disconnect(self) -> None: ...
+
+    def drop_pending(self) -> int: ...
+
+
+class LinkFactory(Protocol):
+    """Makes a link that calls back into its owner: the owner passes its handlers."""
+
+    def __call__(self, *, on_connect: Callable[[], None], on_disconnect: Callable[[str], None],
+                 on_message: Callable[[str, bytes], None]) -> Link: ...
+
+
+def mqtt_link(client_id: str, url: BrokerUrl, **options) -> LinkFactory:
+    """A factory of real paho links with these options (TLS, login, session, inflight...)."""
+    return partial(MqttLink, client_id, url, **options)
+
+
+@dataclass
+class _Sent:
+    def is_published(self) -> bool:
+        return True
+
+    def wait_for_publish(self, timeout: float) -> bool:
+        return True
+
+
+@dataclass
+class RecordingLink:
+    """A fake link that records what its owner published and subscribed to, and delivers what a
+    test hands it as if it came from the broker. Connected as soon as asked."""
+
+    on_connect: Callable[[], None] = lambda: None
+    on_disconnect: Callable[[str], None] = lambda reason: None
+    on_message: Callable[[str, bytes], None] = lambda t, p: None
+    connected: bool = False
+    last_error: str = ""
+    published: list[tuple[str, bytes, int, bool]] = field(default_factory=list)
+    subscriptions: list[tuple[str, int]] = field(default_factory=list)
+
+    def connect(self) -> None:
+        self.connected = True
+        self.on_connect()
+
+    def connect_async(self) -> None:
+        self.connect()
+
+    def loop(self, timeout: float = 0.1) -> bool:
+        time.sleep(min(timeout, 0.01))  # a network loop waits; so does its fake
+        return self.connected
+
+    def loop_start(self) -> None:
+        pass
+
+    def loop_stop(self) -> None:
+        pass
+
+    def subscribe(self, topics: list[tuple[str, int]]) -> None:
+        self.subscriptions += topics
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> _Sent | None:
+        if not self.connected:
+            return None
+        self.published.append((topic, payload, qos, retain))
+        return _Sent()
+
+    def disconnect(self) -> None:
+        if self.connected:
+            self.connected = False
+            self.on_disconnect("disconnected")
+
+    def drop_pending(self) -> int:
+        return 0
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """A message from the broker, on the owner's handler."""
+        self.on_message(topic, payload)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from drivers.mqtt import BrokerUrl, MqttLink
+from drivers.mqtt import BrokerUrl, LinkFactory, mqtt_link
 from mqtt_bridge import ingest
 from mqtt_bridge.store import Store, StoreError
 from protocol import topics
@@ -42,9 +42,8 @@ class Bridge:
     transaction. A longer window means fewer, larger acks (one per gate per batch): at 0.1 s
     the acks cost a fraction of the ingest, for a tenth of a second's wait at the gate."""
 
-    def __init__(self, url: BrokerUrl, store: Store, group: str = "vhd-bridge",
-                 client_id: str | None = None, username: str | None = None, password: str | None = None,
-                 ca_file: str | None = None, batch_messages: int = 2000, flush_seconds: float = 0.1,
+    def __init__(self, store: Store, link: LinkFactory, group: str = "vhd-bridge",
+                 batch_messages: int = 2000, flush_seconds: float = 0.1,
                  inbox_size: int = 20000, retention_days: int = RETENTION_DAYS,
                  on_progress: Callable[[], None] = lambda: None):
         self.store = store
@@ -62,13 +61,16 @@ class Bridge:
         self._devices: dict[str, str] = {}
         self._devices_at = 0.0
         self._stop = threading.Event()
-        self.link = MqttLink(
-            client_id=client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
-            url=url,
-            username=username, password=password, ca_file=ca_file, clean_start=True, session_expiry=0,
-            max_inflight=100, on_connect=self._connected, on_message=self._received,
-            on_disconnect=self._disconnected,
-            auto_reconnect=True)
+        self.link = link(on_connect=self._connected, on_message=self._received, on_disconnect=self._disconnected)
+
+    @staticmethod
+    def link_for(url: BrokerUrl, client_id: str | None = None, username: str | None = None,
+                 password: str | None = None, ca_file: str | None = None) -> LinkFactory:
+        """The bridge's real link: a client id of its own (bridges share one login), no session
+        kept, paho reconnecting by itself."""
+        return mqtt_link(client_id or f"vhd-bridge-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+                         url, username=username, password=password, ca_file=ca_file, clean_start=True,
+                         session_expiry=0, max_inflight=100, auto_reconnect=True)
 
     # MQTT side (paho's thread) -----------------------------------------------------------
     def _disconnected(self, reason: str) -> None:

@@ -50,8 +50,8 @@ def cmd_run(args) -> int:
     from common.notify import Notifier
 
     notifier = Notifier()
-    bridge = Bridge(url, store, on_progress=notifier.progress, group=args.group, client_id=args.client_id,
-                    username=args.username, password=_password(args), ca_file=args.ca_file)
+    link = Bridge.link_for(url, args.client_id, args.username, _password(args), args.ca_file)
+    bridge = Bridge(store, link, on_progress=notifier.progress, group=args.group)
     if args.metrics:
         from mqtt_bridge.metrics import serve_metrics
 

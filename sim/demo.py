@@ -116,7 +116,7 @@ def start_centre(out: Path, cfg) -> tuple:
     store.migrate()
     store.add_checkpoint(cfg["gate"]["checkpoint_id"], cfg["gate"]["checkpoint_name"], unit="Quận 1")
     store.add_device(cfg["gate"]["device_id"], cfg["gate"]["checkpoint_id"])
-    bridge = Bridge(BrokerUrl.parse(broker.url), store)
+    bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(broker.url)))
     thread = threading.Thread(target=bridge.run, name="bridge", daemon=True)
     thread.start()
     return broker, store, bridge, thread

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from device.config import MqttSection
 from device.queue import EventQueue
 from device.uplink import Uplink
-from drivers.mqtt import BrokerUrl, MqttLink
+from drivers.mqtt import BrokerUrl, MqttLink, RecordingLink
 from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
@@ -74,13 +74,14 @@ class Running:
 
 
 def start_bridge(url, store_url, **kw):
-    return Running(Bridge(BrokerUrl.parse(url), open_store(store_url), **kw))
+    return Running(Bridge(open_store(store_url), Bridge.link_for(BrokerUrl.parse(url)), **kw))
 
 
 def run_uplink(mosquitto, queue_path, device=DEVICE, **cfg):
     settings = MqttSection(url=mosquitto.url, ack_timeout_seconds=5, backoff_min_seconds=0.2,
                            backoff_max_seconds=1, **cfg)
-    up = Uplink(settings, device, queue_path, "0.1.0", "boot", seed=1)
+    up = Uplink(settings, device, queue_path, "0.1.0", "boot", Uplink.link_for(settings, device, "0.1.0", "boot"),
+                seed=1)
     up.start()
     return up
 
@@ -192,7 +193,7 @@ def test_central_config_reaches_gate(mosquitto, tmp_path):
     received = []
     settings = MqttSection(url=mosquitto.url)
     up = Uplink(settings, DEVICE, tmp_path / "q.sqlite3", "0.1.0", "boot",
-                on_config=lambda d: received.append(d))
+                Uplink.link_for(settings, DEVICE, "0.1.0", "boot"), on_config=lambda d: received.append(d))
     EventQueue(tmp_path / "q.sqlite3").close()
     central = MqttLink("centre", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0)
     central.connect()
@@ -270,14 +271,13 @@ class PoisonStore:
 
 def test_one_event_the_database_refuses_does_not_block_the_rest(tmp_path):
     store = PoisonStore(tmp_path / "c.db")
-    bridge = Bridge(BrokerUrl.parse("mqtt://127.0.0.1:1"), store)
-    sent = []
-    bridge.link.publish = lambda name, payload, qos=0, retain=False: sent.append((name, json.loads(payload)))
+    bridge = Bridge(store, RecordingLink)  # no broker: the fake link records the acks
+    bridge.link.connect()
     events = [make_event(1), make_event(2, subject="POISON"), make_event(3)]
     bridge.process([(topic(DEVICE, "events"), json.dumps(
         {"schema": 1, "device_id": DEVICE, "events": events}).encode())])
     assert store.inner.count_checkins() == 2
-    ((name, ack),) = sent
+    ((name, ack),) = [(t, json.loads(p)) for t, p, _, _ in bridge.link.published]
     assert name == topic(DEVICE, "ack")
     assert sorted(ack["event_ids"]) == sorted([events[0]["event_id"], events[2]["event_id"]])
     assert ack["refused"] == [{"event_id": events[1]["event_id"], "reason": "db_refused"}]
@@ -505,3 +505,44 @@ def test_uplink_outlives_a_queue_it_cannot_read(mosquitto, store_url, tmp_path):
             assert up._thread.is_alive()
         finally:
             up.stop()
+
+
+def test_bridge_subscribes_on_every_connect_through_its_link(tmp_path):
+    """With the recording link (no broker): the shared subscriptions and the plain status one are
+    made in on_connect, again after a reconnect; a message handed to the link reaches the inbox."""
+    bridge = Bridge(PoisonStore(tmp_path / "c.db"), RecordingLink, group="vhd-bridge")
+    bridge.link.connect()
+    bridge.link.disconnect()
+    bridge.link.connect()
+    wanted = {("$share/vhd-bridge/vhd/v1/gates/+/events", 1), ("$share/vhd-bridge/vhd/v1/gates/+/telemetry", 1),
+              ("vhd/v1/gates/+/status", 1)}
+    assert set(bridge.link.subscriptions) == wanted and len(bridge.link.subscriptions) == 6
+    bridge.link.deliver(topic(DEVICE, "events"), b"{}")
+    assert bridge.inbox.get_nowait() == (topic(DEVICE, "events"), b"{}")
+
+
+def test_uplink_sends_acks_and_says_offline_through_its_link(tmp_path):
+    """The uplink with the recording link, no broker: status online and subscriptions on connect,
+    the queue sent as a batch, deleted only for the ids acked, offline status on stop."""
+    fill_queue(tmp_path / "q.sqlite3", 3)
+    links = []
+
+    def factory(**handlers):
+        links.append(RecordingLink(**handlers))
+        return links[-1]
+
+    settings = MqttSection(url="mqtt://127.0.0.1:1", backoff_min_seconds=0.01, backoff_max_seconds=0.05)
+    up = Uplink(settings, DEVICE, tmp_path / "q.sqlite3", "0.1.0", "boot", factory)
+    up.start()
+    try:
+        link = links[0]
+        assert wait_until(lambda: any(t == topic(DEVICE, "events") for t, *_ in link.published), 10, 0.02)
+        assert (topic(DEVICE, "ack"), 1) in link.subscriptions
+        batch = json.loads(next(p for t, p, *_ in link.published if t == topic(DEVICE, "events")))
+        ids = [e["event_id"] for e in batch["events"]]
+        link.deliver(topic(DEVICE, "ack"), json.dumps({"event_ids": ids[:2], "refused": []}).encode())
+        assert wait_until(lambda: EventQueue(tmp_path / "q.sqlite3").depth() == 1, 10, 0.02)
+    finally:
+        up.stop()
+    statuses = [json.loads(p)["state"] for t, p, *_ in links[0].published if t == topic(DEVICE, "status")]
+    assert statuses[0] == "online" and statuses[-1] == "offline"

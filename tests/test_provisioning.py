@@ -229,8 +229,9 @@ def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, bro
 
     frames = crowd(tmp_path / "frames", Issuer(), 12)
     store = open_store(pg_url)
-    bridge = Bridge(BrokerUrl.parse(f"mqtt://127.0.0.1:{broker.local_port}"), store, username=BRIDGE_USER,
-                    password=broker.files.bridge_password.read_text().strip())
+    bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(f"mqtt://127.0.0.1:{broker.local_port}"),
+                                           username=BRIDGE_USER,
+                                           password=broker.files.bridge_password.read_text().strip()))
     stop = threading.Event()
     t = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
     t.start()
