@@ -25,6 +25,7 @@ venv: $(STAMP)
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: system-deps venv lint
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(VENV)/bin/pytest -q

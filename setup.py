@@ -23,7 +23,6 @@ setup(
         "numpy>=1.24",
         "pillow>=10",
         "qrcode>=7.4",
-        "sqlite-utils>=3.35",
         "paho-mqtt>=2.0,<3",
         "zxing-cpp>=2.2",
         "pyzbar>=0.1.9",
@@ -38,7 +37,7 @@ setup(
         # The centre's web site (Django 5.2 LTS runs on Debian 12's and Raspberry Pi OS's Python 3.11).
         "centre": ["django>=5.2,<5.3", "gunicorn>=22", "whitenoise>=6.6", "argon2-cffi>=23",
                    "psycopg[binary]>=3.1"],
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20"],
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20", "mypy>=1.10"],
     },
     entry_points={
         "console_scripts": [

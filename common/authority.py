@@ -68,10 +68,10 @@ class Authority:
         with os.fdopen(fd, "wb") as fh:
             fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
-        info = {"kid": kid, "public_key": encode_public_key(key.public_key()), "created": time.time()}
-        data["keys"].append(info)
+        public, created = encode_public_key(key.public_key()), time.time()
+        data["keys"].append({"kid": kid, "public_key": public, "created": created})
         self._write(data)
-        return KeyInfo(kid, info["public_key"], info["created"], False)
+        return KeyInfo(kid, public, created, False)
 
     def revoke(self, kid: str) -> None:
         data = self._read()
@@ -96,7 +96,10 @@ class Authority:
             pem = (self.folder / "keys" / f"{kid}.pem").read_bytes()
         except OSError as exc:
             raise AuthorityError(f"cannot read private key {kid}: {exc.strerror}") from None
-        return serialization.load_pem_private_key(pem, password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise AuthorityError(f"key {kid} is not an Ed25519 key")
+        return key
 
     def trust(self) -> dict:
         """What gates need: every public key, and the revoked key ids."""

@@ -65,7 +65,7 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
     qr.make(fit=True)
     code = qr.make_image().get_image().convert("RGB")
     side = 640
-    code = code.resize((side, side), Image.NEAREST)
+    code = code.resize((side, side), Image.Resampling.NEAREST)
     y += 20
     img.paste(code, ((w - side) // 2, y))
     y += side + 10

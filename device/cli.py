@@ -78,7 +78,7 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
     decoder = make_decoder(decoder_name or cfg.decoder.driver)
     trust = trust_from(cfg)
     untrusted = not trust.keys
-    lines = []
+    lines: list[dict] = []
     for name in files:
         try:
             with Image.open(name) as img:
@@ -87,13 +87,13 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not an image"
             lines.append({"file": name, "error": reason})
             continue
-        codes = []
+        codes: list[dict] = []
         for code in decoder.decode(grey):
             c = classify(code.text, trust, now, cfg.policy.accept_cccd)
             # Without any trust key a genuine code is not "unknown_key": it cannot be checked.
-            reason = NO_TRUST_KEYS if untrusted and c.reason == UNKNOWN_KEY else c.reason
+            why = NO_TRUST_KEYS if untrusted and c.reason == UNKNOWN_KEY else c.reason
             codes.append({"text": code.text, "kind": c.kind, "accepted": c.accepted,
-                          "reason": reason, "name": c.credential.name if c.credential else None})
+                          "reason": why, "name": c.credential.name if c.credential else None})
         lines.append({"file": name, "codes": codes})
     return lines
 

@@ -47,11 +47,15 @@ class Parts:
         return self.gate.queue.depth() == 0
 
     def close(self) -> None:
-        for close in reversed(self.closers):
-            try:
-                close()
-            except Exception:  # keep closing the rest
-                logger.exception("error while closing")
+        close_all(self.closers)
+
+
+def close_all(closers: list) -> None:
+    for close in reversed(closers):
+        try:
+            close()
+        except Exception:  # keep closing the rest
+            logger.exception("error while closing")
 
 
 def open_display(cfg: Config):
@@ -69,7 +73,8 @@ def open_signals(cfg: Config, pin_factory=None):
     if s.driver == "none":
         return RecordingSignals()
     return GpioSignals(s.buzzer_pin, s.green_led_pin, s.red_led_pin,
-                       tuple(s.rgb_led_pins) if s.rgb_led_pins else None, s.relay_pin,
+                       (s.rgb_led_pins[0], s.rgb_led_pins[1], s.rgb_led_pins[2]) if s.rgb_led_pins else None,
+                       s.relay_pin,
                        s.relay_active_high, s.buzzer_active_high, pin_factory=pin_factory)
 
 
@@ -116,7 +121,7 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
         camera.start()
         closers.append(camera.close)
     except BaseException:
-        Parts(None, closers).close()
+        close_all(closers)
         raise
     return Parts(gate, closers, uplink)
 

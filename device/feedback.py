@@ -25,7 +25,7 @@ def render(screens: Screens, d: Decision, tz: tzinfo, now) -> Image.Image:
     if d.outcome == ACCEPTED:
         return screens.accepted(d.name or "", d.direction or "in", now.astimezone(tz))
     if d.outcome == REPEAT:
-        return screens.repeat(d.name or "", d.direction or "in", d.previous_at.astimezone(tz))
+        return screens.repeat(d.name or "", d.direction or "in", (d.previous_at or now).astimezone(tz))
     return screens.rejected(d.reason or "not_a_declaration")
 
 

@@ -107,9 +107,9 @@ class Gate:
             event_id=uuid7(int(now.timestamp() * 1000), os.urandom(10)),
             device_id=self.cfg.gate.device_id,
             checkpoint_id=self.cfg.gate.checkpoint_id,
-            direction=d.direction,
+            direction=d.direction or "",  # set for every acceptance; empty would fail validation
             kind=d.kind,
-            subject=d.subject,
+            subject=d.subject or "",
             display_name=d.name or "",
             scanned_at=format_time(now),
             mono_ns=self.clock.monotonic_ns(),

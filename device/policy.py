@@ -51,12 +51,15 @@ def decide(c: Classified, last: Seen | None, now: datetime, tz: tzinfo, cfg: Pol
     if c.credential is None:
         return Decision(REJECTED, c.kind, reason=c.reason)
     cred = c.credential
-    since = now - last.at if last is not None else None
-    repeat = since is not None and timedelta(0) <= since < timedelta(seconds=cfg.debounce_seconds)
-    # Two scans at the door a minute apart are one arrival, not an arrival and a departure.
-    too_soon = (cfg.direction == "auto" and since is not None and last.direction == "in"
-                and timedelta(0) <= since < timedelta(seconds=cfg.min_stay_seconds))
-    if repeat or too_soon:
+    if last is not None:
+        since = now - last.at
+        repeat = timedelta(0) <= since < timedelta(seconds=cfg.debounce_seconds)
+        # Two scans at the door a minute apart are one arrival, not an arrival and a departure.
+        too_soon = (cfg.direction == "auto" and last.direction == "in"
+                    and timedelta(0) <= since < timedelta(seconds=cfg.min_stay_seconds))
+    else:
+        repeat = too_soon = False
+    if last is not None and (repeat or too_soon):
         return Decision(REPEAT, cred.kind, direction=last.direction, subject=cred.subject,
                         name=cred.name, previous_at=last.at)
     return Decision(ACCEPTED, cred.kind, direction=next_direction(cfg.direction, last, now, tz),

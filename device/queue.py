@@ -11,8 +11,6 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import sqlite_utils
-
 from common.errors import UserError
 from device.policy import Seen
 from protocol.event import Event, parse_time
@@ -68,7 +66,6 @@ class EventQueue:
             if max_pages:
                 conn.execute(f"PRAGMA max_page_count={int(max_pages)}")
             self.conn = conn
-            self.db = sqlite_utils.Database(conn)
             self._create()
             if fresh_key:  # presence kept under an older key (or none) would never match again
                 conn.execute("DELETE FROM presence")
@@ -80,11 +77,11 @@ class EventQueue:
         # uplink's "sent up to seq N" mark stays right.
         self.conn.execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                           "event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at REAL)")
-        self.db["presence"].create({"subject_key": str, "last_at": str, "direction": str},
-                                   pk="subject_key", if_not_exists=True)
+        self.conn.execute("CREATE TABLE IF NOT EXISTS presence (subject_key TEXT PRIMARY KEY, last_at TEXT, "
+                          "direction TEXT)")
         # Events the centre refused: kept for a technician, never resent, never silently dropped.
-        self.db["refused"].create({"event_id": str, "body": str, "reason": str, "at": float},
-                                  pk="event_id", if_not_exists=True)
+        self.conn.execute("CREATE TABLE IF NOT EXISTS refused (event_id TEXT PRIMARY KEY, body TEXT, reason TEXT, "
+                          "at FLOAT)")
 
     def subject_key(self, kind: str, subject: str) -> str:
         """A person's key in local state: keyed, so the presence table holds no id numbers."""

@@ -197,7 +197,7 @@ class Uplink:
         # a reconnect: count those too, so outages and resends never pile up batches without bound.
         self._unpubacked = [p for p in self._unpubacked if not p.is_published()]
         while len(self._inflight) < self.cfg.window and len(self._unpubacked) < self.cfg.window:
-            rows = self._queue.pending(limit=self.cfg.batch_size, after_seq=self._sent_seq)
+            rows = self._q().pending(limit=self.cfg.batch_size, after_seq=self._sent_seq)
             if not rows:
                 return
             batch_id = str(uuid.uuid4())
@@ -212,11 +212,16 @@ class Uplink:
             self._sent_seq = rows[-1][0]
             self.stats.sent_messages += 1
 
+    def _q(self) -> EventQueue:
+        if self._queue is None:
+            raise QueueError("the event queue is being reopened")
+        return self._queue
+
     def publish_telemetry(self) -> None:
         data = {"type": "telemetry", "ts": time.time(), "firmware": self.firmware,
                 "uptime_s": round(time.monotonic() - self._started, 1),
-                "queue_depth": self._queue.depth(), "oldest_unsent_s": round(self._queue.oldest_age(), 1),
-                "refused_events": self._queue.refused_count(),
+                "queue_depth": self._q().depth(), "oldest_unsent_s": round(self._q().oldest_age(), 1),
+                "refused_events": self._q().refused_count(),
                 # With a synchronised clock these let the centre place events this boot made
                 # before its clock was set.
                 "boot_id": self.boot_id, "mono_ns": time.monotonic_ns()}

@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -125,7 +125,7 @@ class OpenCVCamera:
     def __init__(self, source: int | str, width: int = 640, height: int = 480):
         self.source = source
         self.size = (width, height)
-        self._cap = None
+        self._cap: Any = None
         self._index = 0
         self._live = isinstance(source, int)
 

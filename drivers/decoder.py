@@ -52,9 +52,9 @@ class ZxingDecoder:
 
     def decode(self, grey: np.ndarray) -> list[Decoded]:
         grey = np.ascontiguousarray(grey)
-        found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False)
+        found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False)  # type: ignore[arg-type]
         if not found and self._fallback:
-            found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False,
+            found = self._zx.read_barcodes(grey, formats=self._formats, try_rotate=False,  # type: ignore[arg-type]
                                            try_downscale=False,
                                            binarizer=self._zx.Binarizer.GlobalHistogram)
         out = []

@@ -81,7 +81,7 @@ class PngDisplay:
         self.last = image.copy()
         out = image.convert("L")
         if self.scale > 1:
-            out = out.resize((self.size[0] * self.scale, self.size[1] * self.scale), Image.NEAREST)
+            out = out.resize((self.size[0] * self.scale, self.size[1] * self.scale), Image.Resampling.NEAREST)
         out.save(self.folder / f"{self.count:04d}-{self.label}.png")
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ class GpioSignals:
         except ImportError as exc:
             raise SignalsError("gpiozero is not installed") from exc
         kw = {"pin_factory": pin_factory}
-        self._devices = []
+        self._devices: list = []
         try:
             self.buzzer = (Buzzer(buzzer_pin, active_high=buzzer_active_high, **kw)
                            if buzzer_pin is not None else None)

@@ -160,10 +160,10 @@ class Bridge:
             self._learn_clock(device_id, boot_id, offset, now)
         for device_id in set(acks) | {d for d, r in refused.items() if r}:
             ids = acks.get(device_id, [])
-            bad = [{"event_id": k, "reason": v} for k, v in refused[device_id].items()]
+            refusals = [{"event_id": k, "reason": v} for k, v in refused[device_id].items()]
             # Acks of at most ACK_IDS ids each (about 40 KB) however large the batch was.
-            for i in range(0, max(len(ids), len(bad), 1), ACK_IDS):
-                body = {"event_ids": ids[i:i + ACK_IDS], "refused": bad[i:i + ACK_IDS]}
+            for i in range(0, max(len(ids), len(refusals), 1), ACK_IDS):
+                body = {"event_ids": ids[i:i + ACK_IDS], "refused": refusals[i:i + ACK_IDS]}
                 self.link.publish(topics.topic(device_id, "ack"), json.dumps(body).encode(), qos=1)
         if events:
             self.batch_seconds.append(time.monotonic() - started)
@@ -174,7 +174,8 @@ class Bridge:
                acks: dict[str, list[str]]) -> list[Event]:
         """Events placed in time from their boot's clock; the rest held for later (and acked only
         once held: the gate keeps what the centre could not keep)."""
-        placed, held = [], []
+        placed: list[Event] = []
+        held: list[Event] = []
         for ev in unplaced:
             offset = clocks.get((ev.device_id, ev.boot_id))
             if offset is None:

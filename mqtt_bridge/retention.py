@@ -52,8 +52,7 @@ def purge(store: Store, checkin_days: int = CHECKIN_DAYS,
         count = lambda sql, arg: store.query(f"SELECT count(*) AS n {sql}", (arg,))[0]["n"]  # noqa: E731
         return Purged(count(old_sql, cutoff), 0, count(decl_sql, expired), count(future_sql, ahead), True)
     dropped = 0
-    if store.dialect == "postgresql":
-        dropped = store.drop_partitions_before(now - timedelta(days=checkin_days))
+    dropped = store.drop_partitions_before(now - timedelta(days=checkin_days))
     n = store.execute(f"DELETE {old_sql}", (cutoff,))
     f = store.execute(f"DELETE {future_sql}", (ahead,))
     if store.dialect == "postgresql":

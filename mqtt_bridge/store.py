@@ -64,11 +64,14 @@ class Store:
 
     dialect = ""
 
-    def migrate(self) -> int: ...
+    def migrate(self) -> int:
+        raise NotImplementedError
 
-    def insert_checkins(self, events: list[Event]) -> int: ...
+    def insert_checkins(self, events: list[Event]) -> int:
+        raise NotImplementedError
 
-    def devices(self) -> dict[str, str]: ...
+    def devices(self) -> dict[str, str]:
+        raise NotImplementedError
 
     def set_status(self, device_id: str, online: bool, at: datetime, firmware: str | None) -> None: ...
 
@@ -83,6 +86,15 @@ class Store:
 
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
         """Rows as dicts; `sql` uses ? placeholders on every backend."""
+        raise NotImplementedError
+
+    def query_named(self, sql: str, params: dict) -> list[dict]:
+        """Rows for SQL with %(name)s parameters (PostgreSQL-only queries)."""
+        raise NotImplementedError
+
+    def drop_partitions_before(self, cutoff: datetime) -> int:
+        """Drop whole monthly partitions (PostgreSQL); 0 where there are none."""
+        return 0
 
     def time_param(self, t: datetime):
         """A time as this backend compares it: text on SQLite, timestamptz on PostgreSQL."""
@@ -90,6 +102,7 @@ class Store:
 
     def execute(self, sql: str, args: tuple = ()) -> int:
         """One write statement in its own transaction; returns the rows it touched."""
+        raise NotImplementedError
 
     # Events whose gate clock was not set, kept until that boot's clock is known --------------
     def boot_clock(self, device_id: str, boot_id: str) -> int | None:
@@ -109,7 +122,7 @@ class Store:
                          (ev.event_id, ev.device_id, ev.boot_id, json.dumps(ev.to_dict(), ensure_ascii=False)))
 
     def unplaced(self, device_id: str | None = None, boot_id: str | None = None) -> list[Event]:
-        sql, args = "SELECT body FROM checkins_unplaced", ()
+        sql, args = "SELECT body FROM checkins_unplaced", tuple[str | None, ...]()
         if device_id is not None:
             sql, args = sql + " WHERE device_id = ? AND boot_id = ?", (device_id, boot_id)
         return [Event(**json.loads(r["body"])) for r in self.query(sql + " ORDER BY event_id", args)]
@@ -124,9 +137,11 @@ class Store:
     def device_rows(self) -> list[dict]:
         return self.query("SELECT * FROM devices ORDER BY device_id")
 
-    def checkins(self, limit: int | None = None) -> Iterator[Checkin]: ...
+    def checkins(self, limit: int | None = None) -> Iterator[Checkin]:
+        raise NotImplementedError
 
-    def count_checkins(self) -> int: ...
+    def count_checkins(self) -> int:
+        raise NotImplementedError
 
     def close(self) -> None: ...
 

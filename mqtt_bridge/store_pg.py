@@ -32,7 +32,7 @@ class PgStore(Store):
         self.connect_timeout = connect_timeout
         self._partitions: set[str] = set()
         self._staging = False  # the session's temporary staging table exists
-        self.conn = None
+        self.conn: psycopg.Connection | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -47,6 +47,8 @@ class PgStore(Store):
             self._partitions.clear()
             self._staging = False
             self._connect()
+        if self.conn is None:  # _connect raised instead
+            raise StoreError("no PostgreSQL connection")
         return self.conn
 
     def _run(self, fn):

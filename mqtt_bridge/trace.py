@@ -59,7 +59,7 @@ def build_visits(rows: list[dict], max_stay: timedelta, tz=TZ) -> list[Visit]:
         start = as_time(r_in["scanned_at"])
         day_end = datetime.combine(start.astimezone(tz).date() + timedelta(days=1), time(), tz)
         cap = min(start + max_stay, day_end)
-        if checked_out and at <= day_end:
+        if checked_out and at is not None and at <= day_end:
             end, closed = at, True  # a real check-out the same day ends the stay, however long
         else:
             end, closed = (min(at, cap) if at is not None else cap), False

@@ -80,7 +80,7 @@ class TrustStore:
     revoked: frozenset[str] = frozenset()
 
     @classmethod
-    def from_public_keys(cls, encoded: list[str], revoked: list[str] = ()) -> TrustStore:
+    def from_public_keys(cls, encoded: list[str], revoked: list[str] | tuple[str, ...] = ()) -> TrustStore:
         keys = {}
         for text in encoded:
             key = decode_public_key(text)
