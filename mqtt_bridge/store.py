@@ -54,7 +54,7 @@ def as_time(value) -> datetime:
 
 def checkin_row(ev: Event) -> tuple:
     # Normalise the time text so that one instant is always stored the same way.
-    return (ev.event_id, format_time(parse_time(ev.scanned_at)), ev.device_id, ev.checkpoint_id,
+    return (ev.event_id, format_time(ev.time), ev.device_id, ev.checkpoint_id,
             ev.direction, ev.kind, ev.subject, ev.display_name, ev.mono_ns, ev.boot_id,
             ev.time_synced, ev.firmware)
 

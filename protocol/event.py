@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 SCHEMA_VERSION = 1
 MAX_NAME_BYTES = 160  # a display name in UTF-8: the token's limit, the card's, the event's
@@ -115,14 +116,15 @@ class Event:
             if not ok:
                 raise EventError(f"bad {name}")
         try:
-            t = parse_time(self.scanned_at)
+            t = self.time
         except (TypeError, ValueError, AttributeError, OverflowError):
             raise EventError("bad scanned_at") from None
         if not 1970 <= t.year <= 9998:
             raise EventError("bad scanned_at")
 
-    @property
+    @cached_property
     def time(self) -> datetime:
+        """scanned_at parsed, once per event (validation, the bridge's checks and storage read it)."""
         return parse_time(self.scanned_at)
 
 
