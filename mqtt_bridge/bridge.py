@@ -176,13 +176,15 @@ class Bridge:
         once held: the gate keeps what the centre could not keep)."""
         placed: list[Event] = []
         held: list[Event] = []
+        known: dict[tuple[str, str], int | None] = dict(clocks)  # each boot looked up once per batch
         for ev in unplaced:
-            offset = clocks.get((ev.device_id, ev.boot_id))
-            if offset is None:
+            key = (ev.device_id, ev.boot_id)
+            if key not in known:
                 try:
-                    offset = self.store.boot_clock(ev.device_id, ev.boot_id)
+                    known[key] = self.store.boot_clock(*key)
                 except StoreError:
-                    offset = None
+                    known[key] = None
+            offset = known[key]
             fixed = placed_event(ev, offset, now, self.retention_days) if offset is not None else None
             (placed if fixed else held).append(fixed or ev)
         if held:

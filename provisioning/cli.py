@@ -89,9 +89,10 @@ def publish_trust(args, a: Authority) -> int:
         time.sleep(0.05)
     if not link.connected:
         raise AuthorityError(f"cannot log in to {args.broker}: {link.last_error or 'no answer'}")
-    settings = {"trust": a.trust()}
-    if _portal_url(args):
-        settings["gate"] = {"portal_url": _portal_url(args)}
+    settings: dict = {"trust": a.trust()}
+    portal = _portal_url(args)
+    if portal:
+        settings["gate"] = {"portal_url": portal}
     body = json.dumps(settings).encode()
     infos = [link.publish(topic(d, "config"), body, qos=1, retain=True) for d in devices]
     for info in infos:

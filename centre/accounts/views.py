@@ -16,12 +16,17 @@ from django.utils.translation import gettext as _
 from centre.accounts.models import LoginAttempt
 
 
+def client_address(request) -> str:
+    """The client's address: behind our proxy, the last hop of the header it writes."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.CLIENT_ADDRESS_HEADER:
+        address = request.META.get(settings.CLIENT_ADDRESS_HEADER, address).split(",")[-1].strip()
+    return address
+
+
 def _keys(request, username: str) -> tuple[str, str]:
     tag = hmac.new(settings.SECRET_KEY.encode(), username.strip().lower().encode(), hashlib.sha256).hexdigest()
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.CLIENT_ADDRESS_HEADER:  # the last hop, the one our own proxy wrote
-        address = request.META.get(settings.CLIENT_ADDRESS_HEADER, address).split(",")[-1].strip()
-    return f"ip:{address}"[:80], f"user:{tag[:32]}"
+    return f"ip:{client_address(request)}"[:80], f"user:{tag[:32]}"
 
 
 class LoginView(auth_views.LoginView):

@@ -4,7 +4,7 @@ poster at once, signs in later with that phone, sees its day; its staff check pe
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 
 from django import forms
@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from centre.accounts.views import client_address
 from centre.checkpoints.models import Checkpoint
 from centre.portal import otp
 from centre.portal.models import Declaration
@@ -24,7 +25,6 @@ from centre.portal.views import (
     CodeForm,
     DeclarationForm,
     PhoneForm,
-    _address,
     _web_event,
     new_event_id,
     save_declaration,
@@ -33,7 +33,7 @@ from centre.portal.views import (
 )
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import TZ, checkpoint_days
+from mqtt_bridge.centre_api import TZ, as_time, checkpoint_days
 
 SESSION_UNIT = "unit_phone"
 
@@ -70,7 +70,7 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
-            problem = otp.request_code(c["phone"], "unit", _address(request))
+            problem = otp.request_code(c["phone"], "unit", client_address(request))
         except SmsError as exc:
             problem, error = "sms", str(exc)
         if problem is None:
@@ -88,7 +88,7 @@ def sign_in(request):
         problem = None
         if Checkpoint.objects.filter(contact_phone=phone).exists():  # the answer is the same either way
             try:
-                problem = otp.request_code(phone, "unit", _address(request))
+                problem = otp.request_code(phone, "unit", client_address(request))
             except SmsError as exc:
                 problem, error = "sms", str(exc)
         if problem is None:
@@ -131,9 +131,7 @@ def home(request):
         rows = store.query("SELECT display_name, direction, scanned_at, device_id FROM checkins WHERE "
                            "checkpoint_id = ? AND scanned_at >= ? AND scanned_at < ? ORDER BY scanned_at DESC "
                            "LIMIT 200", (cp.checkpoint_id, store.time_param(start),
-                                         store.time_param(start + timezone.timedelta(days=1))))
-        from mqtt_bridge.centre_api import as_time
-
+                                         store.time_param(start + timedelta(days=1))))
         for r in rows:
             r["at"] = as_time(r["scanned_at"]).astimezone(TZ)
         (report,) = checkpoint_days(store, today, today, cp.checkpoint_id) or [None]

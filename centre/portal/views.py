@@ -12,17 +12,19 @@ from functools import wraps
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from centre.accounts.views import client_address
 from centre.portal import otp
 from centre.portal.models import Declaration
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import CHECKIN_DAYS, TZ
+from mqtt_bridge.centre_api import CHECKIN_DAYS, TZ, as_time
 from protocol.event import name_fits
 
 SESSION_PHONE = "portal_phone"
@@ -40,13 +42,6 @@ def person_required(view):
             return redirect(f"{settings.PORTAL_SIGN_IN}?next={request.get_full_path()}")
         return view(request, *args, **kwargs)
     return wrapper
-
-
-def _address(request) -> str:
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.CLIENT_ADDRESS_HEADER:
-        address = request.META.get(settings.CLIENT_ADDRESS_HEADER, address).split(",")[-1].strip()
-    return address
 
 
 class PhoneForm(forms.Form):
@@ -75,7 +70,7 @@ def sign_in(request):
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         try:
-            problem = otp.request_code(phone, "person", _address(request))
+            problem = otp.request_code(phone, "person", client_address(request))
         except SmsError as exc:
             problem, error = "sms", str(exc)
         if problem is None:
@@ -279,8 +274,6 @@ def mine(request):
             f"WHERE c.subject IN ({marks}) AND c.scanned_at >= ? ORDER BY c.scanned_at DESC LIMIT 100",
             (*subjects, since))
         for v in d.visits:
-            from mqtt_bridge.centre_api import as_time
-
             v["at"] = as_time(v["scanned_at"]).astimezone(TZ)
     return render(request, "portal/mine.html", {"people": people, "phone_tail": phone[-3:],
                                                 "now": timezone.now()})
@@ -291,9 +284,7 @@ def mine(request):
 def follow_up(request):
     """Declarations of the last 14 days with symptoms or exposure: a look-up of people, audited."""
     since = timezone.now() - timedelta(days=14)
-    rows = Declaration.objects.filter(declared_at__gte=since).filter(
-        symptoms=True) | Declaration.objects.filter(declared_at__gte=since, exposure=True) | \
-        Declaration.objects.filter(declared_at__gte=since, travel=True)
+    rows = Declaration.objects.filter(Q(symptoms=True) | Q(exposure=True) | Q(travel=True), declared_at__gte=since)
     AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=AuditEntry.LOOKUP,
                               target=str(_("follow-up list")), reason="")
     return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500]})
