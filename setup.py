@@ -24,6 +24,7 @@ setup(
         "pillow>=10",
         "qrcode>=7.4",
         "paho-mqtt>=2.0,<3",
+        "msgspec>=0.18.6",
         "zxing-cpp>=2.2",
         "pyzbar>=0.1.9",
         "gpiozero>=2.0",

@@ -3,55 +3,47 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 
+from common.files import write_private
 from device.config import Config, ConfigError, from_dict
+from protocol import messages
+from protocol.messages import CentralConfig as CentralMessage
+from protocol.messages import MessageError
 
 logger = logging.getLogger(__name__)
 
-# What the centre may change on a gate; everything else stays as the technician configured it.
-ALLOWED = {
-    "trust": {"public_keys", "revoked_key_ids"},
-    "policy": {"debounce_seconds", "min_stay_minutes", "accept_cccd", "feedback_seconds"},
-    "gate": {"direction", "portal_url"},
-}
 
-
-def merge(cfg: Config, data: dict) -> Config:
-    """The config with the centre's settings applied; ConfigError names what was wrong."""
-    if not isinstance(data, dict):
-        raise ConfigError("central config is not an object")
+def merge(cfg: Config, message: CentralMessage) -> Config:
+    """The config with the centre's settings applied (the message type admits only what the
+    centre may change); ConfigError names what was wrong with the result."""
     base = dataclasses.asdict(cfg)
-    for section, values in data.items():
-        if section not in ALLOWED or not isinstance(values, dict):
-            raise ConfigError(f"{section}: not settable from the centre")
-        for key, value in values.items():
-            if key not in ALLOWED[section]:
-                raise ConfigError(f"{section}.{key}: not settable from the centre")
-            base[section][key] = value
+    for section, values in message.changes().items():
+        base[section].update({k: v for k, v in values.items() if v is not None})
     return from_dict(base, "central config")
 
 
 class CentralConfig:
-    """Applies central config to a running gate and keeps the last good one in the state dir."""
+    """The config in force: the technician's, with the centre's last good settings applied (kept
+    in the state dir across restarts). The gate reads `current` before each frame."""
 
-    def __init__(self, state_dir: Path, base: Config, apply):
+    def __init__(self, state_dir: Path, base: Config):
         self.path = Path(state_dir) / "central-config.json"
         self.base = base
-        self.apply = apply
+        self.current = base
 
-    def handle(self, data: dict) -> str | None:
+    def config(self) -> Config:
+        return self.current
+
+    def handle(self, message: CentralMessage) -> str | None:
         try:
-            new = merge(self.base, data)
+            new = merge(self.base, message)
         except ConfigError as exc:
             return str(exc)
-        self.apply(new)
-        tmp = self.path.with_suffix(".tmp")
+        self.current = new  # one reference assignment: the gate's thread sees old or new, whole
         try:
-            tmp.write_text(json.dumps(data))
-            tmp.replace(self.path)
+            write_private(self.path, messages.encode(message))
         except OSError as exc:
             logger.warning("central config applied but not saved: %s", exc)
         logger.info("central config applied (%d trusted key(s), %d revoked)",
@@ -60,12 +52,12 @@ class CentralConfig:
 
     def restore(self) -> None:
         try:
-            data = json.loads(self.path.read_text())
+            message = messages.decode(self.path.read_bytes(), CentralMessage)
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:
+        except (OSError, MessageError) as exc:
             logger.warning("saved central config unreadable, ignored: %s", exc)
             return
-        problem = self.handle(data)
+        problem = self.handle(message)
         if problem:
             logger.warning("saved central config invalid, ignored: %s", problem)

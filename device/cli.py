@@ -70,13 +70,12 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from device.daemon import trust_from
     from drivers.decoder import make_decoder
     from protocol.credential import classify
-    from protocol.token import UNKNOWN_KEY
+    from protocol.token import UNKNOWN_KEY, TrustStore
 
     decoder = make_decoder(decoder_name or cfg.decoder.driver)
-    trust = trust_from(cfg)
+    trust = TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
     untrusted = not trust.keys
     lines: list[dict] = []
     for name in files:

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from device import __version__
 from device.central import CentralConfig
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
-from device.gate import Gate
+from device.gate import Drivers, Gate, ScanCounters
 from device.queue import EventQueue, presence_horizon
 from device.screens import Screens
 from device.uplink import Uplink, read_password
@@ -22,7 +23,6 @@ from drivers.camera import open_camera
 from drivers.decoder import make_decoder
 from drivers.display import NullDisplay, PngDisplay, open_luma
 from drivers.signals import GpioSignals, RecordingSignals
-from protocol.token import TrustStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class Parts:
     """Everything the daemon opened, so it can close it all on the way out."""
 
     gate: Gate
+    central: CentralConfig
     closers: list = field(default_factory=list)
     uplink: Uplink | None = None
 
@@ -78,12 +79,8 @@ def open_signals(cfg: Config, pin_factory=None):
                        s.relay_active_high, s.buzzer_active_high, pin_factory=pin_factory)
 
 
-def trust_from(cfg: Config) -> TrustStore:
-    return TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
-
-
 def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
-          config_dir: Path | None = None) -> Parts:
+          config_dir: Path | None = None, on_progress: Callable[[], None] = lambda: None) -> Parts:
     """Open every part the config names; parts handed in (fakes) are used as they are."""
     clock = clock or SystemClock()
     screens = Screens((cfg.display.width, cfg.display.height), cfg.gate.language, cfg.display.font)
@@ -100,22 +97,25 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
         camera = camera or open_camera(cfg.camera.source, cfg.camera.width, cfg.camera.height,
                                        cfg.camera.framerate, cfg.camera.autofocus,
                                        cfg.camera.lens_position)
-        decoder = make_decoder(cfg.decoder.driver)
-        gate = Gate(cfg, camera, decoder, display, signals, queue, screens, clock, trust_from(cfg),
-                    boot_id=boot_id(), time_synced=time_synced)
-        central = CentralConfig(state, cfg, gate.apply_config)
+        drivers = Drivers(camera, make_decoder(cfg.decoder.driver), display, signals)
+        central = CentralConfig(state, cfg)
         central.restore()
+        counters = ScanCounters(time_synced)
+        gate_boot = boot_id()
         uplink = None
         if cfg.mqtt.url:
             mqtt_cfg = cfg.mqtt
             if mqtt_cfg.ca_file and config_dir and not Path(mqtt_cfg.ca_file).is_absolute():
                 mqtt_cfg = replace(mqtt_cfg, ca_file=str(config_dir / mqtt_cfg.ca_file))
             firmware = cfg.gate.firmware or __version__
-            link = Uplink.link_for(mqtt_cfg, cfg.gate.device_id, firmware, gate.boot_id,
+            link = Uplink.link_for(mqtt_cfg, cfg.gate.device_id, firmware, gate_boot,
                                    password=read_password(cfg.mqtt, config_dir))
-            uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, firmware, gate.boot_id, link,
-                            telemetry=gate.telemetry, on_config=central.handle)
-            gate.uplink_state = uplink.state
+            uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, firmware, gate_boot, link,
+                            telemetry=counters.report, on_config=central.handle)
+        gate = Gate(central.current, drivers, queue, screens, clock, counters=counters, boot_id=gate_boot,
+                    settings=central.config, uplink_state=uplink.state if uplink else lambda: "local",
+                    on_progress=on_progress)
+        if uplink is not None:
             uplink.start()
             closers.append(uplink.stop)  # closed after the camera: flush, then say offline
         camera.start()
@@ -123,7 +123,7 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
     except BaseException:
         close_all(closers)
         raise
-    return Parts(gate, closers, uplink)
+    return Parts(gate, central, closers, uplink)
 
 
 def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -> int:
@@ -138,8 +138,7 @@ def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     notifier = Notifier()
-    parts = build(cfg, config_dir=config_dir)
-    parts.gate.on_progress = notifier.progress
+    parts = build(cfg, config_dir=config_dir, on_progress=notifier.progress)
     notifier.ready(f"gate {cfg.gate.device_id} scanning")
     logger.info("gate %s at checkpoint %s running (camera %s, decoder %s, %d queued)",
                 cfg.gate.device_id, cfg.gate.checkpoint_id, cfg.camera.source,

@@ -45,52 +45,73 @@ class Outcome:
     latency_ms: float  # from the frame's capture to the end of feedback
 
 
+@dataclass(frozen=True)
+class Drivers:
+    """The hardware a gate drives; each a small Protocol with a real fake."""
+
+    camera: Camera
+    decoder: Decoder
+    display: Display
+    signals: Signals
+
+
+class ScanCounters:
+    """Frames taken and codes read: the gate counts, the uplink reports them as telemetry."""
+
+    def __init__(self, time_synced: Callable[[], bool] = lambda: False):
+        self.time_synced = time_synced
+        self.frames = 0
+        self.decoded = 0
+        self._since, self._frames, self._decoded = time.monotonic(), 0, 0
+
+    def report(self) -> dict:
+        """Telemetry fields (protocol.messages.Telemetry) since the last report."""
+        now = time.monotonic()
+        span = max(now - self._since, 1e-6)
+        data = {"frames_per_s": round((self.frames - self._frames) / span, 2),
+                "decodes_per_min": round((self.decoded - self._decoded) * 60 / span, 1),
+                "scans_total": self.decoded, "time_synced": self.time_synced(),
+                "cpu_temp_c": cpu_temperature()}
+        self._since, self._frames, self._decoded = now, self.frames, self.decoded
+        return data
+
+
 class Gate:
-    def __init__(self, cfg: Config, camera: Camera, decoder: Decoder, display: Display,
-                 signals: Signals, queue: EventQueue, screens: Screens, clock,
-                 trust: TrustStore, uplink_state: Callable[[], str] = lambda: "local",
-                 boot_id: str = "", time_synced: Callable[[], bool] = lambda: False,
+    """One door. Built complete by the composition root (device/daemon.py): `settings` gives the
+    config in force (the centre may change it while the gate runs), `uplink_state` what the
+    idle screen says of the link, `on_progress` the watchdog."""
+
+    def __init__(self, cfg: Config, drivers: Drivers, queue: EventQueue, screens: Screens, clock, *,
+                 counters: ScanCounters | None = None, boot_id: str = "",
+                 settings: Callable[[], Config] | None = None,
+                 uplink_state: Callable[[], str] = lambda: "local",
                  on_progress: Callable[[], None] = lambda: None):
-        self.cfg = cfg
-        self.camera = camera
-        self.decoder = decoder
-        self.display = display
-        self.signals = signals
+        self.camera = drivers.camera
+        self.decoder = drivers.decoder
+        self.display = drivers.display
+        self.signals = drivers.signals
         self.queue = queue
         self.screens = screens
         self.clock = clock
-        self.trust = trust
-        self.uplink_state = uplink_state
+        self.counters = counters or ScanCounters()
+        self.time_synced = self.counters.time_synced
         self.boot_id = boot_id
-        self.time_synced = time_synced
+        self.settings = settings or (lambda: cfg)
+        self.uplink_state = uplink_state
         self.on_progress = on_progress
         self.tz = ZoneInfo(cfg.gate.timezone)
-        self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds,
-                                   cfg.policy.min_stay_minutes * 60)
         self._held: dict[str, int] = {}
         self._result_until = 0
         self._idle_key: tuple | None = None
-        self.frames = 0
-        self.decoded = 0
-        self._stats_since, self._stats_frames, self._stats_decoded = time.monotonic(), 0, 0
+        self._apply(cfg)
 
-    def apply_config(self, cfg: Config) -> None:
-        """New trust keys, policy or direction from the centre; takes effect from the next scan."""
+    def _apply(self, cfg: Config) -> None:
+        """New trust keys, policy or direction (from the centre): in force from the next frame."""
         self.trust = TrustStore.from_public_keys(cfg.trust.public_keys, cfg.trust.revoked_key_ids)
         self.policy = PolicyConfig(cfg.gate.direction, cfg.policy.debounce_seconds,
                                    cfg.policy.min_stay_minutes * 60)
         self.cfg = cfg
         self._idle_key = None
-
-    def telemetry(self) -> dict:
-        now = time.monotonic()
-        span = max(now - self._stats_since, 1e-6)
-        data = {"frames_per_s": round((self.frames - self._stats_frames) / span, 2),
-                "decodes_per_min": round((self.decoded - self._stats_decoded) * 60 / span, 1),
-                "scans_total": self.decoded, "time_synced": self.time_synced(),
-                "cpu_temp_c": cpu_temperature()}
-        self._stats_since, self._stats_frames, self._stats_decoded = now, self.frames, self.decoded
-        return data
 
     def _held_back(self, payload: str, mono: int) -> bool:
         """True while the same code stays in view: one presentation, one decision."""
@@ -102,8 +123,10 @@ class Gate:
         return last is not None and 0 <= mono - last < HOLD_NS
 
     def _event(self, d: Decision) -> Event:
+        """The event of an acceptance, checked against every limit the centre applies: a gate
+        never greets what the centre would refuse (EventError)."""
         now = self.clock.now()
-        return Event(
+        return Event.from_dict(dict(
             event_id=uuid7(int(now.timestamp() * 1000), os.urandom(10)),
             device_id=self.cfg.gate.device_id,
             checkpoint_id=self.cfg.gate.checkpoint_id,
@@ -116,7 +139,7 @@ class Gate:
             boot_id=self.boot_id,
             time_synced=self.time_synced(),
             firmware=self.cfg.gate.firmware or __version__,
-        )
+        ))
 
     def handle(self, text: str, frame_ns: int) -> Outcome:
         """Decide on one decoded payload, commit it, then give feedback."""
@@ -127,9 +150,8 @@ class Gate:
         d = decide(c, last, now, self.tz, self.policy)
         event = None
         if d.outcome == ACCEPTED:
-            event = self._event(d)
             try:
-                event.validate()  # the centre's own limits: never greet what it would refuse
+                event = self._event(d)
             except EventError as exc:
                 logger.warning("scan refused: its event would not pass the centre's checks (%s)", exc)
                 reason = MALFORMED if d.kind == VHD else INVALID_CCCD
@@ -159,7 +181,10 @@ class Gate:
         self._idle_key = None
 
     def process_frame(self, frame: Frame) -> list[Outcome]:
-        self.frames += 1
+        cfg = self.settings()
+        if cfg is not self.cfg:
+            self._apply(cfg)
+        self.counters.frames += 1
         mono = self.clock.monotonic_ns()
         outcomes = []
         try:
@@ -168,7 +193,7 @@ class Gate:
             logger.exception("decoder failed on frame %d", frame.index)
             codes = []
         for code in codes:
-            self.decoded += 1
+            self.counters.decoded += 1
             if self._held_back(code.text, mono):
                 continue
             outcomes.append(self.handle(code.text, frame.mono_ns))
@@ -199,7 +224,7 @@ class Gate:
         while not stop.is_set():
             frame = self.camera.read()
             if frame is None:
-                logger.info("camera source ended after %d frames", self.frames)
+                logger.info("camera source ended after %d frames", self.counters.frames)
                 return
             self.process_frame(frame)
             self.tick()

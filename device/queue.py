@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import sqlite3
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from common.errors import UserError
 from device.policy import Seen
@@ -46,6 +46,12 @@ def load_key(path: Path) -> tuple[bytes, bool]:
         fh.flush()
         os.fsync(fh.fileno())
     return key, True
+
+
+class Pending(NamedTuple):
+    seq: int
+    event_id: str
+    body: bytes  # the event's wire form
 
 
 class EventQueue:
@@ -93,7 +99,7 @@ class EventQueue:
 
     def record(self, event: Event) -> None:
         """Store the event and the person's latest direction in one committed transaction."""
-        body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        body = event.encode().decode()
         key = self.subject_key(event.kind, event.subject)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -123,10 +129,11 @@ class EventQueue:
                                 (before.isoformat().replace("+00:00", "Z"),))
         return cur.rowcount
 
-    def pending(self, limit: int = 100, after_seq: int = 0) -> list[tuple[int, dict]]:
-        rows = self.conn.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    def pending(self, limit: int = 100, after_seq: int = 0) -> list[Pending]:
+        """Events not yet acknowledged, oldest first, as encoded when they were recorded."""
+        rows = self.conn.execute("SELECT seq, event_id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                                  (after_seq, limit)).fetchall()
-        return [(seq, json.loads(body)) for seq, body in rows]
+        return [Pending(seq, event_id, body.encode()) for seq, event_id, body in rows]
 
     def ack(self, event_ids: list[str]) -> int:
         """Delete events the centre has confirmed; unknown ids are ignored."""

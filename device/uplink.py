@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -13,15 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from device.config import MqttSection
 from device.queue import EventQueue, QueueError
 from drivers.mqtt import BrokerUrl, LinkFactory, MqttError, Will, mqtt_link
+from protocol import messages
+from protocol.messages import MAX_ACK_BYTES, Ack, CentralConfig, Command, CommandResult, MessageError, Status, Telemetry
 from protocol.topics import topic
 
 logger = logging.getLogger(__name__)
-
-MAX_CONFIG_BYTES = 64 * 1024
-MAX_ACK_BYTES = 1024 * 1024
 
 
 def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | None:
@@ -41,8 +41,7 @@ def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | Non
 
 
 def status_payload(state: str, firmware: str, boot_id: str, reason: str = "") -> bytes:
-    return json.dumps({"state": state, "reason": reason, "firmware": firmware, "boot_id": boot_id,
-                       "ts": time.time()}).encode()
+    return messages.encode(Status(state, firmware, boot_id, reason, time.time()))  # type: ignore[arg-type]
 
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
@@ -71,7 +70,7 @@ class Uplink:
 
     def __init__(self, cfg: MqttSection, device_id: str, queue_path: Path, firmware: str,
                  boot_id: str, link: LinkFactory, telemetry: Callable[[], dict] = dict,
-                 on_config: Callable[[dict], str | None] = lambda d: None, seed: int | None = None):
+                 on_config: Callable[[CentralConfig], str | None] = lambda c: None, seed: int | None = None):
         self.cfg = cfg
         self.device_id = device_id
         self.queue_path = queue_path
@@ -129,34 +128,26 @@ class Uplink:
 
     def _message(self, name: str, payload: bytes) -> None:
         channel = name.rsplit("/", 1)[-1]
-        limit = MAX_ACK_BYTES if channel == "ack" else MAX_CONFIG_BYTES
+        if not payload:
+            return  # an empty retained message just clears the topic
         try:
-            data = json.loads(payload) if len(payload) <= limit else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            if payload:  # an empty retained message just clears the topic
-                logger.warning("ignoring malformed or oversized %s message (%d bytes)", channel, len(payload))
-            return
-        if channel == "ack":
-            self._ack(data)
-        elif channel == "config":
-            problem = self.on_config(data)
-            if problem:
-                logger.warning("central config not applied: %s", problem)
-        elif channel == "cmd":
-            self._command(data)
+            if channel == "ack":
+                self._ack(messages.decode(payload, Ack, MAX_ACK_BYTES))
+            elif channel == "config":
+                problem = self.on_config(messages.decode(payload, CentralConfig))
+                if problem:
+                    logger.warning("central config not applied: %s", problem)
+            elif channel == "cmd":
+                self._command(messages.decode(payload, Command))
+        except MessageError as exc:
+            logger.warning("ignoring a malformed %s message (%d bytes): %s", channel, len(payload), exc)
 
-    def _ack(self, data: dict) -> None:
-        raw_ids, raw_refused = data.get("event_ids"), data.get("refused")
-        ids = [i for i in raw_ids if isinstance(i, str)] if isinstance(raw_ids, list) else []
-        refused = {r["event_id"]: str(r.get("reason", "")) for r in raw_refused
-                   if isinstance(r, dict) and isinstance(r.get("event_id"), str)} \
-            if isinstance(raw_refused, list) else {}
+    def _ack(self, ack: Ack) -> None:
+        refused = {r.event_id: r.reason for r in ack.refused}
         if self._queue is None:
             return  # the queue is being reopened: the events are resent and acked again
         try:
-            self.stats.acked_events += self._queue.ack(ids)
+            self.stats.acked_events += self._queue.ack(ack.event_ids)
             if refused:
                 n = self._queue.refuse(refused)
                 self.stats.refused_events += n
@@ -164,24 +155,23 @@ class Uplink:
         except QueueError as exc:
             logger.error("could not apply ack: %s", exc)
             return
-        done = set(ids) | set(refused)
+        done = set(ack.event_ids) | set(refused)
         for key in list(self._inflight):
             entry = self._inflight[key]
             entry.event_ids -= done
             if not entry.event_ids:
                 del self._inflight[key]
 
-    def _command(self, data: dict) -> None:
-        cmd, cmd_id = data.get("cmd"), data.get("id")
-        result = {"type": "cmd_result", "id": cmd_id, "cmd": cmd, "ok": True}
-        if cmd == "telemetry":
+    def _command(self, command: Command) -> None:
+        result = CommandResult(command.id, command.cmd, ok=True)
+        if command.cmd == "telemetry":
             self.publish_telemetry()
-        elif cmd == "resend":
+        elif command.cmd == "resend":
             self._inflight.clear()
             self._sent_seq = 0
-        elif cmd != "ping":
-            result.update(ok=False, error="unknown command")
-        self.link.publish(topic(self.device_id, "telemetry"), json.dumps(result).encode(), qos=1)
+        elif command.cmd != "ping":
+            result = CommandResult(command.id, command.cmd, ok=False, error="unknown command")
+        self.link.publish(topic(self.device_id, "telemetry"), messages.encode(result), qos=1)
 
     # sending -------------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -201,15 +191,13 @@ class Uplink:
             if not rows:
                 return
             batch_id = str(uuid.uuid4())
-            body = json.dumps({"schema": 1, "device_id": self.device_id, "batch_id": batch_id,
-                               "events": [r[1] for r in rows]}, ensure_ascii=False,
-                              separators=(",", ":")).encode()
+            body = messages.batch_body(self.device_id, batch_id, [r.body for r in rows])
             published = self.link.publish(topic(self.device_id, "events"), body, qos=1)
             if published is None:
                 return  # not connected any more; resent after reconnect
             self._unpubacked.append(published)
-            self._inflight[batch_id] = _Inflight({r[1]["event_id"] for r in rows}, now, rows[-1][0])
-            self._sent_seq = rows[-1][0]
+            self._inflight[batch_id] = _Inflight({r.event_id for r in rows}, now, rows[-1].seq)
+            self._sent_seq = rows[-1].seq
             self.stats.sent_messages += 1
 
     def _q(self) -> EventQueue:
@@ -218,18 +206,18 @@ class Uplink:
         return self._queue
 
     def publish_telemetry(self) -> None:
-        data = {"type": "telemetry", "ts": time.time(), "firmware": self.firmware,
-                "uptime_s": round(time.monotonic() - self._started, 1),
-                "queue_depth": self._q().depth(), "oldest_unsent_s": round(self._q().oldest_age(), 1),
-                "refused_events": self._q().refused_count(),
-                # With a synchronised clock these let the centre place events this boot made
-                # before its clock was set.
-                "boot_id": self.boot_id, "mono_ns": time.monotonic_ns()}
+        q = self._q()
+        report = Telemetry(ts=time.time(), firmware=self.firmware, uptime_s=round(time.monotonic() - self._started, 1),
+                           queue_depth=q.depth(), oldest_unsent_s=round(q.oldest_age(), 1),
+                           refused_events=q.refused_count(),
+                           # With a synchronised clock these let the centre place events this boot
+                           # made before its clock was set.
+                           boot_id=self.boot_id, mono_ns=time.monotonic_ns())
         try:
-            data.update(self.telemetry())
+            report = msgspec.structs.replace(report, **self.telemetry())
         except Exception:
             logger.exception("telemetry source failed")
-        self.link.publish(topic(self.device_id, "telemetry"), json.dumps(data).encode(), qos=0)
+        self.link.publish(topic(self.device_id, "telemetry"), messages.encode(report), qos=0)
 
     # thread --------------------------------------------------------------------------------
     def start(self) -> None:

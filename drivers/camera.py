@@ -222,6 +222,10 @@ class FrameListCamera:
         self._pos += 1
         return Frame(self._frames[self._pos - 1], time.monotonic_ns(), self._pos)
 
+    def add(self, frames: list[np.ndarray]) -> None:
+        """More frames after the ones given: someone else comes to the door."""
+        self._frames += frames
+
     def close(self) -> None:
         self.closed = True
 

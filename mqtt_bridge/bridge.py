@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -12,18 +11,19 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
+
+import msgspec
 
 from drivers.mqtt import BrokerUrl, LinkFactory, mqtt_link
 from mqtt_bridge import ingest
 from mqtt_bridge.store import Store, StoreError
-from protocol import topics
+from protocol import messages, topics
 from protocol.event import RETENTION_DAYS, Event, format_time, plausible
+from protocol.messages import ACK_IDS, Ack, CommandResult, MessageError, Refusal, Status, Telemetry
 
 logger = logging.getLogger(__name__)
 
-ACK_IDS = 1000
 IDLE_SECONDS = 0.01
 CLOCK_RECHECK_S = 30.0
 
@@ -34,7 +34,7 @@ def placed_event(ev: Event, offset_ms: int, now: datetime, retention_days: int) 
         t = datetime.fromtimestamp((offset_ms + ev.mono_ns // 1_000_000) / 1000, UTC)
     except (OverflowError, ValueError, OSError):
         return None
-    return replace(ev, scanned_at=format_time(t)) if plausible(t, now, retention_days) else None
+    return msgspec.structs.replace(ev, scanned_at=format_time(t)) if plausible(t, now, retention_days) else None
 
 
 class Bridge:
@@ -112,7 +112,7 @@ class Bridge:
         self.rejects[reason] += 1
         logger.warning("refused a message from %s: %s", device_id[:64], reason)
 
-    def process(self, messages: list[tuple[str, bytes]]) -> None:
+    def process(self, received: list[tuple[str, bytes]]) -> None:
         """Validate a batch of messages, store their events in one transaction, then ack."""
         started = time.monotonic()
         now = datetime.now(UTC)
@@ -121,7 +121,7 @@ class Bridge:
         clocks: dict[tuple[str, str], int] = {}
         acks: dict[str, list[str]] = defaultdict(list)
         refused: dict[str, dict[str, str]] = defaultdict(dict)
-        for name, payload in messages:
+        for name, payload in received:
             parsed = topics.parse(name)
             if parsed is None:
                 self._reject("?", ingest.BAD_TOPIC)
@@ -146,7 +146,7 @@ class Bridge:
             except Exception as exc:  # no message, however formed, may stop ingest
                 logger.error("message from %s could not be processed (%s); refused", device_id[:64],
                              type(exc).__name__)
-                self._reject(device_id, ingest.BAD_SCHEMA)
+                self._reject(device_id, messages.BAD_SCHEMA)
         events += self._place(unplaced, clocks, now, acks)
         if events:
             written, bad = self._write(events)
@@ -154,17 +154,17 @@ class Bridge:
                 return  # stopping before the database came back: nothing acked, the gates resend
             for ev in bad:
                 acks[ev.device_id].remove(ev.event_id)
-                refused[ev.device_id][ev.event_id] = "db_refused"
+                refused[ev.device_id][ev.event_id] = messages.DB_REFUSED
                 self.rejects["db_refused"] += 1
         for (device_id, boot_id), offset in clocks.items():
             self._learn_clock(device_id, boot_id, offset, now)
         for device_id in set(acks) | {d for d, r in refused.items() if r}:
             ids = acks.get(device_id, [])
-            refusals = [{"event_id": k, "reason": v} for k, v in refused[device_id].items()]
+            refusals = [Refusal(k, v) for k, v in refused[device_id].items()]
             # Acks of at most ACK_IDS ids each (about 40 KB) however large the batch was.
             for i in range(0, max(len(ids), len(refusals), 1), ACK_IDS):
-                body = {"event_ids": ids[i:i + ACK_IDS], "refused": refusals[i:i + ACK_IDS]}
-                self.link.publish(topics.topic(device_id, "ack"), json.dumps(body).encode(), qos=1)
+                ack = Ack(ids[i:i + ACK_IDS], refusals[i:i + ACK_IDS])
+                self.link.publish(topics.topic(device_id, "ack"), messages.encode(ack), qos=1)
         if events:
             self.batch_seconds.append(time.monotonic() - started)
             del self.batch_seconds[:-1000]
@@ -275,26 +275,24 @@ class Bridge:
             raise ingest.Reject(ingest.UNKNOWN_DEVICE)
         if not payload:
             return  # a cleared retained status
-        data = ingest.parse_object(payload)
         try:
             if channel == "status":
-                state = data.get("state")
-                if state not in ("online", "offline"):
-                    raise ingest.Reject(ingest.BAD_SCHEMA)
-                fw = data.get("firmware") if isinstance(data.get("firmware"), str) else None
-                self.store.set_status(device_id, state == "online", now, fw and fw[:32])
-                self.online[device_id] = state == "online"
-            elif data.get("type", "telemetry") == "telemetry":
-                clean = {k: v for k, v in data.items()
-                         if isinstance(v, (int, float, str, bool, type(None))) and len(k) <= 40}
-                for key in ("queue_depth",):
-                    if not isinstance(clean.get(key), int) or isinstance(clean.get(key), bool):
-                        clean.pop(key, None)
-                self.store.set_telemetry(device_id, clean, now)
-                clock = ingest.telemetry_clock(clean, now)
-                if clock:
-                    self._learn_clock(device_id, clock[0], clock[1], now)
+                status = messages.decode(payload, Status)
+                online = status.state == "online"
+                self.store.set_status(device_id, online, now, status.firmware or None)
+                self.online[device_id] = online
+            else:
+                report = messages.decode_gate_report(payload)
+                if isinstance(report, Telemetry):
+                    self.store.set_telemetry(device_id, report, now)
+                    clock = ingest.telemetry_clock(report, now)
+                    if clock:
+                        self._learn_clock(device_id, clock[0], clock[1], now)
+                elif isinstance(report, CommandResult):
+                    logger.info("gate %s: command %s %s", device_id, report.cmd, "done" if report.ok else report.error)
             self.counters[channel] += 1
+        except MessageError as exc:
+            raise ingest.Reject(exc.reason) from None
         except StoreError as exc:
             logger.warning("device %s %s not recorded: %s", device_id, channel, exc)
 

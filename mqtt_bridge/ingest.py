@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from protocol.event import MAX_AHEAD_S, RETENTION_DAYS, SCHEMA_VERSION, Event, EventError, plausible
+from protocol import messages
+from protocol.event import MAX_AHEAD_S, RETENTION_DAYS, Event, plausible
+from protocol.messages import BAD_EVENT, CHECKPOINT_MISMATCH, IMPLAUSIBLE_TIME, MessageError, Telemetry
 
-MAX_PAYLOAD = 512 * 1024
-MAX_EVENTS = 1000
-
-# Reasons a message is refused whole; counted and logged by the bridge.
-TOO_LARGE = "too_large"
-BAD_UTF8 = "bad_utf8"
-BAD_JSON = "bad_json"
-BAD_SCHEMA = "bad_schema"
+# Reasons a message is refused whole, besides the protocol's (too_large, bad_json, bad_schema).
 DEVICE_MISMATCH = "device_mismatch"
 UNKNOWN_DEVICE = "unknown_device"
 BAD_TOPIC = "bad_topic"
-# Reasons one event inside a good message is refused; the gate is told, per event.
-BAD_EVENT = "bad_event"
-CHECKPOINT_MISMATCH = "checkpoint_mismatch"
-IMPLAUSIBLE_TIME = "implausible_time"  # a synchronised clock's time that cannot be true
 
 
 class Reject(ValueError):
@@ -45,42 +35,26 @@ def clock_offset_ms(wall: datetime, mono_ns: int) -> int:
     return round(wall.timestamp() * 1000) - mono_ns // 1_000_000
 
 
-def _json(payload: bytes, limit: int) -> object:
-    if len(payload) > limit:
-        raise Reject(TOO_LARGE)
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Reject(BAD_UTF8) from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise Reject(BAD_JSON) from None
-
-
 def parse_events(device_id: str, payload: bytes, devices: dict[str, str], now: datetime,
-                 limit: int = MAX_PAYLOAD, retention_days: int = RETENTION_DAYS) -> Batch:
+                 retention_days: int = RETENTION_DAYS) -> Batch:
     """A batch from `vhd/v1/gates/{device_id}/events`; raises Reject for a message refused whole.
     Times are checked against `now`: a synchronised clock's impossible time is refused; an
     unsynchronised one's goes to `unplaced`, to be placed once that boot's clock is known."""
-    data = _json(payload, limit)
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION \
-            or not isinstance(data.get("events"), list) or len(data["events"]) > MAX_EVENTS:
-        raise Reject(BAD_SCHEMA)
-    if data.get("device_id") != device_id:
+    try:
+        sender, events = messages.decode_events(payload)
+    except MessageError as exc:
+        raise Reject(exc.reason) from None
+    if sender != device_id:
         raise Reject(DEVICE_MISMATCH)
     checkpoint = devices.get(device_id)
     if checkpoint is None:
         raise Reject(UNKNOWN_DEVICE)
     batch = Batch(device_id)
     seen = set()
-    for raw in data["events"]:
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        try:
-            ev = Event.from_dict(raw)
-        except (EventError, TypeError):
-            if isinstance(event_id, str) and len(event_id) <= 64:
-                batch.refused[event_id] = BAD_EVENT
+    for ev in events:
+        if not isinstance(ev, Event):
+            if ev is not None:
+                batch.refused[ev] = BAD_EVENT
             continue
         if ev.device_id != device_id:
             raise Reject(DEVICE_MISMATCH)
@@ -102,25 +76,15 @@ def parse_events(device_id: str, payload: bytes, devices: dict[str, str], now: d
     return batch
 
 
-def telemetry_clock(data: dict, now: datetime) -> tuple[str, int] | None:
+def telemetry_clock(t: Telemetry, now: datetime) -> tuple[str, int] | None:
     """(boot_id, clock offset) from telemetry that says its clock is synchronised and agrees
     with the centre's; None otherwise."""
-    boot, mono, ts = data.get("boot_id"), data.get("mono_ns"), data.get("ts")
-    if data.get("time_synced") is not True or not isinstance(boot, str) or not 0 < len(boot) <= 64 \
-            or type(mono) is not int or not isinstance(ts, (int, float)) or isinstance(ts, bool):
+    if t.time_synced is not True or not t.boot_id or t.mono_ns is None:
         return None
     try:
-        wall = datetime.fromtimestamp(ts, UTC)
+        wall = datetime.fromtimestamp(t.ts, UTC)
     except (OverflowError, ValueError, OSError):
         return None
     if abs((wall - now).total_seconds()) > MAX_AHEAD_S:
         return None
-    return boot, clock_offset_ms(wall, mono)
-
-
-def parse_object(payload: bytes, limit: int = 64 * 1024) -> dict:
-    """A status or telemetry message: a JSON object, or Reject."""
-    data = _json(payload, limit)
-    if not isinstance(data, dict):
-        raise Reject(BAD_SCHEMA)
-    return data
+    return t.boot_id, clock_offset_ms(wall, t.mono_ns)

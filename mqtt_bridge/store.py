@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -12,9 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+import msgspec
+
 from common.errors import UserError
 from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, statements
 from protocol.event import Event, format_time, parse_time
+from protocol.messages import Telemetry
 
 
 class StoreError(UserError):
@@ -75,7 +77,7 @@ class Store:
 
     def set_status(self, device_id: str, online: bool, at: datetime, firmware: str | None) -> None: ...
 
-    def set_telemetry(self, device_id: str, data: dict, at: datetime) -> None: ...
+    def set_telemetry(self, device_id: str, t: Telemetry, at: datetime) -> None: ...
 
     def add_checkpoint(self, checkpoint_id: str, name: str, address: str = "", contact_phone: str = "",
                        unit: str = "") -> None: ...
@@ -119,13 +121,13 @@ class Store:
         for ev in events:
             self.execute("INSERT INTO checkins_unplaced (event_id, device_id, boot_id, body) "
                          "VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                         (ev.event_id, ev.device_id, ev.boot_id, json.dumps(ev.to_dict(), ensure_ascii=False)))
+                         (ev.event_id, ev.device_id, ev.boot_id, ev.encode().decode()))
 
     def unplaced(self, device_id: str | None = None, boot_id: str | None = None) -> list[Event]:
         sql, args = "SELECT body FROM checkins_unplaced", tuple[str | None, ...]()
         if device_id is not None:
             sql, args = sql + " WHERE device_id = ? AND boot_id = ?", (device_id, boot_id)
-        return [Event(**json.loads(r["body"])) for r in self.query(sql + " ORDER BY event_id", args)]
+        return [Event.decode(r["body"]) for r in self.query(sql + " ORDER BY event_id", args)]
 
     def drop_unplaced(self, event_ids: list[str]) -> None:
         for event_id in event_ids:
@@ -235,11 +237,11 @@ class SqliteStore(Store):
         self._tx([("UPDATE devices SET online = ?, last_seen = ?, firmware = coalesce(?, firmware) "
                    "WHERE device_id = ?", (online, format_time(at), firmware, device_id))])
 
-    def set_telemetry(self, device_id, data, at):
+    def set_telemetry(self, device_id, t, at):
         self._tx([("UPDATE devices SET last_seen = ?, queue_depth = ?, oldest_unsent_s = ?, "
                    "time_synced = ?, firmware = coalesce(?, firmware), telemetry = ? WHERE device_id = ?",
-                   (format_time(at), data.get("queue_depth"), data.get("oldest_unsent_s"),
-                    data.get("time_synced"), data.get("firmware"), json.dumps(data), device_id))])
+                   (format_time(at), t.queue_depth, t.oldest_unsent_s, t.time_synced, t.firmware,
+                    msgspec.json.encode(t).decode(), device_id))])
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
         self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -178,12 +179,12 @@ class PgStore(Store):
             "UPDATE devices SET online = %s, last_seen = %s, firmware = coalesce(%s, firmware) "
             "WHERE device_id = %s", (online, at, firmware, device_id)))
 
-    def set_telemetry(self, device_id, data, at):
+    def set_telemetry(self, device_id, t, at):
         self._run(lambda c: c.execute(
             "UPDATE devices SET last_seen = %s, queue_depth = %s, oldest_unsent_s = %s, time_synced = %s, "
             "firmware = coalesce(%s, firmware), telemetry = %s WHERE device_id = %s",
-            (at, data.get("queue_depth"), data.get("oldest_unsent_s"), data.get("time_synced"),
-             data.get("firmware"), Jsonb(data), device_id)))
+            (at, t.queue_depth, t.oldest_unsent_s, t.time_synced, t.firmware, Jsonb(msgspec.to_builtins(t)),
+             device_id)))
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
         self._run(lambda c: c.execute(

@@ -4,7 +4,6 @@ declarations."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -70,6 +69,8 @@ def cmd_authority(args) -> int:
 def publish_trust(args, a: Authority) -> int:
     """Retained config with the trust list on every enrolled gate's config topic."""
     from drivers.mqtt import BrokerUrl, MqttLink
+    from protocol import messages
+    from protocol.messages import CentralConfig, GateSettings, TrustSettings
     from protocol.topics import topic
 
     if not args.broker:
@@ -89,11 +90,11 @@ def publish_trust(args, a: Authority) -> int:
         time.sleep(0.05)
     if not link.connected:
         raise AuthorityError(f"cannot log in to {args.broker}: {link.last_error or 'no answer'}")
-    settings: dict = {"trust": a.trust()}
+    trust = a.trust()
     portal = _portal_url(args)
-    if portal:
-        settings["gate"] = {"portal_url": portal}
-    body = json.dumps(settings).encode()
+    body = messages.encode(CentralConfig(
+        trust=TrustSettings(public_keys=trust["public_keys"], revoked_key_ids=trust["revoked_key_ids"]),
+        gate=GateSettings(portal_url=portal) if portal else None))
     infos = [link.publish(topic(d, "config"), body, qos=1, retain=True) for d in devices]
     for info in infos:
         if info is not None:

@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 from protocol.cccd import CccdError, parse_cccd
 from protocol.credential import CCCD, INVALID_CCCD, NOT_A_DECLARATION, UNKNOWN, classify
 from protocol.token import TrustStore
-from tests.conftest import T
+from tests.conftest import (
+    SEVEN,  # noqa: E402
+    T,
+)
 
-SEVEN = "079203001234|025123456|Nguyễn Thị Vân Anh|01011990|Nữ|Số 12, Bến Nghé, Quận 1, TP.HCM|15082021"
 SIX = "001190012345||Đặng Thu Hà|02/03/1985|Nữ|Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"
 
 

@@ -13,9 +13,9 @@ import pytest
 from device.cli import main
 from device.queue import EventQueue
 from sim.frames import Shot, compose, render_qr, save_frame
+from tests.conftest import SEVEN
 from tests.services import StderrReader
 from tests.services import write_gate_config as write_config
-from tests.test_cccd import SEVEN
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,15 +6,12 @@ import numpy as np
 import pytest
 from luma.core.device import dummy
 
-from device.clock import ManualClock
-from device.daemon import build
 from device.queue import EventQueue
-from drivers.camera import FrameListCamera
 from drivers.display import LumaDisplay
 from drivers.signals import GpioSignals, RecordingSignals
-from sim.frames import Shot, compose, render_qr
-from tests.conftest import NOW
-from tests.test_cccd import SEVEN
+from protocol.messages import CentralConfig as CentralMessage
+from protocol.messages import GateSettings
+from tests.conftest import NOW, SEVEN
 
 
 class CheckingDisplay(LumaDisplay):
@@ -34,36 +31,13 @@ class CheckingDisplay(LumaDisplay):
             other.close()
 
 
-def frames_for(*payloads):
-    return [compose(render_qr(p), Shot(size=240, angle=i * 7), seed=i) if p else
-            np.full((480, 640), 90, np.uint8) for i, p in enumerate(payloads)]
-
-
-def make_gate(gate_config, frames, signals=None, display=None, clock=None, sections=None):
-    cfg = gate_config(**(sections or {}))
-    clock = clock or ManualClock(NOW)
-    parts = build(cfg, clock=clock, camera=FrameListCamera(frames), display=display,
-                  signals=signals or RecordingSignals())
-    return parts, clock
-
-
-def run_frames(parts, clock, step=2.0):
-    results = []
-    while True:
-        frame = parts.gate.camera.read()
-        if frame is None:
-            return results
-        results += parts.gate.process_frame(frame)
-        clock.advance(step)
-        parts.gate.tick()
-
-
-def test_events_are_committed_before_feedback(gate_config, authority, tmp_path, mock_factory):
+def test_events_are_committed_before_feedback(gate_config, authority, tmp_path, mock_factory, make_gate, frames_for,
+                                              run_frames):
     frames = frames_for(authority.token(), SEVEN)
     cfg = gate_config()
     display = CheckingDisplay(tmp_path / "state" / "events.sqlite3")
     signals = GpioSignals(18, 23, 24, pin_factory=mock_factory)
-    parts, clock = make_gate(gate_config, frames, signals=signals, display=display)
+    parts, clock = make_gate(frames, signals=signals, display=display)
     try:
         results = run_frames(parts, clock, step=10)
     finally:
@@ -76,11 +50,11 @@ def test_events_are_committed_before_feedback(gate_config, authority, tmp_path, 
     assert [s.state for s in mock_factory.pin(23).states][1:2] == [1]
 
 
-def test_repeat_hold_and_check_out(gate_config, authority):
+def test_repeat_hold_and_check_out(gate_config, authority, make_gate, frames_for):
     tok = authority.token()
     # Same code in three consecutive frames (held up), then again after 3 s, then after ten minutes.
     frames = frames_for(tok, tok, tok)
-    parts, clock = make_gate(gate_config, frames)
+    parts, clock = make_gate(frames)
     gate = parts.gate
     try:
         out = []
@@ -89,12 +63,12 @@ def test_repeat_hold_and_check_out(gate_config, authority):
             clock.advance(0.2)
         assert [r.decision.outcome for r in out] == ["accepted"]  # held up: one decision
         clock.advance(3)
-        gate.camera = FrameListCamera(frames_for(tok))
+        gate.camera.add(frames_for(tok))
         again = gate.process_frame(gate.camera.read())
         assert [r.decision.outcome for r in again] == ["repeat"]
         assert again[0].event is None and gate.queue.depth() == 1
         clock.advance(600)  # past the minimum stay: leaving, not a second scan at the door
-        gate.camera = FrameListCamera(frames_for(tok))
+        gate.camera.add(frames_for(tok))
         leave = gate.process_frame(gate.camera.read())
         assert [(r.decision.outcome, r.decision.direction) for r in leave] == [("accepted", "out")]
         assert gate.queue.depth() == 2
@@ -103,11 +77,11 @@ def test_repeat_hold_and_check_out(gate_config, authority):
         parts.close()
 
 
-def test_refusals_make_no_events_and_say_why(gate_config, authority):
+def test_refusals_make_no_events_and_say_why(gate_config, authority, make_gate, frames_for, run_frames):
     expired = authority.token(exp=int((NOW - timedelta(days=1)).timestamp()),
                               iat=int((NOW - timedelta(days=20)).timestamp()))
     frames = frames_for(expired, "https://example.org/", SEVEN.replace("01011990", "32011990"), None)
-    parts, clock = make_gate(gate_config, frames, display=LumaDisplay(dummy(mode="1")))
+    parts, clock = make_gate(frames, display=LumaDisplay(dummy(mode="1")))
     try:
         results = run_frames(parts, clock)
         assert [r.decision.reason for r in results] == ["expired", "not_a_declaration", "invalid_cccd"]
@@ -117,17 +91,17 @@ def test_refusals_make_no_events_and_say_why(gate_config, authority):
         parts.close()
 
 
-def test_cccd_refused_when_config_says_so(gate_config):
-    parts, clock = make_gate(gate_config, frames_for(SEVEN), sections={"policy": {"accept_cccd": False}})
+def test_cccd_refused_when_config_says_so(gate_config, make_gate, frames_for, run_frames):
+    parts, clock = make_gate(frames_for(SEVEN), sections={"policy": {"accept_cccd": False}})
     try:
         assert [r.decision.reason for r in run_frames(parts, clock)] == ["cccd_not_accepted"]
     finally:
         parts.close()
 
 
-def test_relay_pulsed_only_on_accepted(gate_config, authority):
+def test_relay_pulsed_only_on_accepted(gate_config, authority, make_gate, frames_for, run_frames):
     signals = RecordingSignals()
-    parts, clock = make_gate(gate_config, frames_for(authority.token(), "junk"), signals=signals,
+    parts, clock = make_gate(frames_for(authority.token(), "junk"), signals=signals,
                              sections={"signals": {"relay_pin": 21, "relay_pulse_seconds": 0.8}})
     try:
         run_frames(parts, clock)
@@ -136,8 +110,8 @@ def test_relay_pulsed_only_on_accepted(gate_config, authority):
     assert signals.played == ["accepted", "rejected"] and signals.relay_pulses == [0.8]
 
 
-def test_full_store_refuses_scan_with_storage_error(gate_config, authority):
-    parts, clock = make_gate(gate_config, frames_for(authority.token()))
+def test_full_store_refuses_scan_with_storage_error(gate_config, authority, make_gate, frames_for, run_frames):
+    parts, clock = make_gate(frames_for(authority.token()))
     gate = parts.gate
     gate.queue.close()
     gate.queue = EventQueue(gate.queue.path, max_pages=12)
@@ -159,9 +133,9 @@ def test_full_store_refuses_scan_with_storage_error(gate_config, authority):
     assert gate.signals.played == ["rejected"]
 
 
-def test_idle_screen_returns_after_feedback(gate_config, authority):
+def test_idle_screen_returns_after_feedback(gate_config, authority, make_gate, frames_for):
     display = LumaDisplay(dummy(width=128, height=64, mode="1"))
-    parts, clock = make_gate(gate_config, frames_for(authority.token()), display=display)
+    parts, clock = make_gate(frames_for(authority.token()), display=display)
     gate = parts.gate
     try:
         gate.tick()
@@ -203,6 +177,6 @@ def test_portal_address_comes_from_config_and_the_centre(gate_config, tmp_path):
 
     cfg = gate_config(gate={"portal_url": "https://khaibao.example"})
     assert cfg.gate.portal_url == "https://khaibao.example"
-    assert merge(cfg, {"gate": {"portal_url": "https://khaibao.hcm.example"}}).gate.portal_url.endswith("hcm.example")
+    assert merge(cfg, CentralMessage(gate=GateSettings(portal_url="https://khaibao.hcm.example"))).gate.portal_url.endswith("hcm.example")
     with pytest.raises(ConfigError, match="portal_url"):
-        merge(cfg, {"gate": {"portal_url": "javascript:alert(1)"}})
+        merge(cfg, CentralMessage(gate=GateSettings(portal_url="javascript:alert(1)")))

@@ -16,7 +16,6 @@ from drivers.camera import FrameListCamera
 from tests.chain import crowd
 from tests.conftest import NOW
 from tests.services import write_gate_config
-from tests.test_gate import frames_for, make_gate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,14 +84,13 @@ class StalledCamera(FrameListCamera):
         return frame
 
 
-def test_watchdog_only_pinged_while_frames_are_processed(notify_socket, gate_config, authority):
+def test_watchdog_only_pinged_while_frames_are_processed(notify_socket, gate_config, authority, make_gate, frames_for):
     path, got = notify_socket
     release = threading.Event()
-    parts, clock = make_gate(gate_config, [], clock=ManualClock(NOW))
-    gate = parts.gate
-    gate.camera = StalledCamera(frames_for(authority.token(), None, None), release)
     n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000"})
-    gate.on_progress = n.progress
+    parts, clock = make_gate([], clock=ManualClock(NOW), on_progress=n.progress,
+                             camera=StalledCamera(frames_for(authority.token(), None, None), release))
+    gate = parts.gate
     stop = threading.Event()
     t = threading.Thread(target=gate.run, args=(stop,))
     t.start()

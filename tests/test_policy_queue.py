@@ -72,8 +72,8 @@ def test_queue_survives_reopen_and_acks(tmp_path):
     assert q.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert q.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     rows = q.pending(limit=3)
-    assert [r[1]["mono_ns"] for r in rows] == [0, 1, 2]
-    assert q.ack([r[1]["event_id"] for r in rows] + ["not-there"]) == 3
+    assert [Event.decode(r.body).mono_ns for r in rows] == [0, 1, 2]
+    assert q.ack([r.event_id for r in rows] + ["not-there"]) == 3
     assert q.depth() == 2
     assert q.last_seen("vhd", "VHD-1").direction == "in"
 

@@ -29,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from mqtt_bridge.reports import TZ
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
+from protocol.messages import Telemetry
 from provisioning.mosquitto import free_port
 from tests.chain import ROOT
 
@@ -53,7 +54,7 @@ def seed(url: str) -> None:
     store.add_device("gate-nd-01", "CP-ND")
     store.add_device("gate-bt-01", "CP-BT")
     store.set_status("gate-nd-01", True, now, "0.1.0")
-    store.set_telemetry("gate-nd-01", {"queue_depth": 0, "oldest_unsent_s": 0, "time_synced": True}, now)
+    store.set_telemetry("gate-nd-01", Telemetry(queue_depth=0, oldest_unsent_s=0, time_synced=True), now)
     store.set_status("gate-bt-01", False, now - timedelta(hours=3), "0.1.0")
     store.add_declaration({"declaration_id": "VHD-ANH", "full_name": "Nguyễn Thị Vân Anh",
                            "citizen_id": "079203001234", "birth_year": 1990, "sex": "F"})

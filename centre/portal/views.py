@@ -296,9 +296,10 @@ def _web_event(checkpoint_id: str, d: Declaration, direction: str, event_id: str
     from protocol.event import Event, format_time
 
     now = timezone.now()
-    return Event(event_id=event_id, device_id=source, checkpoint_id=checkpoint_id, direction=direction,
-                 kind="vhd", subject=d.declaration_id, display_name=d.full_name, scanned_at=format_time(now),
-                 mono_ns=0, boot_id=source, time_synced=True, firmware="portal")
+    return Event.from_dict(dict(event_id=event_id, device_id=source, checkpoint_id=checkpoint_id,
+                                direction=direction, kind="vhd", subject=d.declaration_id,
+                                display_name=d.full_name, scanned_at=format_time(now), mono_ns=0,
+                                boot_id=source, time_synced=True, firmware="portal"))
 
 
 def store_checkin(event) -> bool:
