@@ -47,9 +47,8 @@ def start_bridge(broker_url: str, store, **kw):
     stop = threading.Event()
     thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
     thread.start()
-    while not bridge.link.connected:
-        time.sleep(0.05)
-    time.sleep(0.3)  # subscriptions are made in on_connect
+    while not (bridge.link.connected and bridge.link.subscribed):  # subscribed in on_connect
+        time.sleep(0.02)
     return bridge, stop, thread
 
 

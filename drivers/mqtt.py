@@ -114,6 +114,8 @@ class MqttLink:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_connect_fail = self._on_connect_fail
+        c.on_subscribe = self._on_subscribe
+        self.subscribed = 0  # SUBACKs since the last CONNACK: subscriptions are in place
         self._failing = False
         self._c = c
 
@@ -126,6 +128,7 @@ class MqttLink:
                 logger.warning("%s: %s", self.url, self.last_error)
                 return
             self.connected = True
+            self.subscribed = 0
             self.last_error = ""
             if self._failing:
                 logger.info("broker %s reachable again", self.url)
@@ -133,6 +136,9 @@ class MqttLink:
             self.on_connect()
         except Exception:
             logger.exception("on_connect handler failed")
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        self.subscribed += 1
 
     def _on_connect_fail(self, client, userdata):
         # paho's own reconnect loop (auto_reconnect) could not reach the broker: say so once
@@ -208,6 +214,7 @@ class Link(Protocol):
 
     connected: bool
     last_error: str
+    subscribed: int
 
     def connect(self) -> None: ...
 
@@ -259,6 +266,7 @@ class RecordingLink:
     on_message: Callable[[str, bytes], None] = lambda t, p: None
     connected: bool = False
     last_error: str = ""
+    subscribed: int = 0
     published: list[tuple[str, bytes, int, bool]] = field(default_factory=list)
     subscriptions: list[tuple[str, int]] = field(default_factory=list)
 
@@ -281,6 +289,7 @@ class RecordingLink:
 
     def subscribe(self, topics: list[tuple[str, int]]) -> None:
         self.subscriptions += topics
+        self.subscribed += 1
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> _Sent | None:
         if not self.connected:

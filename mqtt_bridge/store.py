@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,9 +55,16 @@ def as_time(value) -> datetime:
     return value if isinstance(value, datetime) else parse_time(value)
 
 
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
 def checkin_row(ev: Event) -> tuple:
-    # Normalise the time text so that one instant is always stored the same way.
-    return (ev.event_id, format_time(ev.time), ev.device_id, ev.checkpoint_id,
+    # Normalise the time text so that one instant is always stored the same way (a gate's
+    # text is already in that form: 2021-09-15T01:30:00.000Z).
+    at = ev.scanned_at
+    if not _CANONICAL_TIME.fullmatch(at):
+        at = format_time(ev.time)
+    return (ev.event_id, at, ev.device_id, ev.checkpoint_id,
             ev.direction, ev.kind, ev.subject, ev.display_name, ev.mono_ns, ev.boot_id,
             ev.time_synced, ev.firmware)
 

@@ -113,12 +113,9 @@ class PgStore(Store):
         # staging table and a single INSERT ... ON CONFLICT DO NOTHING: retries cost nothing.
         rows = list({r[0]: r for r in (checkin_row(e) for e in events)}.values())
         cols = ", ".join(CHECKIN_COLUMNS)
+        months = {(e.time.year, e.time.month): e.time for e in events}
 
         def work(conn):
-            months = {}
-            for r in rows:
-                t = datetime.fromisoformat(r[1].replace("Z", "+00:00"))
-                months[(t.year, t.month)] = t
             for t in months.values():
                 self._partition_for(conn, t)
             if not self._staging:

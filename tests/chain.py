@@ -44,6 +44,7 @@ class Chain:
         self.state = tmp / "gate-state"
         self.event_ids: list[str] = []
         self.bridges: list[subprocess.Popen] = []
+        self.bridge_logs: list[StderrReader] = []
         self.gate: subprocess.Popen | None = None
         self.reader: StderrReader | None = None
         store = open_store(db_url)
@@ -65,9 +66,17 @@ backoff_max_seconds = 2
 
     def start_bridge(self, db_url: str | None = None) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker", self.broker.url,
-                                 "--db", db_url or self.db_url], cwd=ROOT, stderr=subprocess.DEVNULL)
+                                 "--db", db_url or self.db_url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         self.bridges.append(proc)
+        self.bridge_logs.append(StderrReader(proc))
         return proc
+
+    def bridge_says(self, text: str, timeout: float = 30) -> bool:
+        """Wait for a line of the last bridge's log, as an operator reads it in the journal."""
+        log = self.bridge_logs[-1]
+        if any(text in line for line in log.lines):
+            return True
+        return any(text in line for line in log.follow(timeout))
 
     def start_gate(self, repeat: int = 3, fps: float = 15, drain: float = 120) -> subprocess.Popen:
         self.gate = subprocess.Popen(
@@ -78,14 +87,19 @@ backoff_max_seconds = 2
         self.reader = StderrReader(self.gate)
         return self.gate
 
-    def follow(self, until_events: int, timeout: float = 60) -> None:
-        """Collect the gate's accepted events until there are `until_events` in all."""
+    def follow(self, until_events: int, timeout: float = 60, until_line: str | None = None) -> bool:
+        """Collect the accepted events from the gate's log (one line per scan, as a technician
+        reads it in the journal) until there are `until_events` in all, or a line with
+        `until_line` has come; False if the deadline came first."""
+        if until_line and any(until_line in line for line in self.reader.lines):
+            return True
         for line in self.reader.follow(timeout):
             m = EVENT_LINE.search(line)
             if m:
                 self.event_ids.append(m.group(1))
-            if len(self.event_ids) >= until_events:
-                return
+            if len(self.event_ids) >= until_events or (until_line and until_line in line):
+                return True
+        return False
 
     def finish_gate(self, timeout: float = 180) -> int:
         """Let the gate run out of frames and drain; returns its exit code."""

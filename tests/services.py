@@ -117,6 +117,16 @@ class TcpProxy:
         self.listener.close()
 
 
+def wait_until(predicate, timeout=60, step=0.2) -> bool:
+    """Poll a condition until it holds or the deadline passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
 class StderrReader:
     """Reads a process's stderr on a thread, so tests can wait for lines with a deadline."""
 

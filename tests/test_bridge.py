@@ -18,6 +18,7 @@ from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
 from protocol.topics import topic
+from tests.services import wait_until
 
 DEVICE, CHECKPOINT = "gate-b-01", "CP-B"
 BASE_S = int(time.time()) - 3 * 3600  # recent: the bridge stores only plausible times
@@ -62,10 +63,7 @@ class Running:
 
     def __enter__(self):
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.bridge.link.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # subscriptions made in on_connect
+        assert wait_until(lambda: self.bridge.link.connected and self.bridge.link.subscribed, 10)
         return self.bridge
 
     def __exit__(self, *exc):
@@ -84,15 +82,6 @@ def run_uplink(mosquitto, queue_path, device=DEVICE, **cfg):
                 seed=1)
     up.start()
     return up
-
-
-def wait_until(predicate, timeout=60, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def test_two_bridges_share_the_load_and_store_each_event_once(mosquitto, store_url, tmp_path):
@@ -142,7 +131,7 @@ def test_hostile_messages_are_refused_and_counted(mosquitto, store_url):
         try:
             wait_until(lambda: listener.connected, 5)
             listener.subscribe([(topic(DEVICE, "ack"), 1)])
-            time.sleep(0.3)
+            assert wait_until(lambda: listener.subscribed, 5)
             for _, name, payload in cases:
                 pub.publish(name, payload, qos=1)
             pub.publish(topic(DEVICE, "events"), json.dumps(
@@ -290,7 +279,9 @@ def test_bridge_started_late_learns_retained_status(mosquitto, store_url, tmp_pa
     up = run_uplink(mosquitto, tmp_path / "q.sqlite3")
     try:
         assert wait_until(lambda: up.state() == "online", 10)
-        time.sleep(0.3)  # the retained "online" is on the broker before any bridge runs
+        # The gate subscribes after it publishes "online": once that SUBACK is back, the broker
+        # holds the retained status before any bridge runs.
+        assert wait_until(lambda: up.link.subscribed, 10)
         store = open_store(store_url)
         with start_bridge(mosquitto.url, store_url):
             assert wait_until(lambda: next(r for r in store.device_rows() if r["device_id"] == DEVICE)["online"], 10)
@@ -371,6 +362,7 @@ def _ack_listener(mosquitto, acks):
     listener.loop_start()
     assert wait_until(lambda: listener.connected, 5)
     listener.subscribe([(topic(DEVICE, "ack"), 1)])
+    assert wait_until(lambda: listener.subscribed, 5)
     return listener
 
 
@@ -382,7 +374,6 @@ def test_times_checked_and_unsynchronised_clocks_placed_later(mosquitto, running
     acks: list[dict] = []
     listener = _ack_listener(mosquitto, acks)
     try:
-        time.sleep(0.3)  # the listener's subscription is in place
         future = make_event(1, scanned_at=format_time(datetime.fromtimestamp(now + 86400, UTC)))
         ancient = make_event(2, scanned_at=format_time(datetime.fromtimestamp(now - 40 * 86400, UTC)))
         early = make_event(3, scanned_at="1970-01-01T00:00:10.000Z", time_synced=False, boot_id="boot-x",
@@ -489,7 +480,7 @@ def test_bridge_waits_for_its_database_and_broker(tmp_path, pg_url):
         proxy.close()
 
 
-def test_uplink_outlives_a_queue_it_cannot_read(mosquitto, store_url, tmp_path):
+def test_uplink_outlives_a_queue_it_cannot_read(mosquitto, store_url, tmp_path, caplog):
     """Before: any error other than the queue's own (a damaged or locked file, a paho error)
     ended the uplink thread for good while the gate kept greeting people. Now it says so once,
     reopens the queue with backoff, and delivers everything once the file can be read again."""
@@ -500,7 +491,7 @@ def test_uplink_outlives_a_queue_it_cannot_read(mosquitto, store_url, tmp_path):
     with start_bridge(mosquitto.url, store_url):
         up = run_uplink(mosquitto, path)
         try:
-            time.sleep(1.5)  # the uplink meets the damaged file, more than once
+            assert wait_until(lambda: "uplink error, retrying" in caplog.text, 10)  # it met the damaged file
             path.write_bytes(good)
             assert wait_until(lambda: open_store(store_url).count_checkins() == 10, 30)
             assert up._thread.is_alive()

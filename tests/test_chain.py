@@ -59,8 +59,7 @@ def test_bridge_killed_mid_batch_and_restarted(chain):
     assert_exactly_once(chain)
 
 
-def test_database_unreachable_for_ten_seconds(chain):
-    import time
+def test_database_unreachable_while_people_pass(chain):
     from urllib.parse import urlparse
 
     u = urlparse(chain.db_url)
@@ -70,9 +69,11 @@ def test_database_unreachable_for_ten_seconds(chain):
         chain.start_gate(repeat=4, fps=10)
         chain.follow(15)
         proxy.cut()
-        t0 = time.monotonic()
         chain.follow(40)
-        time.sleep(max(0.0, 10 - (time.monotonic() - t0)))
+        # The outage lasts until the bridge has found the database gone and the gate, past its
+        # ack timeout (3 s), has sent everything again: then the database comes back.
+        assert chain.bridge_says("database write failed")
+        assert chain.follow(10**9, 60, until_line="resending unacknowledged events")
         proxy.restore()
         assert chain.finish_gate() == 0
         assert_exactly_once(chain)

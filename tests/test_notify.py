@@ -15,7 +15,7 @@ from device.clock import ManualClock
 from drivers.camera import FrameListCamera
 from tests.chain import crowd
 from tests.conftest import NOW
-from tests.services import write_gate_config
+from tests.services import wait_until, write_gate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,7 @@ def test_notifier_messages_and_watchdog_rate(notify_socket):
         time.sleep(0.005)
     elapsed = time.monotonic() - t0
     n.stopping()
-    time.sleep(0.3)
+    assert wait_until(lambda: got and got[-1] == "STOPPING=1", 5, step=0.02)
     assert got[0] == "READY=1\nSTATUS=scanning"
     pings = got.count("WATCHDOG=1")
     assert 2 <= pings <= elapsed / 0.1 + 1
@@ -76,10 +76,12 @@ class StalledCamera(FrameListCamera):
     def __init__(self, frames, release: threading.Event):
         super().__init__(frames)
         self.release = release
+        self.stalled = threading.Event()
 
     def read(self):
         frame = super().read()
         if frame is None:
+            self.stalled.set()
             self.release.wait(5)
         return frame
 
@@ -88,15 +90,16 @@ def test_watchdog_only_pinged_while_frames_are_processed(notify_socket, gate_con
     path, got = notify_socket
     release = threading.Event()
     n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000"})
-    parts, clock = make_gate([], clock=ManualClock(NOW), on_progress=n.progress,
-                             camera=StalledCamera(frames_for(authority.token(), None, None), release))
+    camera = StalledCamera(frames_for(authority.token(), None, None), release)
+    parts, clock = make_gate([], clock=ManualClock(NOW), on_progress=n.progress, camera=camera)
     gate = parts.gate
     stop = threading.Event()
     t = threading.Thread(target=gate.run, args=(stop,))
     t.start()
-    time.sleep(0.5)
+    assert camera.stalled.wait(10)
+    assert wait_until(lambda: len(got) >= 1, 5, step=0.02)  # the pings of the frames taken
     during_stall = len(got)
-    time.sleep(0.5)
+    time.sleep(0.5)  # a window in which nothing may come: absence takes a duration to observe
     assert len(got) == during_stall  # the camera hangs: no frames, no pings
     assert 1 <= during_stall <= 3
     stop.set()
@@ -113,8 +116,8 @@ def test_daemon_notifies_ready_watchdog_and_stopping(notify_socket, tmp_path, au
     r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
                         "--camera", f"images:{frames}?fps=20&repeat=4"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
-    time.sleep(0.3)
     assert r.returncode == 0, r.stderr
+    assert wait_until(lambda: got and got[-1] == "STOPPING=1", 5, step=0.02)
     assert got[0].startswith("READY=1")
     assert got.count("WATCHDOG=1") >= 2
     assert got[-1] == "STOPPING=1"
