@@ -33,7 +33,7 @@ setup(
     extras_require={
         # On a Pi: pin backend for gpiozero; picamera2 itself comes from apt (python3-picamera2).
         "pi": ["lgpio>=0.2"],
-        "opencv": ["opencv-python-headless>=4.8"],
+        "opencv": ["opencv-contrib-python-headless>=4.8"],
         "bridge": ["psycopg[binary]>=3.1", "prometheus_client>=0.20"],
         # The centre's web site (Django 5.2 LTS runs on Debian 12's and Raspberry Pi OS's Python 3.11).
         "centre": ["django>=5.2,<5.3", "gunicorn>=22", "whitenoise>=6.6", "argon2-cffi>=23",

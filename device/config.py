@@ -43,8 +43,17 @@ class CameraSection:
     width: int = 640
     height: int = 480
     framerate: float = 15.0
-    autofocus: str = "continuous"  # continuous or manual
-    lens_position: float = 0.0  # dioptres, for manual focus
+    autofocus: str = "continuous"  # continuous (macro range) or manual
+    lens_position: float = 4.0  # dioptres, for manual focus: 4 = 25 cm
+    max_exposure_us: int = 8000  # a moving hand smears less than 3 px
+    max_gain: float = 8.0  # analogue gain, for dim doorways
+    crop: list[float] = field(default_factory=list)  # [x, y, width, height] of the sensor, 0..1
+
+    def door_exposure(self):
+        from drivers.camera import DoorExposure
+
+        return DoorExposure(self.max_exposure_us, self.max_gain,
+                            (self.crop[0], self.crop[1], self.crop[2], self.crop[3]) if self.crop else None)
 
 
 @dataclass
@@ -181,6 +190,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("policy.debounce_seconds: must not be negative")
     if cfg.gate.portal_url and not valid_portal_url(cfg.gate.portal_url):
         raise ConfigError("gate.portal_url: an https:// address without query, e.g. https://khaibao.example")
+    c = cfg.camera
+    if not (100 <= c.max_exposure_us <= 100_000 and 1.0 <= c.max_gain <= 64.0 and 0 <= c.lens_position <= 15):
+        raise ConfigError("camera: max_exposure_us 100..100000, max_gain 1..64, lens_position 0..15 dioptres")
+    if c.crop and not (len(c.crop) == 4 and all(0 <= v <= 1 for v in c.crop) and c.crop[2] > 0 and c.crop[3] > 0
+                       and c.crop[0] + c.crop[2] <= 1 and c.crop[1] + c.crop[3] <= 1):
+        raise ConfigError("camera.crop: [x, y, width, height] as fractions of the sensor, inside it")
     if cfg.signals.rgb_led_pins and len(cfg.signals.rgb_led_pins) != 3:
         raise ConfigError("signals.rgb_led_pins: three pins, [red, green, blue]")
     if cfg.display.driver == "png" and not cfg.display.png_dir:

@@ -96,7 +96,8 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
         closers.append(signals.close)
         camera = camera or open_camera(cfg.camera.source, cfg.camera.width, cfg.camera.height,
                                        cfg.camera.framerate, cfg.camera.autofocus,
-                                       cfg.camera.lens_position)
+                                       cfg.camera.lens_position,
+                                       cfg.camera.door_exposure())
         drivers = Drivers(camera, make_decoder(cfg.decoder.driver), display, signals)
         central = CentralConfig(state, cfg)
         central.restore()

@@ -99,17 +99,21 @@ class EventQueue:
 
     def record(self, event: Event) -> None:
         """Store the event and the person's latest direction in one committed transaction."""
-        body = event.encode().decode()
-        key = self.subject_key(event.kind, event.subject)
+        self.record_many([event])
+
+    def record_many(self, events: list[Event]) -> None:
+        """Store events (and each person's latest direction) in one committed transaction: all or
+        none of them."""
+        rows = [(e.event_id, e.encode().decode(), time.time()) for e in events]
+        presence = [(self.subject_key(e.kind, e.subject), e.scanned_at, e.direction) for e in events]
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.execute("INSERT INTO events (event_id, body, created_at) VALUES (?, ?, ?)",
-                                  (event.event_id, body, time.time()))
-                self.conn.execute(
+                self.conn.executemany("INSERT INTO events (event_id, body, created_at) VALUES (?, ?, ?)", rows)
+                self.conn.executemany(
                     "INSERT INTO presence (subject_key, last_at, direction) VALUES (?, ?, ?) "
                     "ON CONFLICT(subject_key) DO UPDATE SET last_at = excluded.last_at, "
-                    "direction = excluded.direction", (key, event.scanned_at, event.direction))
+                    "direction = excluded.direction", presence)
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:  # SQLite already rolled back on SQLITE_FULL

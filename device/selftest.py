@@ -20,7 +20,8 @@ def _camera(cfg: Config, camera=None) -> str:
     from drivers.camera import open_camera
 
     cam = camera or open_camera(cfg.camera.source, cfg.camera.width, cfg.camera.height,
-                                cfg.camera.framerate, cfg.camera.autofocus, cfg.camera.lens_position)
+                                cfg.camera.framerate, cfg.camera.autofocus, cfg.camera.lens_position,
+                                       cfg.camera.door_exposure())
     cam.start()
     try:
         frame = cam.read()

@@ -46,17 +46,49 @@ def _to_grey(img) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.uint8)
 
 
+@dataclass(frozen=True)
+class DoorExposure:
+    """How a door camera should expose: short, so a moving hand does not smear the modules.
+
+    At 640 px across a field of about 40 cm a pixel is about 0.6 mm of the code; a hand still
+    moving at 20 cm/s travels 1.6 mm (under 3 px) in 8 ms, and a module of a phone's QR is
+    1 to 2 mm. So the exposure is capped (`max_exposure_us`), the sensor's analogue gain makes up
+    for it in dim light up to `max_gain` (above that the noise costs more reads than the
+    darkness), and auto-exposure is told to prefer short exposures. Focus is for 10 to 40 cm:
+    continuous autofocus limited to its macro range on Camera Module 3, or a fixed lens position
+    (4 dioptres = 25 cm). `crop` keeps only where people hold codes, as fractions of the sensor
+    (x, y, width, height): fewer pixels to search, each code larger in the frame."""
+
+    max_exposure_us: int = 8000
+    max_gain: float = 8.0
+    crop: tuple[float, float, float, float] | None = None
+
+
+def door_tuning(tuning: dict, exposure: DoorExposure) -> dict:
+    """The sensor's tuning with its "short" exposure mode capped for a door (Picamera2's
+    documented way to bound both shutter and gain: rpi.agc's exposure modes)."""
+    agc = next((a["rpi.agc"] for a in tuning.get("algorithms", []) if "rpi.agc" in a), None)
+    if agc is None:
+        return tuning
+    cap = exposure.max_exposure_us
+    short = {"shutter": [100, cap // 2, cap], "gain": [1.0, max(1.0, exposure.max_gain / 2), exposure.max_gain]}
+    for channel in agc.get("channels", [agc]):  # Pi 5 (PiSP) files keep one set per channel
+        channel.setdefault("exposure_modes", {})["short"] = short
+    return tuning
+
+
 class Picamera2Camera:
     """Raspberry Pi camera through picamera2: the lores YUV420 stream's Y plane is the grey frame."""
 
     def __init__(self, width: int = 640, height: int = 480, framerate: float = 15.0,
-                 autofocus: str = "continuous", lens_position: float = 0.0, camera_num: int = 0,
-                 module=None, controls_module=None):
+                 autofocus: str = "continuous", lens_position: float = 4.0, camera_num: int = 0,
+                 exposure: DoorExposure | None = None, module=None, controls_module=None):
         self.size = (width, height)
         self.framerate = framerate
         self.autofocus = autofocus
         self.lens_position = lens_position
         self.camera_num = camera_num
+        self.exposure = exposure or DoorExposure()
         self._module = module  # tests hand in a stand-in for `picamera2`
         self._controls = controls_module
         self._cam = None
@@ -73,20 +105,33 @@ class Picamera2Camera:
                                   "with --system-site-packages") from exc
             self._module, self._controls = module, controls
         try:
-            cam = self._module.Picamera2(self.camera_num)
+            cam = self._module.Picamera2(self.camera_num, tuning=self._tuning())
             # The main stream is needed by libcamera; the gate only reads lores.
             config = cam.create_video_configuration(
                 main={"size": self.size, "format": "YUV420"},
                 lores={"size": self.size, "format": "YUV420"},
                 buffer_count=2,  # few buffers: the frame read is always the newest
-                controls={"FrameRate": float(self.framerate)},
+                controls={"FrameRate": float(self.framerate),
+                          "AeExposureMode": self._controls.AeExposureModeEnum.Short},
             )
             cam.configure(config)
             cam.start()
             self._set_focus(cam)
+            self._set_crop(cam)
         except Exception as exc:  # libcamera raises plain RuntimeError and friends
             raise CameraError(f"cannot start the Pi camera: {exc}") from exc
         self._cam = cam
+
+    def _tuning(self) -> dict | None:
+        """The sensor's own tuning file with the door's exposure caps; None (the defaults, with
+        a warning) where it cannot be read."""
+        P = self._module.Picamera2
+        try:
+            model = P.global_camera_info()[self.camera_num]["Model"]
+            return door_tuning(P.load_tuning_file(f"{model}.json"), self.exposure)
+        except Exception as exc:
+            logger.warning("camera tuning not capped for a door (%s): exposure left to the defaults", exc)
+            return None
 
     def _set_focus(self, cam) -> None:
         if "AfMode" not in getattr(cam, "camera_controls", {}):
@@ -95,7 +140,15 @@ class Picamera2Camera:
         if self.autofocus == "manual":
             cam.set_controls({"AfMode": af.Manual, "LensPosition": float(self.lens_position)})
         else:
-            cam.set_controls({"AfMode": af.Continuous})
+            cam.set_controls({"AfMode": af.Continuous, "AfRange": self._controls.AfRangeEnum.Macro,
+                              "AfSpeed": self._controls.AfSpeedEnum.Fast})
+
+    def _set_crop(self, cam) -> None:
+        if not self.exposure.crop:
+            return
+        x0, y0, w, h = cam.camera_properties["ScalerCropMaximum"]
+        fx, fy, fw, fh = self.exposure.crop
+        cam.set_controls({"ScalerCrop": (x0 + int(w * fx), y0 + int(h * fy), int(w * fw), int(h * fh))})
 
     def read(self) -> Frame | None:
         if self._cam is None:
@@ -231,12 +284,13 @@ class FrameListCamera:
 
 
 def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float = 15.0,
-                autofocus: str = "continuous", lens_position: float = 0.0) -> Camera:
+                autofocus: str = "continuous", lens_position: float = 4.0,
+                exposure: DoorExposure | None = None) -> Camera:
     """A camera from a spec: picamera2[:N], opencv:INDEX|PATH, images:DIR[?fps=N&loop&repeat=N]."""
     kind, _, rest = spec.partition(":")
     if kind == "picamera2":
         return Picamera2Camera(width, height, framerate, autofocus, lens_position,
-                               camera_num=int(rest or 0))
+                               camera_num=int(rest or 0), exposure=exposure)
     if kind in ("opencv", "v4l2"):
         return OpenCVCamera(int(rest) if rest.isdigit() else rest, width, height)
     if kind == "video":

@@ -37,6 +37,14 @@ class Shot:
     noise: float = 0.0  # sensor noise, standard deviation in grey levels
     dx: int = 0
     dy: int = 0
+    # A door camera's troubles: a hand moving (blur along a line), a finger over the code, a
+    # screen's glare, too little light (the sensor's gain lifts the noise with it).
+    motion: float = 0.0  # length of the motion blur, pixels
+    motion_angle: float = 0.0  # its direction, degrees
+    finger: float = 0.0  # share of the code's side a finger covers from one edge
+    glare: float = 0.0  # 0..1: strength of a bright spot over part of the code
+    light: float = 1.0  # scene brightness, 1 = well lit
+    area_resample: bool = False  # sample the code as a sensor does (modules of 1.5 px blend)
 
 
 def _perspective_coeffs(src: list[tuple[float, float]], dst: list[tuple[float, float]]) -> list:
@@ -53,7 +61,7 @@ def compose(code: Image.Image, shot: Shot, seed: int = 0) -> np.ndarray:
     """One 640x480 grey frame showing `code` as `shot` describes."""
     rng = random.Random(seed)
     w, h = FRAME_SIZE
-    img = code.resize((shot.size, shot.size), Image.NEAREST)
+    img = code.resize((shot.size, shot.size), Image.BOX if shot.area_resample else Image.NEAREST)
     if shot.invert:
         img = Image.eval(img, lambda p: 255 - p)
     span = shot.high - shot.low
@@ -77,11 +85,118 @@ def compose(code: Image.Image, shot: Shot, seed: int = 0) -> np.ndarray:
     x = (w - img.size[0]) // 2 + shot.dx
     y = (h - img.size[1]) // 2 + shot.dy
     frame.paste(img, (x, y), mask)
-    if shot.blur:
-        frame = frame.filter(ImageFilter.GaussianBlur(shot.blur))
+    box = (x, y, x + img.size[0], y + img.size[1])
+    if shot.finger:
+        frame = _finger(frame, box, shot.finger, rng)
     arr = np.asarray(frame, dtype=np.float32)
+    if shot.glare:
+        arr = _glare(arr, box, shot.glare, rng)
+    if shot.motion >= 1:
+        arr = _motion_blur(arr, shot.motion, shot.motion_angle)
+    if shot.blur:
+        arr = np.asarray(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(
+            ImageFilter.GaussianBlur(shot.blur)), dtype=np.float32)
+    noise_rng = np.random.default_rng(seed)
+    if shot.light < 1:
+        # Too few photons: the picture is dark, and the sensor's gain brings shot noise with it.
+        arr = arr * shot.light
+        arr = arr + noise_rng.normal(0, 1, arr.shape) * np.sqrt(np.maximum(arr, 1) * (1 - shot.light) * 2)
     if shot.noise:
-        arr = arr + np.random.default_rng(seed).normal(0, shot.noise, arr.shape)
+        arr = arr + noise_rng.normal(0, shot.noise, arr.shape)
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def _finger(frame: Image.Image, box: tuple[int, int, int, int], share: float, rng: random.Random) -> Image.Image:
+    """A fingertip over one edge of the code: a rounded, evenly lit blob of skin."""
+    from PIL import ImageDraw
+
+    x0, y0, x1, y1 = box
+    side = x1 - x0
+    depth = int(side * share)
+    width = int(side * rng.uniform(0.18, 0.3))
+    along = rng.randint(x0, max(x0, x1 - width))
+    draw = ImageDraw.Draw(frame)
+    tone = rng.randint(120, 185)
+    edge = rng.choice(["top", "bottom", "left", "right"])
+    if edge in ("top", "bottom"):
+        top = y0 - width if edge == "top" else y1 - depth
+        shape = (along, top, along + width, top + depth + width)
+    else:
+        along = rng.randint(y0, max(y0, y1 - width))
+        left = x0 - width if edge == "left" else x1 - depth
+        shape = (left, along, left + depth + width, along + width)
+    draw.rounded_rectangle(shape, radius=width // 2, fill=tone)
+    return frame
+
+
+def _glare(arr: np.ndarray, box: tuple[int, int, int, int], strength: float, rng: random.Random) -> np.ndarray:
+    """A reflection on a phone screen: a bright soft spot that washes the modules out."""
+    x0, y0, x1, y1 = box
+    cx, cy = rng.uniform(x0, x1), rng.uniform(y0, y1)
+    r = (x1 - x0) * rng.uniform(0.12, 0.3)
+    yy, xx = np.mgrid[0:arr.shape[0], 0:arr.shape[1]]
+    spot = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+    return arr + spot * 255 * strength * 1.5
+
+
+def _motion_blur(arr: np.ndarray, length: float, angle: float) -> np.ndarray:
+    """The frame averaged along a line: a code moving during the exposure."""
+    n = max(2, int(round(length)))
+    dx, dy = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    acc = np.zeros_like(arr)
+    for i in range(n):
+        t = i - (n - 1) / 2
+        acc += np.roll(arr, (int(round(t * dy)), int(round(t * dx))), axis=(0, 1))
+    return acc / n
+
+
+def door_shot(rng: random.Random, modules: int) -> Shot:
+    """What a door camera sees when someone holds up a code of `modules` modules a side: the
+    conditions that make codes hard, mixed as they come (modules of 1.5 to 3 px, motion and
+    defocus blur, low light, tilt up to 40 degrees, glare, a finger over the code)."""
+    module_px = rng.uniform(1.5, 3.0) if rng.random() < 0.5 else rng.uniform(3.0, 6.0)
+    low = rng.randint(0, 60)
+    trouble = rng.sample(["motion", "defocus", "dark", "tilt", "glare", "finger"], k=rng.choice([1, 1, 2, 2, 3]))
+    return Shot(
+        size=int((modules + 8) * module_px),
+        angle=rng.uniform(-30, 30),
+        tilt=rng.uniform(0.2, 0.45) if "tilt" in trouble else rng.uniform(0, 0.1),
+        blur=rng.uniform(0.8, 2.2) if "defocus" in trouble else rng.uniform(0, 0.6),
+        low=low,
+        high=rng.randint(max(low + 80, 170), 255),
+        invert=rng.random() < 0.1,
+        background=rng.randint(30, 180),
+        noise=rng.uniform(1, 4),
+        dx=rng.randint(-100, 100),
+        dy=rng.randint(-60, 60),
+        motion=rng.uniform(3, 12) if "motion" in trouble else 0.0,
+        motion_angle=rng.uniform(0, 180),
+        finger=rng.uniform(0.08, 0.2) if "finger" in trouble else 0.0,
+        glare=rng.uniform(0.4, 0.9) if "glare" in trouble else 0.0,
+        light=rng.uniform(0.12, 0.4) if "dark" in trouble else 1.0,
+        area_resample=True,
+    )
+
+
+def empty_frame(rng: random.Random, seed: int = 0) -> np.ndarray:
+    """A door with nobody holding a code: walls, a doorway, shapes and clothes, sensor noise."""
+    from PIL import ImageDraw
+
+    w, h = FRAME_SIZE
+    base = rng.randint(40, 200)
+    frame = Image.new("L", FRAME_SIZE, base)
+    draw = ImageDraw.Draw(frame)
+    for _ in range(rng.randint(3, 12)):
+        x0, y0 = rng.randint(-50, w), rng.randint(-50, h)
+        x1, y1 = x0 + rng.randint(20, 300), y0 + rng.randint(20, 300)
+        fill = rng.randint(0, 255)
+        (draw.rectangle if rng.random() < 0.6 else draw.ellipse)((x0, y0, x1, y1), fill=fill)
+    for _ in range(rng.randint(0, 20)):  # text on a notice, stripes on a shirt
+        x, y = rng.randint(0, w), rng.randint(0, h)
+        draw.line((x, y, x + rng.randint(-80, 80), y + rng.randint(-80, 80)), fill=rng.randint(0, 255),
+                  width=rng.randint(1, 4))
+    arr = np.asarray(frame.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.5))), dtype=np.float32)
+    arr = arr * rng.uniform(0.3, 1.0) + np.random.default_rng(seed).normal(0, rng.uniform(1, 6), arr.shape)
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 

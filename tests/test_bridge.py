@@ -37,10 +37,7 @@ def make_event(n: int, device=DEVICE, checkpoint=CHECKPOINT, **kw) -> dict:
 def fill_queue(path, n: int) -> None:
     """n events straight into a gate's queue, in one transaction (a day offline, quickly)."""
     q = EventQueue(path)
-    rows = [(e["event_id"], json.dumps(e), time.time()) for e in (make_event(i) for i in range(n))]
-    with q.conn:
-        q.conn.execute("BEGIN")
-        q.conn.executemany("INSERT INTO events (event_id, body, created_at) VALUES (?, ?, ?)", rows)
+    q.record_many([Event.from_dict(make_event(i)) for i in range(n)])
     q.close()
 
 

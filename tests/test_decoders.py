@@ -6,6 +6,7 @@ from drivers.decoder import DecoderError, make_decoder
 from sim.frames import Shot, compose, render_qr
 
 VIET = "079203001234|025123456|Nguyễn Thị Vân Anh|01011990|Nữ|Số 12 Lê Lợi, Quận 1, TP. Hồ Chí Minh|15082021"
+VIET_CARD = "079203001234|025123456|Nguyễn Thị Vân Anh|01011990|Nữ|Số 12, Bến Nghé, Quận 1, TP.HCM|15082021"
 SHOTS = {
     "straight": Shot(size=260),
     "rotated-35": Shot(size=230, angle=35),
@@ -55,3 +56,57 @@ def test_empty_and_blank_frames(decoder):
 def test_unknown_decoder_is_a_clear_error():
     with pytest.raises(DecoderError, match="unknown decoder"):
         make_decoder("tesseract")
+
+
+# Near the limit: what the gate's heavier passes read where one zxing pass does not.
+DOOR_SHOTS = {
+    # modules of 2 px, a hand still moving 4 px during the exposure
+    "small-moving": Shot(size=int(53 * 2.0), angle=12, blur=0.6, low=20, high=220, background=120, noise=2,
+                         motion=4, motion_angle=30, area_resample=True),
+    "small-moving-2.2": Shot(size=int(53 * 2.2), angle=12, blur=0.6, low=20, high=220, background=120, noise=2,
+                             motion=4, motion_angle=30, area_resample=True),
+}
+
+
+@pytest.mark.parametrize("shot", list(DOOR_SHOTS), ids=list(DOOR_SHOTS))
+def test_heavier_passes_read_where_one_pass_does_not(shot):
+    from drivers.decoder import ZxingDecoder
+
+    frame = compose(render_qr(VIET_CARD, box=1, border=4, ec="M"), DOOR_SHOTS[shot], seed=5)
+    assert ZxingDecoder(fallback=False).decode(frame) == []  # one zxing pass: nothing
+    assert [d.text for d in ZxingDecoder().decode(frame)] == [VIET_CARD]
+
+
+def test_empty_door_frames_get_no_heavy_pass():
+    """A door camera sees no code most of the time: the locator stays quiet, so an empty frame
+    costs the two cheap passes only."""
+    import random
+
+    from drivers.decoder import busy_regions
+    from sim.frames import empty_frame
+
+    rng = random.Random(3)
+    frames = [empty_frame(rng, seed=i) for i in range(30)]
+    assert sum(bool(busy_regions(f)) for f in frames) <= 1
+    coded = compose(render_qr(VIET_CARD, box=1, border=4, ec="M"), DOOR_SHOTS["small-moving"], seed=5)
+    (x0, y0, x1, y1), = busy_regions(coded)
+    assert x0 <= 320 - 53 <= 320 + 53 <= x1 and y0 <= 240 - 53 <= 240 + 53 <= y1  # the code is inside
+
+
+def test_decoding_stops_at_its_budget():
+    """Nothing heavy starts once a frame has used its budget: the scan loop keeps its rate."""
+    from drivers.decoder import ZxingDecoder
+
+    class Counting(ZxingDecoder):
+        passes = 0
+
+        def _read(self, grey, **options):
+            self.passes += 1
+            return super()._read(grey, **options)
+
+    # A code the locator finds but nothing can read: too small, too blurred.
+    frame = compose(render_qr(VIET_CARD, box=1, border=4, ec="M"),
+                    Shot(size=90, blur=2.5, motion=8, low=20, high=220, background=120, area_resample=True), seed=2)
+    spent, unlimited = Counting(budget_ms=0), Counting(budget_ms=10_000)
+    assert spent.decode(frame) == [] and unlimited.decode(frame) == []
+    assert spent.passes <= 2 < unlimited.passes  # the cheap passes, then it stopped

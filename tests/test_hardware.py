@@ -9,7 +9,7 @@ from luma.core.device import dummy
 from PIL import Image
 
 from device.feedback import PATTERNS
-from drivers.camera import CameraError, Picamera2Camera, open_camera
+from drivers.camera import CameraError, DoorExposure, Picamera2Camera, open_camera
 from drivers.display import DisplayError, LumaDisplay, open_luma
 from drivers.signals import GpioSignals
 
@@ -101,15 +101,31 @@ def test_missing_oled_is_a_clear_error():
 class StandIn:
     """A stand-in for `picamera2`: records the calls the adapter makes, returns YUV420 arrays."""
 
-    def __init__(self, has_af=True):
+    def __init__(self, has_af=True, pisp=False):
         self.calls = []
         self.has_af = has_af
+        self.pisp = pisp
+        self.tuning = None
         stand_in = self
 
         class Picamera2:
-            def __init__(self, num=0):
+            def __init__(self, num=0, tuning=None):
                 stand_in.calls.append(("Picamera2", num))
+                stand_in.tuning = tuning
                 self.camera_controls = {"AfMode": (0, 2, 0)} if stand_in.has_af else {}
+                self.camera_properties = {"ScalerCropMaximum": (16, 8, 4608, 2592)}
+
+            @staticmethod
+            def global_camera_info():
+                return [{"Model": "imx708", "Num": 0}]
+
+            @staticmethod
+            def load_tuning_file(name):
+                stand_in.tuning_file = name
+                # A Pi 5 (PiSP) file keeps its AGC settings per channel; a Pi 4 one at the top.
+                agc = ({"channels": [{"exposure_modes": {"normal": {}}}, {"exposure_modes": {}}]}
+                       if stand_in.pisp else {"exposure_modes": {"normal": {"shutter": [100, 66666]}}})
+                return {"version": 2.0, "algorithms": [{"rpi.black_level": {}}, {"rpi.agc": agc}]}
 
             def create_video_configuration(self, **kw):
                 stand_in.calls.append(("create_video_configuration", kw))
@@ -140,7 +156,11 @@ class StandIn:
                 stand_in.calls.append(("close",))
 
         self.module = types.SimpleNamespace(Picamera2=Picamera2)
-        self.controls = types.SimpleNamespace(AfModeEnum=types.SimpleNamespace(Manual=0, Continuous=2))
+        # libcamera's enums, with their values
+        self.controls = types.SimpleNamespace(AfModeEnum=types.SimpleNamespace(Manual=0, Continuous=2),
+                                              AfRangeEnum=types.SimpleNamespace(Normal=0, Macro=1),
+                                              AfSpeedEnum=types.SimpleNamespace(Normal=0, Fast=1),
+                                              AeExposureModeEnum=types.SimpleNamespace(Normal=0, Short=1))
         self.lores_size = (640, 480)
 
 
@@ -157,9 +177,35 @@ def test_picamera2_adapter_reads_lores_y_plane():
                      "capture_array", "stop", "close"]
     kw = s.calls[1][1]
     assert kw["lores"] == {"size": (640, 480), "format": "YUV420"}
-    assert kw["controls"]["FrameRate"] == 20.0
-    assert s.calls[4][1] == {"AfMode": 2}
+    assert kw["controls"] == {"FrameRate": 20.0, "AeExposureMode": 1}  # short exposures preferred
+    assert s.calls[4][1] == {"AfMode": 2, "AfRange": 1, "AfSpeed": 1}  # continuous, macro range: 10-40 cm
     assert s.calls[5][1] == "lores"
+
+
+@pytest.mark.parametrize("pisp", [False, True])
+def test_picamera2_exposure_capped_for_a_door(pisp):
+    """The sensor's own tuning file, its short exposure mode capped (shutter and gain), and the
+    crop where people hold codes, in sensor pixels."""
+    s = StandIn(pisp=pisp)
+    cam = Picamera2Camera(module=s.module, controls_module=s.controls,
+                          exposure=DoorExposure(max_exposure_us=6000, max_gain=6.0, crop=(0.25, 0.1, 0.5, 0.8)))
+    cam.start()
+    assert s.tuning_file == "imx708.json"
+    agc = s.tuning["algorithms"][1]["rpi.agc"]
+    for channel in agc.get("channels", [agc]):
+        assert channel["exposure_modes"]["short"] == {"shutter": [100, 3000, 6000], "gain": [1.0, 3.0, 6.0]}
+    assert ("set_controls", {"ScalerCrop": (16 + 1152, 8 + 259, 2304, 2073)}) in s.calls
+    cam.close()
+
+
+def test_picamera2_without_a_tuning_file_still_starts(caplog):
+    s = StandIn()
+    s.module.Picamera2.load_tuning_file = staticmethod(lambda name: (_ for _ in ()).throw(FileNotFoundError(name)))
+    cam = Picamera2Camera(module=s.module, controls_module=s.controls)
+    cam.start()
+    assert s.tuning is None and "not capped" in caplog.text
+    assert cam.read().grey.shape == (480, 640)
+    cam.close()
 
 
 def test_picamera2_manual_focus_and_fixed_focus_module():
