@@ -138,6 +138,20 @@ def _session(client_id: str, url: str, **kw) -> MqttLink:
                     max_inflight=100, **kw)
 
 
+def _forget(client_id: str, url: str) -> None:
+    """End a persistent session, so it collects nothing of the runs that follow."""
+    link = MqttLink(client_id, BrokerUrl.parse(url), clean_start=True, session_expiry=0)
+    link.connect()
+    link.loop_start()
+    while not link.connected:
+        time.sleep(0.01)
+    link.disconnect()
+    link.loop_stop()
+
+
+_runs = iter(range(1000))
+
+
 def _queue_for(url: str, subscribe, msgs) -> None:
     """Messages queued at the broker for sessions that subscribed and went away."""
     subscribe()
@@ -149,7 +163,8 @@ def raw_drain(url: str, msgs) -> float:
     """A bare paho subscriber draining messages queued for its persistent session."""
     got = []
     done = threading.Event()
-    name = f"bench-drain-raw-{os.getpid()}"
+    run = next(_runs)
+    name = f"bench-drain-raw-{os.getpid()}-{run}"
 
     def on_message(_topic, _payload):
         got.append(time.perf_counter())
@@ -162,7 +177,7 @@ def raw_drain(url: str, msgs) -> float:
         link.loop_start()
         while not link.connected:
             time.sleep(0.01)
-        link.subscribe([("$share/rawdrain/vhd/v1/gates/+/events", 1)])
+        link.subscribe([(f"$share/rawdrain{run}/vhd/v1/gates/+/events", 1)])
         while not link.subscribed:  # SUBACK before the session goes away
             time.sleep(0.01)
         link.disconnect()
@@ -176,6 +191,7 @@ def raw_drain(url: str, msgs) -> float:
     done.wait(300)
     link.disconnect()
     link.loop_stop()
+    _forget(name, url)
     if len(got) != len(msgs):
         raise SystemExit(f"bare subscriber drained {len(got)} of {len(msgs)}")
     return len(msgs) / (got[-1] - t0)
@@ -186,11 +202,13 @@ def bridge_drain(url: str, db_url: str, msgs, total_events: int) -> float:
     store = open_store(db_url)
     with store.conn.transaction():
         store.conn.execute("TRUNCATE checkins, checkin_ids, checkin_hourly, checkin_people")
-    link = mqtt_link(f"bench-drain-bridge-{os.getpid()}", BrokerUrl.parse(url), clean_start=False,
-                     session_expiry=3600, max_inflight=100, auto_reconnect=True)
+    run = next(_runs)
+    name = f"bench-drain-bridge-{os.getpid()}-{run}"
+    link = mqtt_link(name, BrokerUrl.parse(url), clean_start=False, session_expiry=3600, max_inflight=100,
+                     auto_reconnect=True)
 
     def subscribe():
-        first = Bridge(store, link, group="drain")
+        first = Bridge(store, link, group=f"drain{run}")
         stop = threading.Event()
         thread = threading.Thread(target=first.run, args=(stop,), daemon=True)
         thread.start()
@@ -200,7 +218,7 @@ def bridge_drain(url: str, db_url: str, msgs, total_events: int) -> float:
         thread.join(10)
 
     _queue_for(url, subscribe, msgs)
-    bridge = Bridge(store, link, group="drain")
+    bridge = Bridge(store, link, group=f"drain{run}")
     stop = threading.Event()
     thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
     t0 = time.perf_counter()
@@ -211,6 +229,7 @@ def bridge_drain(url: str, db_url: str, msgs, total_events: int) -> float:
     elapsed = time.perf_counter() - t0
     stop.set()
     thread.join(10)
+    _forget(name, url)
     stored = store.count_checkins()
     store.close()
     if stored != total_events:
