@@ -118,21 +118,15 @@ def methods(wechat_models: str | None) -> dict:
         import cv2
     except ImportError:
         return found
-    plain = cv2.QRCodeDetector()
-
-    def opencv(g):
-        ok, texts, _, _ = plain.detectAndDecodeMulti(g)
-        return [t for t in texts if t] if ok else []
-
-    found["opencv"] = opencv
-    if hasattr(cv2, "QRCodeDetectorAruco"):
-        aruco = cv2.QRCodeDetectorAruco()
-
-        def opencv_aruco(g):
-            ok, texts, _, _ = aruco.detectAndDecodeMulti(g)
+    def opencv(detector):
+        def read(g):
+            ok, texts, _, _ = detector.detectAndDecodeMulti(g)
             return [t for t in texts if t] if ok else []
+        return read
 
-        found["opencv_aruco"] = opencv_aruco
+    found["opencv"] = opencv(cv2.QRCodeDetector())
+    if hasattr(cv2, "QRCodeDetectorAruco"):
+        found["opencv_aruco"] = opencv(cv2.QRCodeDetectorAruco())
     if hasattr(cv2, "wechat_qrcode_WeChatQRCode"):
         files = [str(Path(wechat_models) / f) for f in ("detect.prototxt", "detect.caffemodel",
                                                           "sr.prototxt", "sr.caffemodel")] if wechat_models else []

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from centre import config
+from protocol.event import LOCAL_TIME_ZONE
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = config.secret_key()
@@ -84,7 +85,7 @@ LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = "Asia/Ho_Chi_Minh"
+TIME_ZONE = LOCAL_TIME_ZONE
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol.checkpoint import valid_portal_url
+from protocol.event import LOCAL_TIME_ZONE
 
 
 class ConfigError(ValueError):
@@ -23,7 +24,7 @@ class GateSection:
     checkpoint_name: str = "Điểm kiểm dịch"
     direction: str = "auto"  # in, out or auto
     language: str = "vi"  # vi or en
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = LOCAL_TIME_ZONE
     state_dir: str = "/var/lib/vhd-gate"
     firmware: str = ""
     portal_url: str = ""  # e.g. https://khaibao.example: the idle screen's QR opens its checkpoint page

@@ -26,7 +26,6 @@ from drivers.signals import GpioSignals, RecordingSignals
 
 logger = logging.getLogger(__name__)
 
-RETENTION_DAYS = 21  # as on the centre: nothing personal stays on a gate longer than this
 
 
 @dataclass
@@ -87,7 +86,7 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
     state = Path(cfg.gate.state_dir)
     queue = EventQueue(state / "events.sqlite3")
     queue.forget_presence_before(presence_horizon(clock.now()))
-    queue.purge_refused(RETENTION_DAYS)
+    queue.purge_refused()
     closers = [queue.close]
     try:
         display = display or open_display(cfg)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from common.errors import UserError
 from device.policy import Seen
-from protocol.event import Event, parse_time
+from protocol.event import RETENTION_DAYS, Event, parse_time
 
 
 class QueueError(UserError):
@@ -167,7 +167,7 @@ class EventQueue:
                 n += 1
         return n
 
-    def purge_refused(self, older_than_days: float = 21) -> int:
+    def purge_refused(self, older_than_days: float = RETENTION_DAYS) -> int:
         """Refused events are kept for a technician, but no longer than check-ins are kept."""
         cur = self.conn.execute("DELETE FROM refused WHERE at < ?", (time.time() - older_than_days * 86400,))
         return cur.rowcount

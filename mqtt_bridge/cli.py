@@ -12,6 +12,7 @@ import threading
 from drivers.mqtt import BrokerUrl, MqttError
 from mqtt_bridge.locate import DB_FILE, find_database_url, secret_path
 from mqtt_bridge.store import StoreError, open_store
+from protocol.event import RETENTION_DAYS
 
 
 def database_url(args) -> str:
@@ -238,7 +239,7 @@ def parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser("retention", help="delete old check-ins and expired declarations")
     rt.add_argument("--db")
-    rt.add_argument("--days", type=int, default=21)
+    rt.add_argument("--days", type=int, default=RETENTION_DAYS)
     rt.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
     rt.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     rt.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")

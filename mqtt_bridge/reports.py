@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from mqtt_bridge.schema import ROLLUP_TZ
 from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
+from protocol.event import LOCAL_TIME_ZONE
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(LOCAL_TIME_ZONE)
 
 
 MAX_DAYS = 366

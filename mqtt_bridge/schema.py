@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.event import LOCAL_TIME_ZONE
+
 # Column types, and what each is on each database.
 TEXT, TIME, BOOL, INT, BIGINT, FLOAT, JSON, UUID = "text", "time", "bool", "int", "bigint", "float", "json", "uuid"
 TYPES = {
@@ -141,7 +143,7 @@ MIGRATIONS: list[tuple[int, list]] = [
 # scans) kept up to date by every insert on PostgreSQL: per checkpoint, local day and hour the
 # check-ins and check-outs; per checkpoint, day and person their last scan. SQLite (one site)
 # counts from check-ins directly. `rollup_sql` fills them from the check-ins.
-ROLLUP_TZ = "Asia/Ho_Chi_Minh"
+ROLLUP_TZ = LOCAL_TIME_ZONE
 ROLLUP_PERSON = "coalesce(d.citizen_id, c.subject)"
 MIGRATIONS.append((3, [Only("postgresql", (
     """CREATE TABLE checkin_hourly (day date NOT NULL, checkpoint_id text NOT NULL, hour smallint NOT NULL,

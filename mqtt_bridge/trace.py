@@ -8,8 +8,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
+from protocol.event import LOCAL_TIME_ZONE
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(LOCAL_TIME_ZONE)
 DEFAULT_MAX_STAY = timedelta(hours=4)
 
 

@@ -12,6 +12,7 @@ import msgspec
 SCHEMA_VERSION = 1
 MAX_NAME_BYTES = 160  # a display name in UTF-8: the token's limit, the card's, the event's
 RETENTION_DAYS = 21  # check-ins are kept this long; older events are not stored
+LOCAL_TIME_ZONE = "Asia/Ho_Chi_Minh"  # what "a day" means in reports, rollups and on a gate's screen
 MAX_AHEAD_S = 600  # a synchronised clock this far ahead of the centre's is wrong
 DIRECTIONS = ("in", "out")
 KINDS = ("vhd", "cccd")

@@ -20,10 +20,11 @@ from drivers.display import PngDisplay
 from drivers.mqtt import BrokerUrl
 from drivers.signals import RecordingSignals
 from protocol.base45 import b45decode, b45encode
+from protocol.event import LOCAL_TIME_ZONE
 from protocol.token import PREFIX, encode_public_key, issue_token
 from sim.frames import Shot, compose, render_qr, save_frame
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(LOCAL_TIME_ZONE)
 
 
 @dataclass(frozen=True)
