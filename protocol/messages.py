@@ -23,7 +23,7 @@ DB_REFUSED = "db_refused"
 
 Reason = Annotated[str, msgspec.Meta(max_length=32)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
-Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]  # what a database integer column holds
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Key = Annotated[str, msgspec.Meta(max_length=200)]
 

@@ -16,7 +16,9 @@ from device.uplink import Uplink
 from drivers.mqtt import BrokerUrl, MqttLink, RecordingLink
 from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.store import open_store
+from protocol import messages
 from protocol.event import Event, format_time, uuid7
+from protocol.messages import Telemetry
 from protocol.topics import topic
 from tests.services import wait_until
 
@@ -350,6 +352,38 @@ def test_generated_hostile_events_never_stop_the_bridge(running_bridge, events, 
         {"schema": 1, "device_id": DEVICE, "events": [good]}).encode(), qos=1)
     assert wait_until(lambda: _stored(store, good["event_id"]), 10, 0.02)
     assert bridge.link.connected
+
+
+_report = st.fixed_dictionaries({}, optional={
+    "type": st.sampled_from(["telemetry", "cmd_result", "other", ""]), "ts": st.one_of(st.floats(), _junk),
+    "queue_depth": st.one_of(st.integers(), _junk), "oldest_unsent_s": st.one_of(st.floats(), _junk),
+    "time_synced": _junk, "boot_id": st.one_of(st.text(max_size=80), _junk), "mono_ns": st.one_of(st.integers(), _junk),
+    "firmware": st.one_of(st.text(max_size=40), _junk), "cpu_temp_c": st.one_of(st.floats(), _junk),
+    "state": st.one_of(st.sampled_from(["online", "offline"]), _junk), "id": _junk, "cmd": _junk, "ok": _junk,
+    "nested": st.recursive(_junk, lambda inner: st.lists(inner, max_size=3), max_leaves=8)})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(report=_report, channel=st.sampled_from(["status", "telemetry"]))
+def test_generated_status_and_telemetry_never_stop_the_bridge(store_url, report, channel):
+    """Status and telemetry as a hostile gate might send them (huge counts, NaN and infinite
+    floats, wrong types, nesting) into the real database: refused or stored, never a crash, and
+    the fleet table stays readable."""
+    store = open_store(store_url)
+    try:
+        bridge = Bridge(store, RecordingLink)
+        payload = json.dumps(report).encode()  # NaN and Infinity included, as Python writes them
+        bridge._received(topic(DEVICE, channel), payload)
+        bridge._process_guarded(bridge._take())
+        assert bridge.rejects["internal_error"] == 0
+        row = next(r for r in store.device_rows() if r["device_id"] == DEVICE)
+        assert row["queue_depth"] is None or 0 <= row["queue_depth"] < 2**31
+        # and the next honest report is recorded
+        bridge._received(topic(DEVICE, "telemetry"), messages.encode(Telemetry(ts=time.time(), queue_depth=7)))
+        bridge._process_guarded(bridge._take())
+        assert next(r for r in store.device_rows() if r["device_id"] == DEVICE)["queue_depth"] == 7
+    finally:
+        store.close()
 
 
 def _ack_listener(mosquitto, acks):
