@@ -18,6 +18,8 @@ demo-deps:
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# opencv-contrib (for the WeChat detector in bench/decode.py) replaces the plain wheel: both hold cv2
+	$(PY) -m pip uninstall --quiet --yes opencv-python-headless >/dev/null 2>&1 || true
 	$(PY) -m pip install --quiet -e '.[test,bridge,centre,opencv]'
 	@touch $(STAMP)
 
