@@ -43,11 +43,12 @@ class ZxingDecoder:
        lit codes), then a texture locator on a quarter-size frame finds the busiest region, if any
        stands out (a code is the densest pattern of edges a door camera sees).
     3. On that region only: the crop equalised and locally contrast-stretched (low light, glare,
-       uneven light), enlarged 2x (bicubic: modules
-       of 1.5 to 3 px become readable), sharpened (motion and defocus blur), contrast-stretched.
-       Then, a code being there, the whole frame enlarged 1.5x, and zbar on it. The first that
-       reads wins, and
-       nothing heavy starts once the frame has taken `budget_ms` (the scan loop's rate on a Pi).
+       uneven light), enlarged up to 2x (bicubic: modules of 1.5 to 3 px become readable),
+       sharpened (motion and defocus blur), contrast-stretched. Then, a code being there, the
+       whole frame enlarged 1.5x, and zbar on it. The first that reads wins.
+    4. A step starts only if, at what this frame's first pass cost a pixel, it would end within
+       `budget_ms`: the scan loop keeps its rate on a slow Pi, and a code that needs more is read
+       from the next, steadier frame.
     try_rotate is off: zxing's QR detector finds codes at any angle by itself.
     """
 
@@ -71,14 +72,13 @@ class ZxingDecoder:
 
     def decode(self, grey: np.ndarray) -> list[Decoded]:
         started = time.monotonic_ns()
-
-        def in_budget() -> bool:
-            return time.monotonic_ns() - started < self._budget_ns
-
         grey = np.ascontiguousarray(grey)
         found = self._read(grey, return_errors=self._fallback)
         valid = [c for c in found if c.valid]
         if not valid and self._fallback:
+            # This frame's first pass tells what a pixel costs on this machine: each heavier step
+            # starts only if its estimated cost still ends within the budget.
+            ns_per_px = (time.monotonic_ns() - started) / grey.size
             # zxing's failed reads are often pieces of one code (a finder pattern or two): the
             # region that holds them all, with room for the rest of the code.
             boxes = (_box_of(c.position, grey.shape) for c in found)
@@ -87,45 +87,67 @@ class ZxingDecoder:
             if not regions:
                 valid = self._read(grey, try_downscale=False, binarizer=self._zx.Binarizer.GlobalHistogram)
                 regions = [] if valid else busy_regions(grey)
-            if regions and not valid and in_budget():
-                valid = self._read_region(grey, regions[0], in_budget)
-            if regions and not valid and in_budget():  # a code is there: the whole frame enlarged
-                valid = self._read_enlarged(grey, in_budget)
-            if regions and not valid and in_budget() and self._zbar is not None:
-                # zbar's line scanner reads some codes zxing's detector cannot place (perspective
-                # and blur together, a code cut by the frame's edge): the other library, last.
-                return self._zbar.decode(grey)
-        out = []
-        for code in valid:
-            raw = bytes(code.bytes)
-            out.append(Decoded(raw, _utf8_or(raw, code.text)))
-        return out
+            if regions and not valid:
+                for cost, step in self._steps(grey, regions[0]):
+                    if time.monotonic_ns() - started + cost * ns_per_px > self._budget_ns:
+                        break
+                    read = step()
+                    if read:
+                        return read
+        return [_decoded(c) for c in valid]
 
-    def _read_enlarged(self, grey: np.ndarray, in_budget: Callable[[], bool]) -> list:
-        from PIL import Image, ImageFilter
-
-        img = Image.fromarray(grey)
-        big = img.resize((img.width * 3 // 2, img.height * 3 // 2), Image.Resampling.BICUBIC)
-        for make in (lambda: big, lambda: big.filter(ImageFilter.UnsharpMask(radius=3, percent=120, threshold=0))):
-            found = [c for c in self._read(np.asarray(make())) if c.valid]
-            if found or not in_budget():
-                return found
-        return []
-
-    def _read_region(self, grey: np.ndarray, box: tuple[int, int, int, int], in_budget: Callable[[], bool]) -> list:
+    def _steps(self, grey: np.ndarray, box: tuple[int, int, int, int]):
+        """(estimated cost in first-pass pixels, step) from the cheapest: the region's crop
+        equalised, locally stretched, enlarged (bicubic, to at most ENLARGED px a side), sharpened,
+        contrast-stretched; then the whole frame enlarged 1.5x and sharpened; then zbar on it."""
         from PIL import Image, ImageFilter, ImageOps
 
         x0, y0, x1, y1 = box
         crop = Image.fromarray(grey[y0:y1, x0:x1])
-        big = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.BICUBIC)
-        variants = (lambda: ImageOps.equalize(crop), lambda: _local_contrast(crop), lambda: big,
-                    lambda: big.filter(ImageFilter.UnsharpMask(radius=3, percent=160, threshold=0)),
-                    lambda: ImageOps.autocontrast(big, cutoff=2))
-        for make in variants:
-            found = [c for c in self._read(np.asarray(make())) if c.valid]
-            if found or not in_budget():
-                return found
-        return []
+        area = crop.width * crop.height
+        scale = min(2.0, ENLARGED / max(crop.width, crop.height))
+        big_area = area * scale * scale
+        enlarged = grey.size * 2.25
+        cache: dict[str, Image.Image] = {}
+
+        def big() -> Image.Image:
+            if "big" not in cache:
+                cache["big"] = crop.resize((int(crop.width * scale), int(crop.height * scale)),
+                                           Image.Resampling.BICUBIC)
+            return cache["big"]
+
+        def frame_big() -> Image.Image:
+            if "frame" not in cache:
+                img = Image.fromarray(grey)
+                cache["frame"] = img.resize((img.width * 3 // 2, img.height * 3 // 2), Image.Resampling.BICUBIC)
+            return cache["frame"]
+
+        def zxing(make: Callable[[], Image.Image]) -> Callable[[], list[Decoded]]:
+            return lambda: [_decoded(c) for c in self._read(np.asarray(make())) if c.valid]
+
+        yield 1.5 * area, zxing(lambda: ImageOps.equalize(crop))
+        yield 2.5 * area, zxing(lambda: _local_contrast(crop))
+        if scale >= 1.2:
+            yield 1.5 * big_area, zxing(big)
+            yield 3.0 * big_area, zxing(lambda: big().filter(ImageFilter.UnsharpMask(radius=3, percent=160,
+                                                                                      threshold=0)))
+            yield 1.5 * big_area, zxing(lambda: ImageOps.autocontrast(big(), cutoff=2))
+        yield 1.5 * enlarged, zxing(frame_big)
+        yield 3.0 * enlarged, zxing(lambda: frame_big().filter(ImageFilter.UnsharpMask(radius=3, percent=120,
+                                                                                        threshold=0)))
+        if self._zbar is not None:
+            # zbar's line scanner reads some codes zxing's detector cannot place (perspective and
+            # blur together, a code cut by the frame's edge): the other library, last.
+            zbar = self._zbar
+            yield 10.0 * grey.size, lambda: zbar.decode(grey)
+
+
+def _decoded(code) -> Decoded:
+    raw = bytes(code.bytes)
+    return Decoded(raw, _utf8_or(raw, code.text))
+
+
+ENLARGED = 900  # a region is enlarged to at most this many pixels a side
 
 
 def _local_contrast(img, radius: int = 12):
