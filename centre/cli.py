@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import UserError, run_command
 
 ROLES = ("district_admin", "tracer", "unit_manager", "technician")
 
@@ -180,24 +180,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from centre.config import CentreConfigError
-    from mqtt_bridge.centre_api import StoreError
+    from django.db import DatabaseError
 
-    try:
-        if args.command == "demo":
-            _demo_environment(args)
-        _setup(args.db, args.db_file)
-        return args.func(args)
-    except (CentreError, CentreConfigError, StoreError, OSError, ValueError) as exc:
-        print(f"vhd-centre: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a database that refuses or is away: one line, not a traceback
-        from django.db import DatabaseError
+    def body() -> int:
+        try:
+            if args.command == "demo":
+                _demo_environment(args)
+            _setup(args.db, args.db_file)
+            return args.func(args)
+        except DatabaseError as exc:  # a database that refuses or is away: one line, not a traceback
+            raise CentreError(f"database error: {(str(exc).strip().splitlines() or [''])[0]}") from None
 
-        if isinstance(exc, DatabaseError):
-            print(f"vhd-centre: database error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-            return 1
-        raise
+    return run_command("vhd-centre", body, also=(OSError, ValueError))
 
 
 if __name__ == "__main__":

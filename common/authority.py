@@ -11,10 +11,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common.errors import UserError
 from protocol.token import encode_public_key, key_id
 
 
-class AuthorityError(RuntimeError):
+class AuthorityError(UserError):
     """The key directory is missing, damaged, or asked to do something impossible."""
 
 

@@ -209,18 +209,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _setup_logging(args.verbose)
-    from common.errors import UserError
+    from common.errors import run_command
 
-    try:
-        return args.func(args)
-    except ConfigError as exc:
-        print(f"vhd-gate: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except UserError as exc:
-        print(f"vhd-gate: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    def body() -> int:
+        try:
+            return args.func(args)
+        except ConfigError as exc:
+            print(f"vhd-gate: config error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+
+    return run_command("vhd-gate", body)
 
 
 if __name__ == "__main__":

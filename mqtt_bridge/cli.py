@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from common.errors import run_command
 from drivers.mqtt import BrokerUrl, MqttError
 from mqtt_bridge.locate import DB_FILE, find_database_url, secret_path
 from mqtt_bridge.store import StoreError, open_store
@@ -283,15 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def body() -> int:
         if hasattr(args, "db"):
             args.db = database_url(args)
         return args.func(args)
-    except (StoreError, MqttError, OSError, ValueError) as exc:
-        print(f"vhd-bridge: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+
+    return run_command("vhd-bridge", body, also=(OSError, ValueError))
 
 
 if __name__ == "__main__":

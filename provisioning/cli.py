@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from common.authority import Authority, AuthorityError
+from common.errors import run_command
 
 
 def _home(args) -> Path:
@@ -295,20 +296,8 @@ def _add_db_file(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from drivers.mqtt import MqttError
-    from mqtt_bridge.store import StoreError
-    from provisioning.broker import BrokerConfigError
-    from provisioning.centre import CentreError
-    from provisioning.declare import DeclarationError
-    from provisioning.enroll import EnrollError
-    from provisioning.mosquitto_auth import BrokerAuthError
-
-    try:
-        return args.func(args)
-    except (AuthorityError, EnrollError, StoreError, MqttError, DeclarationError, BrokerConfigError,
-            BrokerAuthError, CentreError, ValueError, OSError) as exc:
-        print(f"vhd-provision: {exc}", file=sys.stderr)
-        return 1
+    # Every package's errors derive from UserError (the declaration form's are ValueErrors).
+    return run_command("vhd-provision", lambda: args.func(args), also=(ValueError, OSError))
 
 
 if __name__ == "__main__":

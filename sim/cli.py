@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,13 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     from sim.demo import run_demo
 
-    try:
-        return run_demo(Path(args.out))
-    except (UserError, OSError) as exc:
-        print(f"vhd-sim: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_command("vhd-sim", lambda: run_demo(Path(args.out)), also=(OSError,))
 
 
 if __name__ == "__main__":
