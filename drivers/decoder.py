@@ -83,7 +83,7 @@ class ZxingDecoder:
             # region that holds them all, with room for the rest of the code.
             boxes = (_box_of(c.position, grey.shape) for c in found)
             pieces = [b for b in boxes if min(b[2] - b[0], b[3] - b[1]) >= 40]  # not specks of noise
-            regions = [_union(pieces, grey.shape)] if pieces else []
+            regions = [_union(pieces)] if pieces else []
             if not regions:
                 valid = self._read(grey, try_downscale=False, binarizer=self._zx.Binarizer.GlobalHistogram)
                 regions = [] if valid else busy_regions(grey)
@@ -162,7 +162,7 @@ def _local_contrast(img, radius: int = 12):
     return Image.fromarray(np.clip(128 + diff * scale, 0, 255).astype(np.uint8))
 
 
-def _union(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
     x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
     return x0, y0, x1, y1

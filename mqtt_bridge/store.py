@@ -16,6 +16,7 @@ import msgspec
 
 from common.errors import UserError
 from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, statements
+from protocol import messages
 from protocol.event import Event, format_time, parse_time
 from protocol.messages import Telemetry
 
@@ -135,7 +136,7 @@ class Store:
         sql, args = "SELECT body FROM checkins_unplaced", tuple[str | None, ...]()
         if device_id is not None:
             sql, args = sql + " WHERE device_id = ? AND boot_id = ?", (device_id, boot_id)
-        return [Event.decode(r["body"]) for r in self.query(sql + " ORDER BY event_id", args)]
+        return [messages.decode(r["body"].encode(), Event) for r in self.query(sql + " ORDER BY event_id", args)]
 
     def drop_unplaced(self, event_ids: list[str]) -> None:
         for event_id in event_ids:

@@ -116,9 +116,6 @@ class CommandResult(msgspec.Struct, tag_field="type", tag="cmd_result", omit_def
     error: Short = ""
 
 
-COMMANDS = ("ping", "telemetry", "resend")
-
-
 class Command(msgspec.Struct, omit_defaults=True):
     """`cmd`: ping, send telemetry now, or resend everything not yet acknowledged."""
 

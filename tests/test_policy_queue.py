@@ -5,6 +5,7 @@ import pytest
 
 from device.policy import ACCEPTED, REJECTED, REPEAT, PolicyConfig, Seen, decide
 from device.queue import EventQueue, QueueError
+from protocol import messages
 from protocol.credential import Classified, Credential
 from protocol.event import Event, format_time, uuid7
 from tests.conftest import NOW
@@ -72,7 +73,7 @@ def test_queue_survives_reopen_and_acks(tmp_path):
     assert q.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert q.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     rows = q.pending(limit=3)
-    assert [Event.decode(r.body).mono_ns for r in rows] == [0, 1, 2]
+    assert [messages.decode(r.body, Event).mono_ns for r in rows] == [0, 1, 2]
     assert q.ack([r.event_id for r in rows] + ["not-there"]) == 3
     assert q.depth() == 2
     assert q.last_seen("vhd", "VHD-1").direction == "in"
