@@ -1,11 +1,14 @@
 # VHD Gate: `make demo` and `make test` set up everything they need on a fresh Debian machine.
-PYTHON ?= python3
+# Debian 12's and Raspberry Pi OS bookworm's interpreter (3.11.2) is what users run: use it where it exists.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+PYVER := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])')
+STAMP := $(VENV)/.installed-$(PYVER)
 OUT ?= demo-out
+PORT ?= 8000
 
-.PHONY: all system-deps demo-deps venv test lint demo portal screens bench clean
+.PHONY: all system-deps demo-deps venv lock test lint demo portal screens bench clean
 
 all: test
 
@@ -15,15 +18,28 @@ system-deps:
 demo-deps:
 	@bash provisioning/system-deps.sh demo
 
-$(STAMP): setup.py
+# The venv is made by $(PYTHON) and holds exactly what requirements/test.txt pins (hashes checked);
+# a venv left by another interpreter is made again.
+$(STAMP): setup.py requirements/test.txt
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version.split()[0])')" != "$(PYVER)" ]; then \
+	    echo "venv: $(VENV) was made by another Python; making it again with $(PYTHON) $(PYVER)"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	@# opencv-contrib (for the WeChat detector in bench/decode.py) replaces the plain wheel: both hold cv2
 	$(PY) -m pip uninstall --quiet --yes opencv-python-headless >/dev/null 2>&1 || true
-	$(PY) -m pip install --quiet -e '.[test,bridge,centre,opencv]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Resolve every lock file again (newest versions within setup.py's ranges and
+# requirements/constraints.in), then run the whole suite on them.
+lock: venv
+	$(PY) -m pip install --quiet 'uv>=0.5'
+	bash requirements/compile.sh $(VENV)/bin/uv
+	@rm -f $(VENV)/.installed-*
+	$(MAKE) test
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -36,7 +52,7 @@ demo: demo-deps venv
 	$(VENV)/bin/vhd-sim demo --out $(OUT)
 
 portal: demo-deps venv
-	$(VENV)/bin/vhd-centre demo --out $(OUT)/portal
+	$(VENV)/bin/vhd-centre demo --out $(OUT)/portal --listen 127.0.0.1:$(PORT)
 
 screens: venv
 	$(VENV)/bin/vhd-gate screens --out docs/screens --scale 3

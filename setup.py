@@ -29,6 +29,7 @@ setup(
         "pyzbar>=0.1.9",
         "gpiozero>=2.0",
         "luma.oled>=3.12",
+        "sqlite-utils>=3.36",
     ],
     extras_require={
         # On a Pi: pin backend for gpiozero; picamera2 itself comes from apt (python3-picamera2).
@@ -36,7 +37,7 @@ setup(
         "opencv": ["opencv-contrib-python-headless>=4.8"],
         "bridge": ["psycopg[binary]>=3.1", "prometheus_client>=0.20"],
         # The centre's web site (Django 5.2 LTS runs on Debian 12's and Raspberry Pi OS's Python 3.11).
-        "centre": ["django>=5.2,<5.3", "gunicorn>=22", "whitenoise>=6.6", "argon2-cffi>=23",
+        "centre": ["django>=5.2,<5.3", "gunicorn>=27", "whitenoise>=6.6", "argon2-cffi>=23",
                    "psycopg[binary]>=3.1"],
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20", "mypy>=1.10"],
     },

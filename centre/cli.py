@@ -101,7 +101,9 @@ def cmd_serve(args) -> int:
         raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
     argv = [sys.executable, "-m", "gunicorn", "centre.wsgi:application", "--bind", args.listen,
             "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "20",
-            "--forwarded-allow-ips", "127.0.0.1,::1"]  # access log off: query strings can name a person
+            "--forwarded-allow-ips", "127.0.0.1,::1",
+            # gunicorn's control socket would go to $HOME, which a service has not got
+            "--no-control-socket"]  # access log off: query strings can name a person
     os.execv(sys.executable, argv)
     return 0  # not reached
 

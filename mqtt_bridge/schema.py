@@ -76,7 +76,7 @@ CHECKINS = Table("checkins", (
 # Each migration: (version, steps). Applied in order, once. Check-ins are partitioned by month on
 # PostgreSQL (partitions are made as months appear), so their key includes the partition column;
 # an event id is kept unique by checkin_ids there and by a unique index on SQLite.
-MIGRATIONS: list[tuple[int, list]] = [
+_MIGRATIONS_1_2: list[tuple[int, list]] = [
     (1, [
         Table("checkpoints", (
             ("checkpoint_id", TEXT, "PRIMARY KEY"),
@@ -145,13 +145,13 @@ MIGRATIONS: list[tuple[int, list]] = [
 # counts from check-ins directly. `rollup_sql` fills them from the check-ins.
 ROLLUP_TZ = LOCAL_TIME_ZONE
 ROLLUP_PERSON = "coalesce(d.citizen_id, c.subject)"
-MIGRATIONS.append((3, [Only("postgresql", (
+_ROLLUP_TABLES = Only("postgresql", (
     """CREATE TABLE checkin_hourly (day date NOT NULL, checkpoint_id text NOT NULL, hour smallint NOT NULL,
         ins integer NOT NULL, outs integer NOT NULL, last_at timestamptz NOT NULL,
         PRIMARY KEY (day, checkpoint_id, hour))""",
     """CREATE TABLE checkin_people (day date NOT NULL, checkpoint_id text NOT NULL, person text NOT NULL,
         last_at timestamptz NOT NULL, last_direction text NOT NULL, PRIMARY KEY (day, checkpoint_id, person))""",
-))]))
+))
 
 
 def rollup_sql(source: str) -> tuple[str, str]:
@@ -176,24 +176,36 @@ _DECLARATION_MORE = (("owner_phone", TEXT, ""), ("passport", TEXT, ""), ("nation
                      ("province", TEXT, ""), ("district", TEXT, ""), ("commune", TEXT, ""),
                      ("address_line", TEXT, ""), ("symptoms", BOOL, " NOT NULL DEFAULT false"),
                      ("exposure", BOOL, " NOT NULL DEFAULT false"), ("travel", BOOL, " NOT NULL DEFAULT false"))
-MIGRATIONS.append((4, [
+_DECLARATION_COLUMNS = [
     *[Only(dialect, tuple(f"ALTER TABLE declarations ADD COLUMN {name} {TYPES[dialect][kind]}{extra}"
                           for name, kind, extra in _DECLARATION_MORE)) for dialect in ("postgresql", "sqlite")],
     Index("declarations_owner", "declarations", ("owner_phone",)),
-]))
-
+]
 # Units register their checkpoints on the portal, with the kind of place.
-MIGRATIONS.append((5, [Only(dialect, (f"ALTER TABLE checkpoints ADD COLUMN kind {TYPES[dialect][TEXT]} NOT NULL "
-                                      "DEFAULT ''",)) for dialect in ("postgresql", "sqlite")]))
+_CHECKPOINT_KIND = [Only(dialect, (f"ALTER TABLE checkpoints ADD COLUMN kind {TYPES[dialect][TEXT]} NOT NULL "
+                                   "DEFAULT ''",)) for dialect in ("postgresql", "sqlite")]
+_ROLLUP_BACKFILL = Only("postgresql", rollup_sql("checkins"))
+# The rollups made again from the check-ins: right whatever came before (idempotent).
+_ROLLUP_REBUILD = Only("postgresql", ("TRUNCATE checkin_hourly, checkin_people", *rollup_sql("checkins")))
 
+# Released migrations never change: a database records the versions it has applied, so a step
+# added to a released version is never run where that version already was, and runs twice where
+# it was not. Versions 3, 4 and 5 were each released with the rollup backfill (an earlier release
+# appended it to whichever version was last), so a database made by one release and upgraded by a
+# later one counted its check-ins twice; version 6 rebuilds the rollups from the check-ins.
+MIGRATIONS: tuple[tuple[int, tuple], ...] = (
+    *((version, tuple(steps)) for version, steps in _MIGRATIONS_1_2),
+    (3, (_ROLLUP_TABLES,)),  # as released with 8de6088 this also held the backfill, harmless on upgrades
+    (4, tuple(_DECLARATION_COLUMNS)),
+    (5, (*_CHECKPOINT_KIND, _ROLLUP_BACKFILL)),
+    (6, (_ROLLUP_REBUILD,)),
+)
+SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
 CHECKIN_COLUMNS = tuple(name for name, _, _ in CHECKINS.columns if name != "received_at")
 
 
-MIGRATIONS[-1][1].append(Only("postgresql", rollup_sql("checkins")))
-
-
-def statements(steps: list, dialect: str) -> list[str]:
+def statements(steps, dialect: str) -> list[str]:
     """One migration's SQL for one database."""
     out = []
     for step in steps:

@@ -171,14 +171,24 @@ def decode(payload: bytes, kind: type[_T], limit: int = MAX_SMALL_BYTES) -> _T:
         decoder = _decoders[kind] = msgspec.json.Decoder(kind)
     try:
         return decoder.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise MessageError(BAD_SCHEMA, str(exc)[:200]) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        # The reason is decided here, not by the library: msgspec reports invalid UTF-8 as a
+        # UnicodeDecodeError, a DecodeError or (past an unknown field) a ValidationError, by version.
+        if not _is_utf8(payload):
+            raise MessageError(BAD_UTF8, "not UTF-8") from None
+        if isinstance(exc, msgspec.ValidationError):
+            raise MessageError(BAD_SCHEMA, str(exc)[:200]) from None
+        if isinstance(exc, RecursionError):
+            raise MessageError(BAD_JSON, "nested too deeply") from None
         raise MessageError(BAD_JSON, str(exc)[:200]) from None
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise MessageError(BAD_UTF8, "not UTF-8") from None
-    except RecursionError:
-        raise MessageError(BAD_JSON, "nested too deeply") from None
+        return False
+    return True
 
 
 def decode_gate_report(payload: bytes) -> Telemetry | CommandResult:

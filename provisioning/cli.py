@@ -142,7 +142,7 @@ def cmd_device_enroll(args) -> int:
     print(f"device {b.device_id} enrolled; it can log in to the broker now.\n"
           f"bundle: {b.archive}\n"
           f"on the Pi: scp {b.archive.name} there, then\n"
-          f"  sudo {PI_VENV}/bin/vhd-provision device install {b.archive.name}")
+          f"  sudo bash {PI_VENV.parent}/provisioning/install-pi.sh {b.archive.name}")
     return 0
 
 

@@ -115,11 +115,27 @@ def test_pi_install_script_installs_what_the_config_needs(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert "+ python3 -m venv --system-site-packages /opt/vhd-gate/.venv" in lines
-    apt = [x for x in lines if x.startswith("+ apt-get install")][-1].split()
-    assert {"python3-picamera2", "python3-lgpio", "python3-spidev", "libzbar0"} <= set(apt)
+    assert "+ /usr/bin/python3 -m venv --system-site-packages /opt/vhd-gate/.venv" in lines
+    installs = [i for i, x in enumerate(lines) if x.startswith("+ apt-get install")]
+    pip = [i for i, x in enumerate(lines) if "/bin/pip install" in x]
+    # Debian's numpy and picamera2 are in place before pip runs, and pip takes only the lock file
+    assert installs[0] < pip[0] and {"python3-picamera2", "python3-numpy"} <= set(lines[installs[0]].split())
+    assert "--require-hashes -r" in lines[pip[0]] and lines[pip[0]].endswith("requirements/pi.txt")
+    apt = lines[installs[-1]].split()
+    assert {"python3-lgpio", "python3-spidev"} <= set(apt)
     assert "+ raspi-config nonint do_spi 0" in lines
     assert lines[-1] == f"+ /opt/vhd-gate/.venv/bin/vhd-provision device install {bundle} --venv /opt/vhd-gate/.venv"
+
+
+def test_pi_install_script_dry_run_on_a_fresh_pi_says_what_it_would_ask(tmp_path):
+    """No venv yet: the dry run shows the commands, and neither fails nor pretends."""
+    env = {"DRY_RUN": "1", "VENV": str(tmp_path / "venv"), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["bash", str(ROOT / "provisioning" / "install-pi.sh")], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "command not found" not in r.stderr + r.stdout
+    assert f"+ apt-get install -y -qq $({tmp_path}/venv/bin/vhd-gate packages )" in r.stdout.splitlines()
+    assert "install-pi.sh BUNDLE.tar.gz" in r.stdout.splitlines()[-1]
 
 
 def test_portal_demo_serves_people_and_units_with_sms_on_the_console(tmp_path):

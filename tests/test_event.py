@@ -52,3 +52,24 @@ def test_topics():
     assert parse("vhd/v1/gates/gate-01/ack") == ("gate-01", "ack")
     assert parse("vhd/v1/gates/gate-01/other") is None
     assert parse("vhd/v2/gates/gate-01/events") is None
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"schema": 1, "device_id": "\xff\xfe"}',
+    b'\xc3\x28',
+    b'{"device_id": "gate-1", "batch_id": "b", "events": [], "x": "\xed\xa0\x80"}',  # a lone surrogate
+])
+def test_invalid_utf8_is_named_so_whatever_the_decoder_version(payload):
+    from protocol.messages import BAD_UTF8, EventBatch, MessageError, decode
+
+    with pytest.raises(MessageError) as err:
+        decode(payload, EventBatch)
+    assert err.value.reason == BAD_UTF8
+
+
+def test_bad_json_in_valid_utf8_stays_bad_json():
+    from protocol.messages import BAD_JSON, EventBatch, MessageError, decode
+
+    with pytest.raises(MessageError) as err:
+        decode('{"cổng-1'.encode(), EventBatch)
+    assert err.value.reason == BAD_JSON

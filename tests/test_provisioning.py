@@ -276,6 +276,27 @@ def test_device_install_into_a_tree(tmp_path, pg_url, broker):
     assert (root / "var" / "lib" / "vhd-gate").stat().st_mode & 0o777 == 0o700
 
 
+@pytest.mark.parametrize("member", ["../escape.txt", "/etc/evil.txt", "gate-x/link"])
+def test_a_bundle_with_anything_but_files_under_its_folder_is_refused(tmp_path, member, capsys):
+    import io
+    import tarfile
+
+    archive = tmp_path / "gate-x.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("gate-x/gate.toml", "gate-x/mqtt-password", member):
+            info = tarfile.TarInfo(name)
+            if name.endswith("link"):
+                info.type, info.linkname = tarfile.SYMTYPE, "/etc/shadow"
+                tar.addfile(info)
+            else:
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"x\n"))
+    assert provision(["device", "install", str(archive), "--root", str(tmp_path / "root"),
+                      "--venv", sys.prefix]) == 1
+    assert "is not a device bundle" in capsys.readouterr().err
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "gate-x").exists()
+
+
 def test_systemd_units_verify(tmp_path):
     from provisioning.enroll import render_unit
 

@@ -1,0 +1,78 @@
+"""Databases made by earlier releases upgrade in place with their figures unchanged."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mqtt_bridge.reports import checkpoint_days
+from mqtt_bridge.schema import SCHEMA_VERSION
+from mqtt_bridge.store import open_store
+from tests.services import database_url
+from tests.upgrade_fixtures import RELEASES, SCHEMA, store_events
+
+DATA = Path(__file__).resolve().parent / "data" / "upgrade"
+DAYS = (date(2026, 11, 10), date(2026, 11, 11))
+
+
+def _figures(url: str) -> list[tuple]:
+    store = open_store(url)
+    try:
+        return [(r.day, r.checkpoint_id, r.check_ins, r.check_outs, r.distinct_people, r.busiest_hour,
+                 r.busiest_hour_scans, r.still_inside) for r in checkpoint_days(store, *DAYS)]
+    finally:
+        store.close()
+
+
+def _migrate(url: str) -> int:
+    store = open_store(url)
+    try:
+        return store.migrate()
+    finally:
+        store.close()
+
+
+def _fresh(url: str) -> list[tuple]:
+    """The same check-ins stored by this release into an empty database."""
+    store_events(url, cwd=Path(__file__).resolve().parent.parent)
+    return _figures(url)
+
+
+def _load_pg(release: str, url: str) -> None:
+    """pg_dump's output is a psql script (COPY ... FROM stdin): psql loads it as a technician would."""
+    schema = url.rsplit("search_path%3D", 1)[1]
+    sql = (DATA / f"{release}.postgresql.sql").read_text().replace(f"{SCHEMA}.", f"{schema}.")
+    sql = sql.replace(f"CREATE SCHEMA {SCHEMA};", "").replace(f"'{SCHEMA}'", f"'{schema}'")
+    r = subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", database_url()], input=sql, text=True,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_postgresql_databases_of_earlier_releases_upgrade_with_the_same_figures(release, pg_url, tmp_path):
+    _load_pg(release, pg_url)
+    assert _migrate(pg_url) >= 1
+    upgraded = _figures(pg_url)
+    assert sum(r[2] + r[3] for r in upgraded) == 10, upgraded
+    assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    assert _migrate(pg_url) == 0  # a second run changes nothing
+    assert _figures(pg_url) == upgraded
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_sqlite_databases_of_earlier_releases_upgrade_with_the_same_figures(release, tmp_path):
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.executescript((DATA / f"{release}.sqlite.sql").read_text())
+    url = f"sqlite:///{db}"
+    assert _migrate(url) >= 1
+    upgraded = _figures(url)
+    assert sum(r[2] + r[3] for r in upgraded) == 10, upgraded
+    assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
