@@ -76,6 +76,12 @@ def portal_url() -> str:
     return url
 
 
+def allowed_hosts(listed: str, portal: str) -> list[str]:
+    hosts = [h.strip() for h in listed.split(",") if h.strip()]
+    host = urlparse(portal).hostname if portal else None
+    return hosts + [host] if host and host not in hosts else hosts
+
+
 def number(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:

@@ -8,8 +8,10 @@ from protocol.event import LOCAL_TIME_ZONE
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = config.secret_key()
 DEBUG = config.flag("VHD_CENTRE_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in config.os.environ.get("VHD_CENTRE_HOSTS", "127.0.0.1,localhost").split(",")
-                 if h.strip()]
+# The portal's own host name (from its public address) is always served, so the address on every
+# poster works without naming it twice; VHD_CENTRE_HOSTS adds others.
+ALLOWED_HOSTS = config.allowed_hosts(config.os.environ.get("VHD_CENTRE_HOSTS", "127.0.0.1,localhost"),
+                                     config.portal_url())
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -12,7 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.errors import UserError
+from common.files import write_private
 from protocol.token import encode_public_key, key_id
+
+SIGNING_KEY_FILE = "signing-key.pem"
 
 
 class AuthorityError(UserError):
@@ -40,13 +43,35 @@ class Authority:
         except FileNotFoundError:
             raise AuthorityError(
                 f"no authority in {self.folder}: run 'vhd-provision authority init'") from None
-        except (OSError, ValueError) as exc:
+        except PermissionError:
+            raise AuthorityError(f"cannot read {self.trust_file}: permission denied (the issuer's keys are "
+                                 "root's: run this with sudo)") from None
+        except OSError as exc:
+            raise AuthorityError(f"cannot read {self.trust_file}: {exc.strerror}") from None
+        except ValueError as exc:
             raise AuthorityError(f"{self.trust_file} is damaged: {exc}") from None
 
     def _write(self, data: dict) -> None:
         tmp = self.trust_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(self.trust_file)
+        self._write_signing_key(data)
+
+    def _write_signing_key(self, data: dict) -> None:
+        """signing-key.pem: a copy of the key new tokens are signed with, the one file the web
+        site needs (as its `signing-key` credential); none while every key is revoked."""
+        live = [k for k in data["keys"] if k["kid"] not in data["revoked"]]
+        target = self.folder / SIGNING_KEY_FILE
+        if not live:
+            target.unlink(missing_ok=True)
+            return
+        newest = max(live, key=lambda k: k["created"])["kid"]
+        write_private(target, (self.folder / "keys" / f"{newest}.pem").read_bytes())
+
+    def refresh_signing_key(self) -> Path:
+        """Writes signing-key.pem again from the keys (a folder made before it existed); its path."""
+        self._write_signing_key(self._read())
+        return self.folder / SIGNING_KEY_FILE
 
     def exists(self) -> bool:
         return self.trust_file.exists()
@@ -92,18 +117,25 @@ class Authority:
         live = [k for k in self.keys() if not k.revoked]
         if not live:
             raise AuthorityError("every key is revoked: run 'vhd-provision authority rotate'")
-        kid = max(live, key=lambda k: k.created).kid
-        try:
-            pem = (self.folder / "keys" / f"{kid}.pem").read_bytes()
-        except OSError as exc:
-            raise AuthorityError(f"cannot read private key {kid}: {exc.strerror}") from None
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise AuthorityError(f"key {kid} is not an Ed25519 key")
-        return key
+        return load_signing_key(self.folder / "keys" / f"{max(live, key=lambda k: k.created).kid}.pem")
 
     def trust(self) -> dict:
         """What gates need: every public key, and the revoked key ids."""
         keys = self.keys()
         return {"public_keys": [k.public_key for k in keys],
                 "revoked_key_ids": [k.kid for k in keys if k.revoked]}
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """A private Ed25519 key from a PEM file (a key of the folder, or the web site's credential)."""
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise AuthorityError(f"cannot read the signing key {path}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise AuthorityError(f"{path} is not a PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise AuthorityError(f"{path} is not an Ed25519 key")
+    return key

@@ -169,13 +169,16 @@ def cmd_broker_config(args) -> int:
 
 
 def cmd_centre_install(args) -> int:
-    from provisioning.centre import install_centre
+    from provisioning.centre import Settings, install_centre
 
     url = None
     if args.database_url_file:
         url = Path(args.database_url_file).read_text().strip()
+    settings = Settings(args.portal_url, args.site_host, args.sms_url, args.sms_template,
+                        Path(args.sms_token_file) if args.sms_token_file else None, args.web_listen,
+                        args.broker_url)
     install_centre(_home(args), Path(args.root), Path(args.venv) if args.venv else None, url,
-                   (args.db_name, args.db_user) if args.create_database else None, _portal_url(args))
+                   (args.db_name, args.db_user) if args.create_database else None, settings)
     return 0
 
 
@@ -261,7 +264,16 @@ def parser() -> argparse.ArgumentParser:
     ci.add_argument("--database-url-file", help="a file holding the URL of an existing database")
     ci.add_argument("--root", default="/", help="install into this tree (default /)")
     ci.add_argument("--venv", help="the venv holding vhd-bridge (default: this one)")
-    ci.add_argument("--portal-url", help="the portal's public address, e.g. https://khaibao.example")
+    ci.add_argument("--portal-url", help="the portal's public address, e.g. https://khaibao.example "
+                                         "(needed once; the posters' and gates' QR codes open it)")
+    ci.add_argument("--site-host", help="more host names the site answers to, comma-separated (the "
+                                        "portal's own is always one)")
+    ci.add_argument("--sms-url", help="the SMS gateway's address that sign-in codes are POSTed to")
+    ci.add_argument("--sms-template", help='the JSON body with {phone} and {text}, e.g. '
+                                           '\'{"to": "{phone}", "message": "{text}"}\'')
+    ci.add_argument("--sms-token-file", help="a file holding the gateway's bearer token")
+    ci.add_argument("--web-listen", help="where gunicorn listens for the proxy (default 127.0.0.1:8000)")
+    ci.add_argument("--broker-url", help="the broker the bridges use (default mqtt://127.0.0.1:1883)")
     ci.set_defaults(func=cmd_centre_install)
 
     dc = sub.add_parser("declaration", help="record a health declaration and write its QR")

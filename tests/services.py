@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import secrets
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import psycopg
@@ -47,6 +49,36 @@ def pg_url():
     yield with_search_path(base, schema)
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class SmsGateway(BaseHTTPRequestHandler):
+    """An SMS gateway's stand-in: records each POST (its Authorization and JSON body); `mode`
+    "fail" answers 500, "slow" answers after 7 s."""
+
+    received: list = []
+    mode = "ok"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.headers.get("Authorization"), json.loads(body)))
+        if type(self).mode == "slow":
+            time.sleep(7)
+        self.send_response(500 if type(self).mode == "fail" else 200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gateway():
+    """A local SMS gateway: .url to POST to, .received, .mode."""
+    handler = type("Gateway", (SmsGateway,), {"received": [], "mode": "ok"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/send"
+    yield handler
+    server.shutdown()
 
 
 class TcpProxy:
@@ -181,3 +213,52 @@ public_keys = ["{authority.public}"]
 {extra}
 """, encoding="utf-8")
     return path
+
+
+class ProxiedSite:
+    """A browser reaching the site through its TLS proxy (docs/nginx.conf): the portal's host name,
+    X-Forwarded-Proto https, its cookies kept (secure ones included, as over HTTPS), redirects
+    followed, Django's CSRF token sent back with each form."""
+
+    def __init__(self, port: int, host: str):
+        self.port, self.host, self.cookies = port, host, {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, bytes]:
+        import http.client
+        import urllib.parse
+        from http.cookies import SimpleCookie
+
+        for _ in range(10):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            headers = {"Host": self.host, "X-Forwarded-Proto": "https", "Referer": f"https://{self.host}{path}",
+                       "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            for header in r.headers.get_all("Set-Cookie") or []:
+                for name, morsel in SimpleCookie(header).items():
+                    self.cookies[name] = morsel.value
+            conn.close()
+            if r.status in (301, 302, 303) and r.getheader("Location"):
+                location = urllib.parse.urlparse(r.getheader("Location"))
+                path = location.path + (f"?{location.query}" if location.query else "")
+                method, form = "GET", None
+                continue
+            return r.status, path, data
+        raise AssertionError("too many redirects")
+
+    def get(self, path: str) -> tuple[int, str, bytes]:
+        return self.request("GET", path)
+
+    def submit(self, path: str, fields: dict) -> tuple[int, str, bytes]:
+        """The form at `path` filled with `fields` and posted with the page's CSRF token."""
+        import re
+
+        _, path, page = self.get(path)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, page[:500]
+        return self.request("POST", path, {**fields, "csrfmiddlewaretoken": token.group(1).decode()})

@@ -43,12 +43,19 @@ def test_authority_rotation_and_revocation(tmp_path):
     from protocol.token import key_id
 
     assert key_id(a.signing_key().public_key()) == second.kid  # newest signs
+    from common.authority import load_signing_key
+
+    web_key = tmp_path / "auth" / "signing-key.pem"  # the web site's credential follows the keys
+    assert key_id(load_signing_key(web_key).public_key()) == second.kid
+    assert web_key.stat().st_mode & 0o777 == 0o600
+    a.revoke(second.kid)
+    assert key_id(load_signing_key(web_key).public_key()) == first.kid
     a.revoke(first.kid)
     trust = a.trust()
-    assert len(trust["public_keys"]) == 2 and trust["revoked_key_ids"] == [first.kid]
-    a.revoke(second.kid)
+    assert len(trust["public_keys"]) == 2 and trust["revoked_key_ids"] == [second.kid, first.kid]
     with pytest.raises(AuthorityError, match="revoked"):
         a.signing_key()
+    assert not web_key.exists()  # nothing left to sign with: the site must not sign with a revoked key
 
 
 def test_password_hash_format():
@@ -236,18 +243,58 @@ def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, bro
     t = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
     t.start()
     try:
-        r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(bundle / "gate.toml"),
-                            "--simulate", "--state-dir", str(tmp_path / "state"), "--drain-seconds", "60",
-                            "--camera", f"images:{frames}?fps=10"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=120)
+        if os.geteuid() == 0:
+            _run_installed_gate(tmp_path, bundle.with_suffix(".tar.gz"), frames, pg_url)
+        else:  # no other uid to become: the daemon from the bundle as this user
+            r = subprocess.run([sys.executable, "-m", "device.cli", "run", "--config", str(bundle / "gate.toml"),
+                                "--simulate", "--state-dir", str(tmp_path / "state"), "--drain-seconds", "60",
+                                "--camera", f"images:{frames}?fps=10"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 0 and r.stderr.count("feedback accepted") == 12, r.stderr[-2000:]
+        assert store.count_checkins() == 12
+        assert {c.device_id for c in store.checkins()} == {"gate-nd-01"}
     finally:
         stop.set()
         t.join(10)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stderr.count("feedback accepted") == 12
-    assert store.count_checkins() == 12
-    assert {c.device_id for c in store.checkins()} == {"gate-nd-01"}
-    store.close()
+        store.close()
+
+
+def _run_installed_gate(tmp_path: Path, archive: Path, frames: Path, pg_url: str) -> None:
+    """The bundle installed as install-pi.sh's last step installs it, then vhd-gate.service run as
+    systemd runs it: its own uid, the MQTT password as a credential, no home. This machine has no
+    camera, OLED or GPIO, so the config is set as on a bench: frames from a folder, no panel."""
+    from tests.units import ServiceRun, Unit
+
+    root = tmp_path / "pi"
+    assert provision(["device", "install", str(archive), "--root", str(root), "--venv", sys.prefix]) == 0
+    etc = root / "etc" / "vhd-gate"
+    bench = root / "var" / "lib" / "vhd-gate-frames"
+    shutil.copytree(frames, bench)
+    for path in (bench, *bench.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    config = (etc / "gate.toml").read_text()
+    for old, new in (('source = "picamera2"', 'source = "images:/var/lib/vhd-gate-frames?fps=10&loop"'),
+                     ('driver = "ssd1306"', 'driver = "none"'), ('driver = "gpio"', 'driver = "none"')):
+        assert old in config
+        config = config.replace(old, new)
+    (etc / "gate.toml").write_text(config)
+    run = ServiceRun(Unit.parse((root / "etc" / "systemd" / "system" / "vhd-gate.service").read_text()), root,
+                     cwd_repo=ROOT)
+    for name in ("gate.toml", "mqtt-password"):  # root:vhd-gate 0640, as the install on a Pi leaves them
+        os.chown(etc / name, 0, run.uid)
+    run.start(stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.ready(60), "no READY=1"
+        reader = open_store(pg_url)  # its own connection: the bridge's is busy in its thread
+        try:
+            assert wait(lambda: reader.count_checkins() == 12, timeout=60)
+        finally:
+            reader.close()
+    finally:
+        code = run.stop()
+        err = run.proc.stderr.read()
+    assert code == 0, err[-3000:]
+    assert err.count("feedback accepted") == 12 and "Traceback" not in err, err[-3000:]
 
 
 def test_device_install_into_a_tree(tmp_path, pg_url, broker):

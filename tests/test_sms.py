@@ -1,41 +1,13 @@
 """The HTTP SMS backend against a local HTTP stand-in for a gateway: delivered, refused, too slow."""
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.chain import ROOT
-
-
-class Gateway(BaseHTTPRequestHandler):
-    received: list = []
-    mode = "ok"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Gateway.received.append((self.headers.get("Authorization"), json.loads(body)))
-        if Gateway.mode == "slow":
-            time.sleep(7)
-        self.send_response(500 if Gateway.mode == "fail" else 200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def gateway():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    Gateway.received.clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}/send"
-    server.shutdown()
 
 
 def _send(tmp_path, url: str) -> subprocess.CompletedProcess:
@@ -53,19 +25,19 @@ def _send(tmp_path, url: str) -> subprocess.CompletedProcess:
 
 
 def test_http_gateway_gets_the_filled_template_and_the_token(tmp_path, gateway):
-    Gateway.mode = "ok"
-    r = _send(tmp_path, gateway)
+    gateway.mode = "ok"
+    r = _send(tmp_path, gateway.url)
     assert r.returncode == 0, r.stderr
-    ((auth, body),) = Gateway.received
+    ((auth, body),) = gateway.received
     assert auth == "Bearer gateway-secret"
     assert body == {"msisdn": "0912345678", "content": "VHD: ma xac nhan 123456", "brandname": "VHD"}
 
 
 @pytest.mark.parametrize("mode, says", [("fail", "refused"), ("slow", "did not answer")])
 def test_failing_or_slow_gateway_is_a_clear_message_within_the_timeout(tmp_path, gateway, mode, says):
-    Gateway.mode = mode
+    gateway.mode = mode
     t0 = time.monotonic()
-    r = _send(tmp_path, gateway)
+    r = _send(tmp_path, gateway.url)
     assert r.returncode == 3 and says in r.stdout and "Traceback" not in r.stderr
     assert time.monotonic() - t0 < 30  # the 5 s timeout, never a hung page
 

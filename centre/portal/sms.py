@@ -39,8 +39,15 @@ def _http(phone: str, text: str) -> None:
     body = {k: (v.replace("{phone}", phone).replace("{text}", text) if isinstance(v, str) else v)
             for k, v in body.items()}
     headers = {"Content-Type": "application/json"}
+    if not settings.SMS_URL:
+        logger.error("no SMS gateway address: set VHD_SMS_URL (vhd-provision centre install --sms-url)")
+        raise SmsError("the SMS gateway did not answer; try again in a minute")
     if settings.SMS_TOKEN_FILE:
-        headers["Authorization"] = "Bearer " + Path(settings.SMS_TOKEN_FILE).read_text().strip()
+        try:
+            headers["Authorization"] = "Bearer " + Path(settings.SMS_TOKEN_FILE).read_text().strip()
+        except OSError as exc:
+            logger.error("cannot read the SMS gateway's token %s: %s", settings.SMS_TOKEN_FILE, exc.strerror)
+            raise SmsError("the SMS gateway did not answer; try again in a minute") from None
     req = urllib.request.Request(settings.SMS_URL, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=settings.SMS_TIMEOUT_SECONDS) as r:

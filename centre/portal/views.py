@@ -173,8 +173,14 @@ class DeclarationForm(forms.Form):
 
 
 def _signer():
-    from common.authority import Authority
+    """The key new QR codes are signed with: the web service's `signing-key` credential, else the
+    newest live key of the issuer's folder (a site run by hand as root)."""
+    from common.authority import Authority, load_signing_key
+    from mqtt_bridge.centre_api import secret_path
 
+    credential = secret_path("signing-key")
+    if credential.is_file():
+        return load_signing_key(credential)
     return Authority(settings.AUTHORITY_DIR).signing_key()
 
 
