@@ -17,10 +17,14 @@ class CentreError(UserError):
     """A user's mistake on the command line: printed as one line."""
 
 
-def _setup(db: str | None, db_file: str | None) -> None:
+def _setup(db: str | None, db_file: str | None, create: bool) -> None:
     from mqtt_bridge.centre_api import find_database_url
 
-    os.environ["VHD_CENTRE_DB"] = find_database_url(db, db_file)
+    url = find_database_url(db, db_file)
+    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise CentreError(f"no database at {url[len('sqlite:///'):]}: check the path (vhd-centre migrate "
+                          "makes a new one)")
+    os.environ["VHD_CENTRE_DB"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "centre.settings")
     import django
 
@@ -108,10 +112,26 @@ def cmd_serve(args) -> int:
     return 0  # not reached
 
 
+def _port_free(listen: str) -> None:
+    import socket
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
+    with socket.socket() as s:
+        try:
+            s.bind((host, int(port)))
+        except OSError as exc:
+            raise CentreError(f"cannot listen on {listen}: {exc.strerror} (another program has the port? "
+                              f"make portal PORT=8001, or --listen 127.0.0.1:8001)") from None
+
+
 def cmd_demo(args) -> int:
     """The portal on this machine for trying it: SQLite in --out, SMS codes on this terminal, a
     demo checkpoint, a district administrator; then served as `serve` serves it."""
     import secrets
+
+    _port_free(args.listen)
 
     from django.core.management import call_command
 
@@ -188,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "demo":
                 _demo_environment(args)
-            _setup(args.db, args.db_file)
+            _setup(args.db, args.db_file, create=args.command in ("migrate", "demo"))
             return args.func(args)
         except DatabaseError as exc:  # a database that refuses or is away: one line, not a traceback
             raise CentreError(f"database error: {(str(exc).strip().splitlines() or [''])[0]}") from None

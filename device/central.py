@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from common.errors import UserError
 from common.files import write_private
 from device.config import Config, ConfigError, from_dict
 from protocol import messages
@@ -13,6 +14,10 @@ from protocol.messages import CentralConfig as CentralMessage
 from protocol.messages import MessageError
 
 logger = logging.getLogger(__name__)
+
+
+class GateStateError(UserError):
+    """The gate's state directory cannot be read as needed; the message says why."""
 
 
 def merge(cfg: Config, message: CentralMessage) -> Config:
@@ -49,6 +54,23 @@ class CentralConfig:
         logger.info("central config applied (%d trusted key(s), %d revoked)",
                     len(new.trust.public_keys), len(new.trust.revoked_key_ids))
         return None
+
+    def saved(self) -> Config:
+        """The config in force as the running gate has it, read without changing anything (for the
+        technician's commands); GateStateError if the state cannot be read."""
+        try:
+            message = messages.decode(self.path.read_bytes(), CentralMessage)
+        except FileNotFoundError:
+            return self.base
+        except PermissionError:
+            raise GateStateError(f"cannot read {self.path}: permission denied (run this as the gate's user: "
+                                 "sudo -u vhd-gate ...)") from None
+        except (OSError, MessageError) as exc:
+            raise GateStateError(f"the centre's saved settings in {self.path} are unreadable: {exc}") from None
+        try:
+            return merge(self.base, message)
+        except ConfigError as exc:
+            raise GateStateError(f"the centre's saved settings in {self.path} are invalid: {exc}") from None
 
     def restore(self) -> None:
         try:

@@ -99,6 +99,12 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
 
 def cmd_decode(args) -> int:
     cfg = _config(args.config)
+    if args.config:
+        from device.central import CentralConfig
+
+        # What the running gate trusts: its config with the centre's published keys and
+        # revocations applied, as saved in its state directory.
+        cfg = CentralConfig(Path(cfg.gate.state_dir), cfg).saved()
     if args.public_key:
         from protocol.token import decode_public_key
 

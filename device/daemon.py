@@ -16,6 +16,7 @@ from device.central import CentralConfig
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
 from device.gate import Drivers, Gate, ScanCounters
+from device.lock import StateLock
 from device.queue import EventQueue, presence_horizon
 from device.screens import Screens
 from device.uplink import Uplink, read_password
@@ -138,7 +139,13 @@ def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     notifier = Notifier()
-    parts = build(cfg, config_dir=config_dir, on_progress=notifier.progress)
+    lock = StateLock(cfg.gate.state_dir, "a second gate process")
+    try:
+        parts = build(cfg, config_dir=config_dir, on_progress=notifier.progress)
+    except BaseException:
+        lock.close()
+        raise
+    parts.closers.insert(0, lock.close)  # released last
     notifier.ready(f"gate {cfg.gate.device_id} scanning")
     logger.info("gate %s at checkpoint %s running (camera %s, decoder %s, %d queued)",
                 cfg.gate.device_id, cfg.gate.checkpoint_id, cfg.camera.source,

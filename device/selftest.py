@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from device.clock import time_synced
 from device.config import Config
+from device.lock import StateLock
 from device.screens import Screens
 from drivers.decoder import make_decoder
 
@@ -114,6 +115,15 @@ def _storage(cfg: Config) -> str:
 
 def run_selftest(cfg: Config, config_dir: Path | None = None, out: Callable[[str], None] = print,
                  camera=None, display=None, signals=None) -> int:
+    lock = StateLock(cfg.gate.state_dir, "the selftest")  # GateBusy while the service runs
+    try:
+        return _run_checks(cfg, config_dir, out, camera, display, signals)
+    finally:
+        lock.close()
+
+
+def _run_checks(cfg: Config, config_dir: Path | None, out: Callable[[str], None], camera, display,
+                signals) -> int:
     checks = [
         ("storage", lambda: _storage(cfg)),
         ("font", lambda: Screens(lang=cfg.gate.language, font_path=cfg.display.font).font_path),

@@ -20,8 +20,10 @@ def database_url(args) -> str:
     return find_database_url(args.db, getattr(args, "db_file", None))
 
 
-def _store(url: str):
-    store = open_store(url)
+def _store(url: str, create: bool = False):
+    """The migrated database; a SQLite file only where it exists unless `create` (a command that
+    reads or adds to a database must not leave a new empty one where a path was mistyped)."""
+    store = open_store(url, create)
     store.migrate()
     return store
 
@@ -76,7 +78,7 @@ def _wait_for_store(url: str, stop: threading.Event, first: float = 0.5, most: f
     delay, said = first, False
     while not stop.is_set():
         try:
-            store = _store(url)
+            store = _store(url, create=True)
             if said:
                 log.info("database reachable; starting")
             return store

@@ -30,7 +30,12 @@ def find_database_url(db: str | None, db_file: str | None) -> str:
     path = secret_path(db_file or DB_FILE)
     try:
         url = path.read_text().strip()
-    except OSError:
+    except PermissionError:
+        raise StoreError(f"cannot read {path}: permission denied (it holds the database's password: "
+                         "run this with sudo)", transient=False) from None
+    except OSError as exc:
+        if db_file:
+            raise StoreError(f"cannot read --db-file {db_file}: {exc.strerror}", transient=False) from None
         raise StoreError(f"no database given: use --db URL, --db-file FILE, or put the URL in "
                          f"/etc/vhd-centre/{DB_FILE}", transient=False) from None
     if not url:

@@ -157,20 +157,25 @@ class Store:
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
-    """`postgresql://...`, or SQLite as `sqlite:///relative.db`, `sqlite:////abs/path.db` or a path."""
+def open_store(url: str, create: bool = True) -> Store:
+    """`postgresql://...`, or SQLite as `sqlite:///relative.db`, `sqlite:////abs/path.db` or a path.
+    With create=False a SQLite file must exist already (a command that only reads must not leave
+    an empty database where a path was mistyped)."""
     scheme = urlparse(url).scheme
     if scheme in ("postgresql", "postgres"):
         from mqtt_bridge.store_pg import PgStore
 
         return PgStore(url)
-    if scheme == "sqlite":
-        if not url.startswith("sqlite:///"):
-            raise StoreError("SQLite URLs look like sqlite:///file.db or sqlite:////abs/file.db", transient=False)
-        return SqliteStore(url[len("sqlite:///"):])
-    if scheme == "":
-        return SqliteStore(url)
-    raise StoreError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite:///", transient=False)
+    if scheme not in ("sqlite", ""):
+        raise StoreError(f"unsupported database URL scheme {scheme!r}: use postgresql:// or sqlite:///",
+                         transient=False)
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        raise StoreError("SQLite URLs look like sqlite:///file.db or sqlite:////abs/file.db", transient=False)
+    path = url[len("sqlite:///"):] if scheme else url
+    if not create and not Path(path).is_file():
+        raise StoreError(f"no database at {path}: check the path (vhd-centre migrate makes a new one)",
+                         transient=False)
+    return SqliteStore(path)
 
 
 class SqliteStore(Store):

@@ -156,8 +156,10 @@ def cmd_device_install(args) -> int:
 def cmd_broker_config(args) -> int:
     from provisioning.broker import install_debian, write_broker_config
 
-    files = write_broker_config(_home(args) / "broker", args.hostname, args.tls_port,
-                                args.local_port or None)
+    home = _home(args)
+    if args.install and Path(args.root) != Path("/"):  # a staging tree holds the centre's side too
+        home = Path(args.root) / str(home).lstrip("/")
+    files = write_broker_config(home / "broker", args.hostname, args.tls_port, args.local_port or None)
     print(f"broker files in {files.folder}: CA for gates {files.ca}, bridge password "
           f"{files.bridge_password}, provisioning password {files.admin_password}")
     if args.install:

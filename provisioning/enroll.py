@@ -200,7 +200,8 @@ def install(bundle: Path, root: Path = Path("/"), venv: Path | None = None, mana
         say("vhd-gate.service enabled and started")
     else:
         say("users and systemd left alone (not installing into /)")
-    say(f"next: sudo -u vhd-gate {venv}/bin/vhd-gate selftest --config /etc/vhd-gate/gate.toml")
+    say(f"next: sudo systemctl stop vhd-gate && sudo -u vhd-gate {venv}/bin/vhd-gate selftest --config "
+        "/etc/vhd-gate/gate.toml && sudo systemctl start vhd-gate")
 
 
 def _ensure_user(say) -> None:

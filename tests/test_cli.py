@@ -66,6 +66,28 @@ def test_decode_prints_json_lines(tmp_path, authority, capsys):
     assert "error" in missing
 
 
+def test_decode_with_a_config_trusts_what_the_running_gate_trusts(tmp_path, authority, capsys):
+    """A key the centre revoked on the config topic is refused by `decode --config` as the gate
+    refuses it: one source of truth, read without touching the gate's state."""
+    from device.central import CentralConfig
+    from device.config import load
+    from protocol.messages import CentralConfig as Message
+    from protocol.messages import TrustSettings
+    from protocol.token import key_id
+
+    p = tmp_path / "t.png"
+    save_frame(compose(render_qr(authority.live_token()), Shot()), p)
+    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
+    kid = key_id(authority.key.public_key())
+    (tmp_path / "s").mkdir()
+    assert CentralConfig(tmp_path / "s", load(cfg)).handle(Message(trust=TrustSettings(revoked_key_ids=[kid]))) is None
+    saved = (tmp_path / "s" / "central-config.json").stat()
+    assert main(["decode", "--config", str(cfg), str(p)]) == 0
+    (code,) = json.loads(capsys.readouterr().out)["codes"]
+    assert (code["accepted"], code["reason"]) == (False, "revoked_key")
+    assert (tmp_path / "s" / "central-config.json").stat().st_mtime_ns == saved.st_mtime_ns
+
+
 def test_decode_without_trust_keys_says_it_cannot_check(tmp_path, authority, capsys):
     p = tmp_path / "t.png"
     save_frame(compose(render_qr(authority.live_token()), Shot()), p)
@@ -163,6 +185,33 @@ def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
             proc.kill()
     assert proc.returncode == 0
     assert "stopping" in err and "Traceback" not in err
+
+
+def test_selftest_and_a_second_daemon_refuse_while_the_gate_runs(tmp_path, authority, crowd):
+    """The README's selftest while vhd-gate runs would take the gate's camera and broker session:
+    it says to stop the service instead, and so does a second daemon on the same state."""
+    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "state")
+    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
+                             "--camera", f"images:{crowd}?fps=10&loop"],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    reader = StderrReader(proc)
+    try:
+        assert any("running" in line for line in reader.follow(timeout=60))
+        for command in (["selftest", "--config", str(cfg)],
+                        ["run", "--config", str(cfg), "--camera", f"images:{crowd}"]):
+            r = subprocess.run([sys.executable, "-m", "device.cli", *command], capture_output=True, text=True,
+                               cwd=ROOT, timeout=60)
+            assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+            assert f"(pid {proc.pid})" in r.stderr and "sudo systemctl stop vhd-gate" in r.stderr, r.stderr
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    r = subprocess.run([sys.executable, "-m", "device.cli", "selftest", "--config", str(cfg)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "the gate is running" not in r.stdout + r.stderr and "OK    storage" in r.stdout
 
 
 def test_shipped_example_config_is_valid(capsys):

@@ -73,7 +73,10 @@ def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
 
 def test_createuser_without_a_terminal_says_so(tmp_path):
     env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{tmp_path / 'c.db'}", "createuser",
+    db = ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+    assert subprocess.run([sys.executable, "-m", "centre.cli", *db, "migrate"], cwd=ROOT, capture_output=True,
+                          timeout=120, env=env).returncode == 0
+    r = subprocess.run([sys.executable, "-m", "centre.cli", *db, "createuser",
                         "ytequan1", "--role", "district_admin"], cwd=ROOT, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 1
@@ -184,3 +187,38 @@ def test_portal_demo_serves_people_and_units_with_sms_on_the_console(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_a_mistyped_database_path_is_said_and_creates_nothing(tmp_path):
+    """Read commands given a wrong SQLite path or --db-file say so in one line, exit 1, and leave
+    no folder or empty database behind."""
+    wrong = tmp_path / "typo" / "centre.sqlite3"
+    commands = [
+        [sys.executable, "-m", "mqtt_bridge.cli", "events", "--db", f"sqlite:///{wrong}"],
+        [sys.executable, "-m", "mqtt_bridge.cli", "devices", "--db", f"sqlite:///{wrong}"],
+        [sys.executable, "-m", "mqtt_bridge.cli", "report", "--db", f"sqlite:///{wrong}"],
+        [sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{wrong}", "createuser", "a", "--role", "tracer",
+         "--password-file", "/dev/null"],
+    ]
+    for argv in commands:
+        r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and f"no database at {wrong}" in r.stderr, (argv, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "typo").exists()
+    r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "events", "--db-file", str(tmp_path / "nope")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and f"cannot read --db-file {tmp_path / 'nope'}: No such file" in r.stderr
+
+
+def test_portal_demo_on_a_busy_port_says_so_before_its_banner(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "centre.cli", "demo", "--listen", f"127.0.0.1:{port}",
+                            "--out", str(tmp_path / "portal")], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "Address already in use" in r.stderr and "PORT=" in r.stderr
+    assert "portal demo on" not in r.stdout

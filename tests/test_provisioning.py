@@ -428,10 +428,13 @@ def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask)
         for d in ("var/lib/mosquitto", "var/log/mosquitto", "run/mosquitto"):
             shutil.chown(root / d, "mosquitto", "mosquitto")
         (root / "etc/mosquitto/mosquitto.conf").write_text(DEBIAN_MOSQUITTO_CONF.format(root=root))
-        home = tmp_path / "centre"
+        real = Path("/etc/vhd-centre/broker")
+        before = sorted(real.iterdir()) if real.exists() else None
         tls_port, local_port = free_port(), free_port()
-        assert provision(["--home", str(home), "broker-config", "--hostname", "127.0.0.1", "--tls-port",
+        assert provision(["--home", "/etc/vhd-centre", "broker-config", "--hostname", "127.0.0.1", "--tls-port",
                           str(tls_port), "--local-port", str(local_port), "--install", "--root", str(root)]) == 0
+        home = root / "etc" / "vhd-centre"  # the CA key and passwords in the tree, not in this machine's /etc
+        assert (sorted(real.iterdir()) if real.exists() else None) == before
         assert (home / "broker").stat().st_mode & 0o777 == 0o700
         assert (home / "broker" / "ca.key").stat().st_mode & 0o077 == 0
         key = root / "etc/mosquitto/vhd/server.key"
@@ -458,7 +461,7 @@ def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask)
             proc.terminate()
             proc.wait(10)
         # Installing again keeps the enrolled gates.
-        assert provision(["--home", str(home), "broker-config", "--hostname", "127.0.0.1", "--install",
+        assert provision(["--home", "/etc/vhd-centre", "broker-config", "--hostname", "127.0.0.1", "--install",
                           "--root", str(root)]) == 0
         assert "gate-new" in state.read_text()
     finally:
