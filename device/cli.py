@@ -125,6 +125,26 @@ def cmd_decode(args) -> int:
     return 0 if any("codes" in line for line in lines) else 1
 
 
+def cmd_queue(args) -> int:
+    from device.inspect_queue import QueueView, render
+
+    cfg = load(args.config)
+    view = QueueView(cfg.gate.state_dir)
+    try:
+        if args.export:
+            sys.stdout.write(render(view.events(args.refused), args.export))
+            return 0
+        s = view.summary()
+    finally:
+        view.close()
+    oldest = f", the oldest {s.oldest_waiting_s / 60:.0f} min old" if s.oldest_waiting_s is not None else ""
+    print(f"{s.waiting} event(s) waiting for the centre{oldest}")
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(s.refused_reasons.items()))
+    print(f"{s.refused} event(s) refused by the centre{f' ({reasons})' if reasons else ''}; kept here, never "
+          "resent (vhd-gate queue --export csv --refused lists them)")
+    return 0
+
+
 def cmd_screens(args) -> int:
     from device.screens import Screens
     from device.showcase import render_all
@@ -204,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=["vi", "en"])
     s.add_argument("--scale", type=int, default=1)
     s.set_defaults(func=cmd_screens)
+
+    q = sub.add_parser("queue", help="what the gate holds: events waiting for the centre, refused ones "
+                                     "and why; --export for each event (keyed tags, never names or ids)")
+    q.add_argument("--config", required=True)
+    q.add_argument("--export", choices=["jsonl", "csv"], help="every event, one line each, on standard output")
+    q.add_argument("--refused", action="store_true", help="only the events the centre refused")
+    q.set_defaults(func=cmd_queue)
 
     t = sub.add_parser("selftest", help="check camera, OLED, buzzer, LEDs, broker login, clock")
     t.add_argument("--config", required=True)

@@ -100,7 +100,10 @@ class Bridge:
 
     # worker side ------------------------------------------------------------------------------
     def devices(self, device_id: str) -> dict[str, str]:
-        if device_id not in self._devices and time.monotonic() - self._devices_at > 2:
+        age = time.monotonic() - self._devices_at
+        # unknown: look again (at most every 2 s); known: look again every 30 s, so a gate revoked
+        # at the centre is refused within that, whatever the broker still holds from it
+        if (device_id not in self._devices and age > 2) or age > 30:
             try:
                 self._devices = self.store.devices()
                 self._devices_at = time.monotonic()

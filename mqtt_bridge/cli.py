@@ -190,20 +190,12 @@ def cmd_devices(args) -> int:
     return 0
 
 
-def cmd_add_checkpoint(args) -> int:
-    store = _store(args.db)
-    store.add_checkpoint(args.checkpoint_id, args.name, args.address, args.phone, args.unit)
-    store.close()
-    return 0
-
-
-def cmd_add_device(args) -> int:
-    store = _store(args.db)
-    try:
-        store.add_device(args.device_id, args.checkpoint)
-    finally:
-        store.close()
-    return 0
+def cmd_removed(args) -> int:
+    """Old commands that registered checkpoints and gates without their poster or broker login."""
+    raise StoreError(f"'vhd-bridge {args.command}' is gone: it registered without "
+                     f"{'a poster' if args.command == 'add-checkpoint' else 'a broker login'}; use "
+                     f"'vhd-provision {'checkpoint add' if args.command == 'add-checkpoint' else 'device enroll'}'",
+                     transient=False)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -261,20 +253,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--db")
     d.set_defaults(func=cmd_devices)
 
-    c = sub.add_parser("add-checkpoint", help="register a checkpoint")
-    c.add_argument("checkpoint_id")
-    c.add_argument("--name", required=True)
-    c.add_argument("--address", default="")
-    c.add_argument("--phone", default="")
-    c.add_argument("--unit", default="")
-    c.add_argument("--db")
-    c.set_defaults(func=cmd_add_checkpoint)
-
-    a = sub.add_parser("add-device", help="register a gate at a checkpoint")
-    a.add_argument("device_id")
-    a.add_argument("--checkpoint", required=True)
-    a.add_argument("--db")
-    a.set_defaults(func=cmd_add_device)
+    for gone in ("add-checkpoint", "add-device"):  # say where they went, whatever their old arguments
+        g = sub.add_parser(gone, help=argparse.SUPPRESS, add_help=False)
+        g.add_argument("rest", nargs=argparse.REMAINDER)
+        g.set_defaults(func=cmd_removed)
     for action in sub.choices.values():
         if any("--db" in a.option_strings for a in action._actions):
             action.add_argument("--db-file", help=f"a file holding the database URL (relative: a systemd "

@@ -199,6 +199,9 @@ MIGRATIONS: tuple[tuple[int, tuple], ...] = (
     (4, tuple(_DECLARATION_COLUMNS)),
     (5, (*_CHECKPOINT_KIND, _ROLLUP_BACKFILL)),
     (6, (_ROLLUP_REBUILD,)),
+    # A retired or stolen gate: revoked, kept on the fleet page, its later events refused.
+    (7, tuple(Only(dialect, (f"ALTER TABLE devices ADD COLUMN revoked_at {TYPES[dialect][TIME]}",))
+              for dialect in ("postgresql", "sqlite"))),
 )
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 

@@ -82,6 +82,11 @@ class Store:
         raise NotImplementedError
 
     def devices(self) -> dict[str, str]:
+        """Gates allowed to send: device id -> checkpoint id (revoked gates are not)."""
+        raise NotImplementedError
+
+    def revoke_device(self, device_id: str, at: datetime) -> bool:
+        """Mark a gate revoked (its later events are refused); False if there is no such gate."""
         raise NotImplementedError
 
     def set_status(self, device_id: str, online: bool, at: datetime, firmware: str | None) -> None: ...
@@ -155,6 +160,13 @@ class Store:
         raise NotImplementedError
 
     def close(self) -> None: ...
+
+
+def check_checkpoint_id(checkpoint_id: str) -> None:
+    from protocol.checkpoint import CHECKPOINT_ID_RULE, valid_checkpoint_id
+
+    if not valid_checkpoint_id(checkpoint_id):
+        raise StoreError(f"checkpoint id {checkpoint_id!r}: {CHECKPOINT_ID_RULE}", transient=False)
 
 
 def open_store(url: str, create: bool = True) -> Store:
@@ -245,7 +257,12 @@ class SqliteStore(Store):
             return conn.total_changes - before
 
     def devices(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT device_id, checkpoint_id FROM devices"))
+        return dict(self.conn.execute("SELECT device_id, checkpoint_id FROM devices WHERE revoked_at IS NULL"))
+
+    def revoke_device(self, device_id: str, at: datetime) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, ?), online = 0 "
+                                "WHERE device_id = ?", (format_time(at), device_id)).rowcount == 1
 
     def set_status(self, device_id, online, at, firmware):
         self._tx([("UPDATE devices SET online = ?, last_seen = ?, firmware = coalesce(?, firmware) "
@@ -258,6 +275,7 @@ class SqliteStore(Store):
                     msgspec.json.encode(t).decode(), device_id))])
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
+        check_checkpoint_id(checkpoint_id)
         self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
                    "address = excluded.address, contact_phone = excluded.contact_phone, "

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, rollup_sql, statements
-from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, checkin_row
+from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, check_checkpoint_id, checkin_row
 from protocol.event import Event, format_time
 
 logger = logging.getLogger(__name__)
@@ -169,7 +169,13 @@ class PgStore(Store):
         return self._run(work)
 
     def devices(self) -> dict[str, str]:
-        return self._run(lambda c: dict(c.execute("SELECT device_id, checkpoint_id FROM devices")))
+        return self._run(lambda c: dict(c.execute("SELECT device_id, checkpoint_id FROM devices "
+                                                  "WHERE revoked_at IS NULL")))
+
+    def revoke_device(self, device_id: str, at: datetime) -> bool:
+        return self._run(lambda c: c.execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, %s), online = false WHERE device_id = %s",
+            (at, device_id)).rowcount == 1)
 
     def set_status(self, device_id, online, at, firmware):
         self._run(lambda c: c.execute(
@@ -184,6 +190,7 @@ class PgStore(Store):
              device_id)))
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
+        check_checkpoint_id(checkpoint_id)
         self._run(lambda c: c.execute(
             "INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "

@@ -10,6 +10,15 @@ PATH = "/c/"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
+def valid_checkpoint_id(text: str) -> bool:
+    """A checkpoint id every part can carry as it is: in a web address, a file name, a topic, a
+    poster: ASCII letters and digits first, then also '-', '_' and '.', at most 64 characters."""
+    return bool(_ID.fullmatch(text))
+
+
+CHECKPOINT_ID_RULE = "ASCII letters and digits, then also '-', '_' or '.', at most 64 characters (e.g. CP-Q1-0001)"
+
+
 def valid_portal_url(url: str) -> bool:
     u = urlparse(url)
     return u.scheme in ("https", "http") and bool(u.hostname) and not u.query and not u.fragment
@@ -31,4 +40,4 @@ def checkpoint_from_url(text: str) -> str | None:
         if u.scheme not in ("https", "http") or not u.path.startswith(PATH):
             return None
         cid = u.path[len(PATH):].rstrip("/")
-    return cid if _ID.fullmatch(cid) else None
+    return cid if valid_checkpoint_id(cid) else None

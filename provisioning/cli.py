@@ -109,8 +109,12 @@ def publish_trust(args, a: Authority) -> int:
 def cmd_checkpoint_add(args) -> int:
     from common.poster import write_poster
     from mqtt_bridge.store import StoreError
+    from protocol.checkpoint import CHECKPOINT_ID_RULE, valid_checkpoint_id
 
+    if not valid_checkpoint_id(args.checkpoint_id):
+        raise StoreError(f"checkpoint id {args.checkpoint_id!r}: {CHECKPOINT_ID_RULE}", transient=False)
     given = {"name": args.name, "address": args.address, "contact_phone": args.phone, "unit": args.unit}
+    portal = _portal_url(args)
     store = _store(args)
     try:
         existing = next((r for r in store.checkpoint_rows() if r["checkpoint_id"] == args.checkpoint_id), None)
@@ -120,11 +124,12 @@ def cmd_checkpoint_add(args) -> int:
         if existing is None and not args.name:
             raise StoreError("a new checkpoint needs --name", transient=False)
         row = {k: v if v is not None else (existing or {}).get(k) or "" for k, v in given.items()}
+        # The poster first: a checkpoint is registered only once its poster could be written.
+        png, pdf = write_poster(Path(args.out), args.checkpoint_id, row["name"], row["address"],
+                                row["contact_phone"], row["unit"], portal)
         store.add_checkpoint(args.checkpoint_id, row["name"], row["address"], row["contact_phone"], row["unit"])
     finally:
         store.close()
-    png, pdf = write_poster(Path(args.out), args.checkpoint_id, row["name"], row["address"],
-                            row["contact_phone"], row["unit"], _portal_url(args))
     verb = "updated" if existing is not None else "registered"
     print(f"checkpoint {args.checkpoint_id} {verb}; poster: {pdf} and {png}")
     return 0
@@ -143,6 +148,19 @@ def cmd_device_enroll(args) -> int:
           f"bundle: {b.archive}\n"
           f"on the Pi: scp {b.archive.name} there, then\n"
           f"  sudo bash {PI_VENV.parent}/provisioning/install-pi.sh {b.archive.name}")
+    return 0
+
+
+def cmd_device_revoke(args) -> int:
+    from provisioning.enroll import revoke
+
+    store = _store(args)
+    try:
+        revoke(store, _home(args) / "broker", args.device_id, args.admin_broker)
+    finally:
+        store.close()
+    print(f"gate {args.device_id} revoked: its broker login is deleted and any connection it had was ended; "
+          "events from it are refused; the fleet page shows it as revoked. To use the Pi again, enroll it anew.")
     return 0
 
 
@@ -241,6 +259,12 @@ def parser() -> argparse.ArgumentParser:
     de.add_argument("--admin-broker", default="mqtt://127.0.0.1:1883",
                     help="where provisioning reaches the broker to create the gate's login")
     de.set_defaults(func=cmd_device_enroll)
+    dr = dsub.add_parser("revoke", help="a stolen or retired gate: end its broker login, refuse its events")
+    dr.add_argument("device_id")
+    dr.add_argument("--db")
+    dr.add_argument("--admin-broker", default="mqtt://127.0.0.1:1883",
+                    help="where provisioning reaches the broker to delete the gate's login")
+    dr.set_defaults(func=cmd_device_revoke)
     di = dsub.add_parser("install")
     di.add_argument("bundle", help="the bundle folder or .tar.gz")
     di.add_argument("--root", default="/", help="install into this tree (default /)")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from common.authority import Authority
@@ -139,6 +140,20 @@ def enroll(store, authority: Authority, broker_dir: Path, checkpoint_id: str, br
 
 def render_unit(name: str, venv: Path) -> str:
     return (UNITS / name).read_text().replace("@VENV@", str(venv))
+
+
+def revoke(store, broker_dir: Path, device_id: str, admin_url: str = "mqtt://127.0.0.1:1883",
+           now: datetime | None = None) -> None:
+    """A stolen or retired gate: its broker login and role deleted (the plugin ends its
+    connection at once), and the gate marked revoked, so the bridges refuse anything from it that
+    the broker still holds and the fleet page says so. Safe to run again."""
+    if not valid_device_id(device_id):
+        raise EnrollError(f"bad device id {device_id!r}")
+    if device_id not in {r["device_id"] for r in store.device_rows()}:
+        raise EnrollError(f"no gate {device_id} is enrolled ('vhd-bridge devices' lists them)")
+    with broker_admin(broker_dir, admin_url) as admin:
+        admin.remove_gate(device_id)
+    store.revoke_device(device_id, now or datetime.now(UTC))
 
 
 def _extract(archive: Path, into: Path) -> None:

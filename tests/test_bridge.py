@@ -205,9 +205,13 @@ def test_events_command_prints_json_lines(tmp_path, capsys):
     from mqtt_bridge.cli import main
 
     db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
-    assert main(["add-checkpoint", CHECKPOINT, "--name", "Cổng B", "--db", db]) == 0
-    assert main(["add-device", DEVICE, "--checkpoint", CHECKPOINT, "--db", db]) == 0
+    # registering went to vhd-provision, which makes the poster and the broker login too
+    assert main(["add-checkpoint", CHECKPOINT, "--name", "Cổng B", "--db", db]) == 1
+    assert "use 'vhd-provision checkpoint add'" in capsys.readouterr().err
     store = open_store(db)
+    store.migrate()
+    store.add_checkpoint(CHECKPOINT, "Cổng B")
+    store.add_device(DEVICE, CHECKPOINT)
     events = [Event.from_dict(make_event(n)) for n in range(3)]
     assert store.insert_checkins(events) == 3
     assert store.insert_checkins(events) == 0  # a retry changes nothing

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,44 @@ def test_selftest_and_a_second_daemon_refuse_while_the_gate_runs(tmp_path, autho
 
 def test_shipped_example_config_is_valid(capsys):
     assert main(["check-config", str(ROOT / "device" / "gate.example.toml")]) == 0
+
+
+def test_queue_shows_what_the_gate_holds_without_names_or_ids(tmp_path, authority, capsys):
+    import csv
+    import io
+
+    from device.config import load
+    from protocol.event import Event, format_time, uuid7
+
+    cfg_path = write_config(tmp_path / "gate.toml", authority, tmp_path / "state")
+    cfg = load(cfg_path)
+    q = EventQueue(tmp_path / "state" / "events.sqlite3")
+    now = 1_790_000_000
+
+    def event(i: int, subject: str) -> Event:
+        return Event.from_dict({
+            "event_id": uuid7(now * 1000 + i, bytes(10)), "device_id": cfg.gate.device_id,
+            "checkpoint_id": cfg.gate.checkpoint_id, "direction": "in", "kind": "cccd", "subject": subject,
+            "display_name": "Nguyễn Thị Vân Anh", "scanned_at": format_time(datetime.fromtimestamp(now + i, UTC)),
+            "mono_ns": i, "boot_id": "b", "time_synced": True, "firmware": "t", "schema": 1})
+
+    events = [event(i, f"07920300{i:04d}") for i in range(3)]
+    q.record_many(events)
+    q.refuse({events[0].event_id: "implausible_time"})
+    q.close()
+    assert main(["queue", "--config", str(cfg_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 event(s) waiting" in out and "1 event(s) refused by the centre (implausible_time: 1)" in out
+    assert main(["queue", "--config", str(cfg_path), "--export", "csv"]) == 0
+    text = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["state"] for r in rows] == ["waiting", "waiting", "refused"]
+    assert rows[2]["reason"] == "implausible_time" and rows[2]["event_id"] == events[0].event_id
+    assert "079203" not in text and "Nguyễn" not in text  # keyed tags, as the gate's log shows them
+    assert len({r["who"] for r in rows}) == 3 and all(len(r["who"]) == 16 for r in rows)
+    assert main(["queue", "--config", str(cfg_path), "--export", "jsonl", "--refused"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["reason"] == "implausible_time"
+    empty = write_config(tmp_path / "other.toml", authority, tmp_path / "nowhere")
+    assert main(["queue", "--config", str(empty)]) == 1
+    assert "no gate queue in" in capsys.readouterr().err

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from device.cli import main as gate
 from mqtt_bridge.cli import main as bridge
 from mqtt_bridge.store import open_store
@@ -222,3 +224,24 @@ def test_portal_demo_on_a_busy_port_says_so_before_its_banner(tmp_path):
                            timeout=120, stdin=subprocess.DEVNULL)
     assert r.returncode == 1 and "Address already in use" in r.stderr and "PORT=" in r.stderr
     assert "portal demo on" not in r.stdout
+
+
+def test_a_checkpoint_id_is_checked_wherever_it_enters(tmp_path, capsys):
+    """An id with a slash once stored a row, failed on its poster and broke every page listing
+    checkpoints: now each entry point refuses it before anything is stored."""
+
+    from mqtt_bridge.store import StoreError
+    from protocol.checkpoint import valid_checkpoint_id
+
+    db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    for bad in ("CP-Q9/0001", "CP Q9", "_CP", "Đ-01", "CP\n01", "x" * 65):
+        assert not valid_checkpoint_id(bad)
+        assert provision(["checkpoint", "add", bad, "--name", "Chợ", "--db", db, "--out", str(tmp_path)]) == 1
+        assert "checkpoint id" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "c.sqlite3").exists() and not list(tmp_path.glob("poster-*"))
+    store = open_store(db)
+    store.migrate()
+    with pytest.raises(StoreError, match="checkpoint id"):
+        store.add_checkpoint("CP-Q9/0001", "Chợ")
+    store.close()
+    assert provision(["checkpoint", "add", "CP-Q9.0001", "--name", "Chợ", "--db", db, "--out", str(tmp_path)]) == 0

@@ -474,3 +474,37 @@ def _listening(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_a_revoked_gate_is_cut_off_at_once_and_its_events_refused(tmp_path, broker, pg_url):
+    """A stolen Pi: `device revoke` ends its broker connection, it cannot log in again, what it
+    sent is refused by the bridge, and the fleet shows it revoked."""
+    home = tmp_path / "centre"
+    shutil.copytree(broker.files.folder, home / "broker", ignore=shutil.ignore_patterns("data"))
+    assert provision(["--home", str(home), "authority", "init"]) == 0
+    assert provision(["--home", str(home), "checkpoint", "add", "CP-R", "--name", "Cổng R", "--db", pg_url,
+                      "--out", str(tmp_path)]) == 0
+    admin = ["--admin-broker", broker.admin_url]
+    assert provision(["--home", str(home), "device", "enroll", "--checkpoint", "CP-R", "--broker",
+                      f"mqtts://127.0.0.1:{broker.tls_port}", "--db", pg_url, "--device-id", "gate-r-01",
+                      "--out", str(tmp_path / "b"), *admin]) == 0
+    password = (tmp_path / "b" / "gate-r-01" / "mqtt-password").read_text().strip()
+    gate = client(broker, "gate-r-01", password)
+    assert not gate.result["connect"].is_failure
+    gone = threading.Event()
+    gate.on_disconnect = lambda *a: gone.set()
+    assert provision(["--home", str(home), "device", "revoke", "gate-r-01", "--db", pg_url, *admin]) == 0
+    assert gone.wait(10)  # the plugin ended its session: no waiting for its next login
+    gate.loop_stop()
+    again = client(broker, "gate-r-01", password)
+    assert again.result["connect"].is_failure
+    again.loop_stop()
+    store = open_store(pg_url)
+    try:
+        assert "gate-r-01" not in store.devices()  # the bridges refuse its events (unknown_device)
+        (row,) = [r for r in store.device_rows() if r["device_id"] == "gate-r-01"]
+        assert row["revoked_at"] is not None and not row["online"]
+    finally:
+        store.close()
+    assert provision(["--home", str(home), "device", "revoke", "gate-r-01", "--db", pg_url, *admin]) == 0
+    assert provision(["--home", str(home), "device", "revoke", "gate-nobody", "--db", pg_url, *admin]) == 1

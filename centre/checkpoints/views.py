@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.views import unit_of
 from centre.checkpoints.models import Checkpoint
+from protocol.checkpoint import valid_checkpoint_id
 
 
 class CheckpointForm(forms.ModelForm):
@@ -20,7 +21,7 @@ class CheckpointForm(forms.ModelForm):
 
     def clean_checkpoint_id(self):
         value = self.cleaned_data["checkpoint_id"].strip()
-        if not value.replace("-", "").replace("_", "").isalnum():
+        if not valid_checkpoint_id(value):
             raise forms.ValidationError(_("Letters, digits, '-' and '_' only."))
         return value
 

@@ -16,6 +16,7 @@ class Device(models.Model):
     oldest_unsent_s = models.FloatField(_("oldest unsent (s)"), null=True)
     time_synced = models.BooleanField(_("clock synchronised"), null=True)
     firmware = models.CharField(_("firmware"), max_length=32, null=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True)
 
     class Meta:
         managed = False  # created by the declaration database's migrations (vhd-centre migrate)
