@@ -27,8 +27,10 @@ def _setup(db: str | None, db_file: str | None, create: bool) -> None:
     os.environ["VHD_CENTRE_DB"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "centre.settings")
     import django
+    from django.utils import translation
 
     django.setup()
+    translation.activate("en")  # one language on a technician's terminal, as every vhd-* command speaks
 
 
 def _demo_environment(args) -> None:

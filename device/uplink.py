@@ -85,6 +85,8 @@ class Uplink:
         self._inflight: dict[str, _Inflight] = {}
         self._unpubacked: list = []  # Published handles of event batches the broker has not PUBACKed
         self._sent_seq = 0
+        self._reported_depth = 0
+        self._depth_checked = 0.0
         self._started = time.monotonic()
         self._queue: EventQueue | None = None
         self.link = link(on_connect=self._connected, on_disconnect=self._disconnected, on_message=self._message)
@@ -218,6 +220,15 @@ class Uplink:
         except Exception:
             logger.exception("telemetry source failed")
         self.link.publish(topic(self.device_id, "telemetry"), messages.encode(report), qos=0)
+        self._reported_depth = report.queue_depth
+
+    def _drained_since_reported(self) -> bool:
+        """The last report named a backlog that is gone now (checked at most once a second): the
+        fleet page should not show a queue for a minute after it drained."""
+        if not self._reported_depth or time.monotonic() < self._depth_checked + 1:
+            return False
+        self._depth_checked = time.monotonic()
+        return self._q().depth() == 0
 
     # thread --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -246,7 +257,7 @@ class Uplink:
                     if self.link.connected:
                         attempt = 0
                         self._pump()
-                        if time.monotonic() >= next_telemetry:
+                        if time.monotonic() >= next_telemetry or self._drained_since_reported():
                             self.publish_telemetry()
                             next_telemetry = time.monotonic() + self.cfg.telemetry_seconds
                     failures = 0

@@ -178,6 +178,23 @@ def test_status_telemetry_and_offline_will_reach_devices_table(mosquitto, store_
         assert wait_until(lambda: not row()["online"], 20)
 
 
+def test_the_fleet_hears_at_once_when_a_gate_queue_drains(mosquitto, store_url, tmp_path):
+    """Telemetry comes once an hour here; the report after the backlog is gone must not wait for it."""
+    fill_queue(tmp_path / "q.sqlite3", 300)
+    with start_bridge(mosquitto.url, store_url):
+        up = run_uplink(mosquitto, tmp_path / "q.sqlite3", telemetry_seconds=3600, batch_size=10, window=2)
+        store = open_store(store_url)
+        try:
+            def depth():
+                return next(r for r in store.device_rows() if r["device_id"] == DEVICE)["queue_depth"]
+
+            assert wait_until(lambda: (depth() or 0) > 0, 20)  # the first report: a backlog
+            assert wait_until(lambda: depth() == 0, 30)  # drained, and said so without the hour's wait
+        finally:
+            up.stop()
+            store.close()
+
+
 def test_central_config_reaches_gate(mosquitto, tmp_path):
     received = []
     settings = MqttSection(url=mosquitto.url)

@@ -245,3 +245,20 @@ def test_a_checkpoint_id_is_checked_wherever_it_enters(tmp_path, capsys):
         store.add_checkpoint("CP-Q9/0001", "Chợ")
     store.close()
     assert provision(["checkpoint", "add", "CP-Q9.0001", "--name", "Chợ", "--db", db, "--out", str(tmp_path)]) == 0
+
+
+def test_createuser_speaks_one_language_and_models_need_no_new_migration(tmp_path):
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "centre.settings",
+           "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}"}
+    r = subprocess.run([sys.executable, "-m", "django", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    db = ["--db", env["VHD_CENTRE_DB"]]
+    assert subprocess.run([sys.executable, "-m", "centre.cli", *db, "migrate"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    r = subprocess.run([sys.executable, "-m", "centre.cli", *db, "createuser", "ytequan1", "--role", "tracer",
+                        "--password-file", "/dev/stdin"], input="123\n", cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=120)
+    line = _one_line(r.stderr)
+    assert r.returncode == 1 and "password refused: This password is too short" in line, line
+    assert not any(ch in line for ch in "ảấầẩẫậăắằẳẵặđẹẻẽếềểễệỉịọỏốồổỗộơớờởỡợụủứừửữựỳỵỷỹ"), line

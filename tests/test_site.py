@@ -231,6 +231,9 @@ def test_each_role_sees_its_pages_and_is_refused_the_rest(site, browser, name):
         browser.get(site.url + "/fleet/")
         rows = browser.find_element(By.ID, "fleet").text.splitlines()
         assert rows[1].startswith("gate-bt-01") and "mất kết nối" in rows[1]  # offline gates first
+        assert "3 giờ trước" in rows[1]
+        seen_now = next(r for r in rows if r.startswith("gate-nd-01"))
+        assert "vừa xong" in seen_now and "0 phút" not in seen_now, seen_now
         _shot(browser, "fleet")
 
 

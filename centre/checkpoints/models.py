@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Checkpoint(models.Model):
@@ -20,6 +21,7 @@ class Checkpoint(models.Model):
         db_table = "checkpoints"
         ordering = ["checkpoint_id"]
         verbose_name = _("checkpoint")
+        verbose_name_plural = pgettext_lazy("model", "checkpoints")
 
     def __str__(self) -> str:
         return f"{self.checkpoint_id} {self.name}"

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from centre.checkpoints.models import Checkpoint
 
@@ -23,6 +24,7 @@ class Device(models.Model):
         db_table = "devices"
         ordering = ["online", "device_id"]  # offline gates first
         verbose_name = _("gate")
+        verbose_name_plural = pgettext_lazy("model", "gates")
 
     def __str__(self) -> str:
         return self.device_id

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from centre.accounts.views import unit_of
 from centre.checkpoints.models import Checkpoint
@@ -19,7 +20,29 @@ from mqtt_bridge.centre_api import TZ, as_time
 @permission_required("fleet.view_device", raise_exception=True)
 def fleet(request):
     devices = Device.objects.select_related("checkpoint").order_by("online", "device_id")
-    return render(request, "centre/fleet.html", {"devices": devices, "now": timezone.now()})
+    now = timezone.now()
+    devices = list(devices)
+    for d in devices:
+        d.seen_ago = seen_ago(now, d.last_seen)
+    return render(request, "centre/fleet.html", {"devices": devices})
+
+
+def seen_ago(now: datetime, then: datetime | None) -> str:
+    """"vừa xong", "5 phút trước", "3 giờ trước", "2 ngày trước": Django's timesince has no
+    Vietnamese, and says "0 minutes" for a gate heard from a second ago."""
+    if then is None:
+        return "—"
+    seconds = (now - then).total_seconds()
+    if seconds < 60:
+        return gettext("just now")
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(n)d hour ago", "%(n)d hours ago", hours) % {"n": hours}
+    days = hours // 24
+    return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
 def _today(request) -> list[dict]:

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +42,21 @@ def _http(phone: str, text: str) -> None:
     headers = {"Content-Type": "application/json"}
     if not settings.SMS_URL:
         logger.error("no SMS gateway address: set VHD_SMS_URL (vhd-provision centre install --sms-url)")
-        raise SmsError("the SMS gateway did not answer; try again in a minute")
+        raise SmsError(_("the SMS gateway did not answer; try again in a minute"))
     if settings.SMS_TOKEN_FILE:
         try:
             headers["Authorization"] = "Bearer " + Path(settings.SMS_TOKEN_FILE).read_text().strip()
         except OSError as exc:
             logger.error("cannot read the SMS gateway's token %s: %s", settings.SMS_TOKEN_FILE, exc.strerror)
-            raise SmsError("the SMS gateway did not answer; try again in a minute") from None
+            raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
     req = urllib.request.Request(settings.SMS_URL, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=settings.SMS_TIMEOUT_SECONDS) as r:
             if not 200 <= r.status < 300:
-                raise SmsError("the SMS gateway refused the message")
+                raise SmsError(_("the SMS gateway refused the message; try again in a minute"))
     except urllib.error.HTTPError as exc:
         logger.warning("SMS gateway answered %s", exc.code)
-        raise SmsError("the SMS gateway refused the message; try again in a minute") from None
+        raise SmsError(_("the SMS gateway refused the message; try again in a minute")) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         logger.warning("SMS gateway unreachable: %s", type(exc).__name__)
-        raise SmsError("the SMS gateway did not answer; try again in a minute") from None
+        raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
