@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 
@@ -17,7 +18,17 @@ def run_command(prog: str, body: Callable[[], int], also: tuple[type[Exception],
     try:
         return body()
     except caught as exc:
-        print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, whatever a driver said
+        print(f"{prog}: {' '.join(describe(exc).split())}", file=sys.stderr)  # one line, whatever a driver said
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def describe(exc: BaseException) -> str:
+    """An error in words: a file the system refused is named with what to do, not as a bare Errno."""
+    if isinstance(exc, OSError) and not isinstance(exc, UserError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return f"{where}permission denied (run it with sudo, or as the service's own user)"
+        return f"{where}{exc.strerror}"
+    return str(exc)

@@ -202,6 +202,34 @@ def cmd_centre_install(args) -> int:
     return 0
 
 
+def _rooted(args, path: Path) -> Path:
+    return Path(args.root) / str(path).lstrip("/") if Path(args.root) != Path("/") else path
+
+
+def cmd_centre_backup(args) -> int:
+    from mqtt_bridge.cli import database_url
+    from provisioning.backup import backup
+    from provisioning.broker import DYNSEC_STATE
+
+    out = backup(database_url(args), _rooted(args, _home(args)),
+                 _rooted(args, Path("/var/lib/mosquitto") / DYNSEC_STATE), Path(args.out))
+    print(f"backup in {out} (private: it holds the issuer's signing keys and every password); keep a copy "
+          "off this server")
+    return 0
+
+
+def cmd_centre_restore(args) -> int:
+    from mqtt_bridge.cli import database_url
+    from provisioning.backup import restore
+    from provisioning.broker import DYNSEC_STATE
+
+    restore(Path(args.backup), database_url(args), _rooted(args, _home(args)),
+            _rooted(args, Path("/var/lib/mosquitto") / DYNSEC_STATE))
+    print("now: sudo vhd-centre migrate (a backup from an older release), then "
+          "sudo systemctl restart mosquitto vhd-bridge vhd-web")
+    return 0
+
+
 def cmd_declaration_add(args) -> int:
     from provisioning.declare import declare
 
@@ -301,6 +329,17 @@ def parser() -> argparse.ArgumentParser:
     ci.add_argument("--web-listen", help="where gunicorn listens for the proxy (default 127.0.0.1:8000)")
     ci.add_argument("--broker-url", help="the broker the bridges use (default mqtt://127.0.0.1:1883)")
     ci.set_defaults(func=cmd_centre_install)
+
+    cb = ces.add_parser("backup", help="the database, keys, secrets, settings and gate logins into a folder")
+    cb.add_argument("--out", required=True, help="a new folder for the backup")
+    cb.add_argument("--db")
+    cb.add_argument("--root", default="/", help="a centre installed into this tree (default /)")
+    cb.set_defaults(func=cmd_centre_backup)
+    cr = ces.add_parser("restore", help="put a backup back (stop mosquitto, vhd-bridge and vhd-web first)")
+    cr.add_argument("backup", help="the folder 'centre backup' made")
+    cr.add_argument("--db")
+    cr.add_argument("--root", default="/", help="a centre installed into this tree (default /)")
+    cr.set_defaults(func=cmd_centre_restore)
 
     dc = sub.add_parser("declaration", help="record a health declaration and write its QR")
     dcs = dc.add_subparsers(dest="action", required=True)

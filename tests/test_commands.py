@@ -262,3 +262,11 @@ def test_createuser_speaks_one_language_and_models_need_no_new_migration(tmp_pat
     line = _one_line(r.stderr)
     assert r.returncode == 1 and "password refused: This password is too short" in line, line
     assert not any(ch in line for ch in "ảấầẩẫậăắằẳẵặđẹẻẽếềểễệỉịọỏốồổỗộơớờởỡợụủứừửữựỳỵỷỹ"), line
+
+
+def test_a_file_the_system_refuses_is_named_with_what_to_do():
+    from common.errors import describe
+
+    assert describe(PermissionError(13, "Permission denied", "/etc/vhd-centre/database-url")) == (
+        "/etc/vhd-centre/database-url: permission denied (run it with sudo, or as the service's own user)")
+    assert describe(FileNotFoundError(2, "No such file or directory", "x.toml")) == "x.toml: No such file or directory"

@@ -508,3 +508,81 @@ def test_a_revoked_gate_is_cut_off_at_once_and_its_events_refused(tmp_path, brok
         store.close()
     assert provision(["--home", str(home), "device", "revoke", "gate-r-01", "--db", pg_url, *admin]) == 0
     assert provision(["--home", str(home), "device", "revoke", "gate-nobody", "--db", pg_url, *admin]) == 1
+
+
+@pytest.fixture
+def own_database():
+    """A database of the test's own (a backup is of a whole database), dropped afterwards."""
+    import psycopg
+
+    from tests.services import database_url
+
+    name = f"vhd_b_{os.urandom(4).hex()}"
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base = database_url().split("?")[0]
+    yield base.rsplit("/", 1)[0] + "/" + name, name
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_path, broker, own_database):
+    """Backup, then the worst day: database emptied, keys and the broker's state gone. After the
+    restore the figures, the issuer's keys and the site's key are the same and a gate enrolled
+    before logs in with the password it has."""
+    from datetime import date
+
+    import psycopg
+
+    from mqtt_bridge.reports import checkpoint_days
+    from tests.services import database_url
+    from tests.upgrade_fixtures import store_events
+
+    url, name = own_database
+    root = tmp_path / "root"
+    etc = root / "etc" / "vhd-centre"
+    shutil.copytree(broker.files.folder, etc / "broker", ignore=shutil.ignore_patterns("data"))
+    assert provision(["--home", str(etc), "authority", "init"]) == 0
+    (etc / "django-secret").write_text("a-site-key-" + "x" * 40 + "\n")
+    store_events(url, cwd=ROOT)
+    assert provision(["--home", str(etc), "device", "enroll", "--checkpoint", "CP-U1", "--broker",
+                      f"mqtts://127.0.0.1:{broker.tls_port}", "--db", url, "--device-id", "gate-b-01",
+                      "--out", str(tmp_path / "b"), "--admin-broker", broker.admin_url]) == 0
+    password = (tmp_path / "b" / "gate-b-01" / "mqtt-password").read_text().strip()
+    state = root / "var" / "lib" / "mosquitto" / "vhd-dynsec.json"
+    state.parent.mkdir(parents=True)
+    shutil.copy(broker.files.dynsec, state)  # where Debian's broker keeps it
+
+    def figures():
+        store = open_store(url)
+        try:
+            return store.count_checkins(), [(r.day, r.check_ins, r.check_outs) for r in
+                                            checkpoint_days(store, date(2026, 11, 10), date(2026, 11, 11))]
+        finally:
+            store.close()
+
+    before, trust, site_key = figures(), Authority(etc / "authority").trust(), (etc / "django-secret").read_text()
+    out = tmp_path / "backup"
+    assert provision(["--home", "/etc/vhd-centre", "centre", "backup", "--out", str(out), "--db", url,
+                      "--root", str(root)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o077 == 0 for p in out.iterdir())
+
+    with psycopg.connect(database_url(), autocommit=True) as conn:  # the worst day
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    shutil.rmtree(etc)
+    state.unlink()
+
+    assert provision(["--home", "/etc/vhd-centre", "centre", "restore", str(out), "--db", url,
+                      "--root", str(root)]) == 0
+    assert figures() == before and before[0] == 10
+    assert Authority(etc / "authority").trust() == trust and (etc / "django-secret").read_text() == site_key
+    assert etc.stat().st_mode & 0o777 == 0o700 and state.stat().st_mode & 0o777 == 0o600
+    broker.stop()
+    shutil.copy(state, broker.files.dynsec)  # the broker starts on the restored state
+    broker.start()
+    gate = client(broker, "gate-b-01", password)
+    assert not gate.result["connect"].is_failure
+    gate.disconnect()
+    gate.loop_stop()

@@ -33,7 +33,7 @@ def test_http_gateway_gets_the_filled_template_and_the_token(tmp_path, gateway):
     assert body == {"msisdn": "0912345678", "content": "VHD: ma xac nhan 123456", "brandname": "VHD"}
 
 
-@pytest.mark.parametrize("mode, says", [("fail", "refused"), ("slow", "did not answer")])
+@pytest.mark.parametrize("mode, says", [("fail", "từ chối"), ("slow", "không phản hồi")])  # in Vietnamese
 def test_failing_or_slow_gateway_is_a_clear_message_within_the_timeout(tmp_path, gateway, mode, says):
     gateway.mode = mode
     t0 = time.monotonic()
@@ -46,7 +46,7 @@ def test_unreachable_gateway(tmp_path):
     from provisioning.mosquitto import free_port
 
     r = _send(tmp_path, f"http://127.0.0.1:{free_port()}/send")
-    assert r.returncode == 3 and "did not answer" in r.stdout
+    assert r.returncode == 3 and "không phản hồi" in r.stdout
 
 
 def test_an_expired_code_is_refused(tmp_path):
