@@ -3,6 +3,7 @@ or systemd credentials, the database found as every centre command finds it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +11,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from common.errors import UserError
 from mqtt_bridge.centre_api import find_database_url, secret_path
+
+
+class OneLine(logging.Filter):
+    """Log records without their traceback: for what a visitor causes, not what the code does."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 class CentreConfigError(UserError):

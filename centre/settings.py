@@ -121,9 +121,13 @@ AUTHORITY_DIR = config.os.environ.get("VHD_AUTHORITY_DIR", str(config.home() / "
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "filters": {"one_line": {"()": "centre.config.OneLine"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler"},
+                 "one_line": {"class": "logging.StreamHandler", "filters": ["one_line"]}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
     # Request lines can carry a traced person's id in a query: Django's request logger says only
-    # what failed, and gunicorn's access log is off (vhd-centre serve).
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # what failed, and gunicorn's access log is off (vhd-centre serve). A request for a host the
+    # site does not serve (a scanner, a misconfigured proxy) is one line, not a traceback.
+    "loggers": {"django.request": {"level": "ERROR"},
+                "django.security": {"handlers": ["one_line"], "level": "WARNING", "propagate": False}},
 }

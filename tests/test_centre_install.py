@@ -188,10 +188,14 @@ def test_installed_centre_units_serve_people_gates_and_the_district_as_systemd_r
         status, _, page = staff.get("/reports/?by=checkpoint&format=csv")
         today = [line for line in page.decode().splitlines() if "CP-Q1-0001" in line]
         assert status == 200 and today and ",1," in today[0], page.decode()
+        # A host the site does not serve (a scanner on the server's address): 400, one line logged.
+        assert ProxiedSite(web_port, "203.0.113.7").get("/")[0] == 400
     finally:
         bridge_code, web_code = bridge.stop(), web.stop()
-        print("bridge:", bridge.proc.stderr.read()[-3000:], "\nweb:", web.proc.stderr.read()[-5000:])
+        web_log = web.proc.stderr.read()
+        print("bridge:", bridge.proc.stderr.read()[-3000:], "\nweb:", web_log[-5000:])
     assert bridge_code == 0 and web_code == 0
+    assert "Invalid HTTP_HOST header: '203.0.113.7'" in web_log and "Traceback" not in web_log
 
     # Retention, under its own dynamic user, finds the database from its credential alone.
     retention = ServiceRun(unit("vhd-retention.service"), root, cwd_repo=ROOT)
