@@ -170,12 +170,17 @@ def test_sigkill_mid_stream_loses_no_event_that_got_feedback(tmp_path, authority
     assert set(acked) <= stored
 
 
-def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
+def _looping_gate(tmp_path, authority, crowd):
+    """A gate daemon over the crowd's frames, endlessly: its config, process and log reader."""
     cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "state")
     proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
                              "--camera", f"images:{crowd}?fps=10&loop"],
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    reader = StderrReader(proc)
+    return cfg, proc, StderrReader(proc)
+
+
+def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
+    _, proc, reader = _looping_gate(tmp_path, authority, crowd)
     try:
         assert any("feedback accepted" in line for line in reader.follow(timeout=60))
         proc.send_signal(signal.SIGTERM)
@@ -191,11 +196,7 @@ def test_sigterm_stops_cleanly(tmp_path, authority, crowd):
 def test_selftest_and_a_second_daemon_refuse_while_the_gate_runs(tmp_path, authority, crowd):
     """The README's selftest while vhd-gate runs would take the gate's camera and broker session:
     it says to stop the service instead, and so does a second daemon on the same state."""
-    cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "state")
-    proc = subprocess.Popen([sys.executable, "-m", "device.cli", "run", "--config", str(cfg),
-                             "--camera", f"images:{crowd}?fps=10&loop"],
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    reader = StderrReader(proc)
+    cfg, proc, reader = _looping_gate(tmp_path, authority, crowd)
     try:
         assert any("running" in line for line in reader.follow(timeout=60))
         for command in (["selftest", "--config", str(cfg)],
