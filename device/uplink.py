@@ -220,7 +220,7 @@ class Uplink:
         except Exception:
             logger.exception("telemetry source failed")
         self.link.publish(topic(self.device_id, "telemetry"), messages.encode(report), qos=0)
-        self._reported_depth = report.queue_depth
+        self._reported_depth = report.queue_depth or 0
 
     def _drained_since_reported(self) -> bool:
         """The last report named a backlog that is gone now (checked at most once a second): the
