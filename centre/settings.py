@@ -99,6 +99,8 @@ WHITENOISE_USE_FINDERS = True  # serve from the package without a collectstatic 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_MAX_PER_USER = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER", 5)
 LOGIN_MAX_PER_ADDRESS = config.number("VHD_CENTRE_LOGIN_MAX_PER_ADDRESS", 30)
+LOGIN_MAX_PER_USER_EVERYWHERE = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER_EVERYWHERE", 200)
+AUTHENTICATION_BACKENDS = ["centre.accounts.backends.ThrottledModelBackend"]
 # Behind the proxy every request comes from 127.0.0.1: the client is the address the proxy adds.
 CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR" if config.flag("VHD_CENTRE_TLS_PROXY") else None
 

@@ -1,7 +1,6 @@
 """The site's addresses."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from centre.accounts import views as accounts
@@ -14,7 +13,7 @@ from centre.reports import views as reports
 urlpatterns = [
     path("", accounts.home, name="home"),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", accounts.LogoutView.as_view(), name="logout"),
     path("fleet/", fleet.fleet, name="fleet"),
     path("live/", fleet.live, name="live"),
     path("live/cards/", fleet.live_fragment, name="live-cards"),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from common.csvtext import csv_text
 from mqtt_bridge.schema import ROLLUP_TZ
 from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
 from protocol.event import LOCAL_TIME_ZONE
@@ -200,9 +199,6 @@ def render(rows: list, fmt: str) -> str:
     dicts = [asdict(r) for r in rows]
     if fmt == "json":
         return "\n".join(json.dumps(d, ensure_ascii=False) for d in dicts) + ("\n" if dicts else "")
-    buf = io.StringIO()
-    if dicts:
-        w = csv.DictWriter(buf, fieldnames=list(dicts[0]))
-        w.writeheader()
-        w.writerows(dicts)
-    return buf.getvalue()
+    if not dicts:
+        return ""
+    return csv_text(list(dicts[0]), [list(d.values()) for d in dicts])

@@ -149,3 +149,17 @@ def test_retention_deletes_old_checkins_and_expired_declarations(store):
     assert later.checkins + later.partitions_dropped >= 1 and store.count_checkins() == 0
     if store.dialect == "postgresql":
         assert later.partitions_dropped == 1 and later.checkins == 0  # dropped whole, no row deletes
+
+
+def test_csv_cells_that_would_start_a_formula_are_kept_as_text():
+    """A unit named "=HYPERLINK(...)" or a display name "@SUM(...)" opens as text in a spreadsheet."""
+    import csv
+    import io
+
+    from common.csvtext import csv_text
+
+    text = csv_text(["name", "n"], [["=HYPERLINK(\"http://x\")", 3], ["+1", 0], ["-2", -2], ["@A1", 1],
+                                    ["\tx", 1], ["Chợ Bến Thành", 2]])
+    rows = list(csv.reader(io.StringIO(text)))[1:]
+    assert [r[0] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@A1", "'\tx", "Chợ Bến Thành"]
+    assert [r[1] for r in rows] == ["3", "0", "-2", "1", "1", "2"]  # numbers stay numbers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import statistics
@@ -603,3 +604,88 @@ def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(sit
     _, url_known, _ = again.post("/don-vi/dang-nhap/", {"phone": "0933111222"})
     _, url_unknown, _ = Client(site.url).post("/don-vi/dang-nhap/", {"phone": "0933999888"})
     assert url_known.endswith("/don-vi/xac-nhan/") and url_unknown.endswith("/don-vi/xac-nhan/")
+
+
+_THROTTLE = r"""
+import json, os, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth.models import User
+from django.test import Client
+User.objects.create_user("quan1", password="dung-mat-khau-123", is_staff=True)
+out = {}
+attacker = Client(REMOTE_ADDR="203.0.113.9")
+out["admin_wrong"] = [attacker.post("/admin/login/", {"username": "quan1", "password": f"sai-{i}",
+                                                       "next": "/admin/"}).status_code for i in range(6)]
+right = attacker.post("/admin/login/", {"username": "quan1", "password": "dung-mat-khau-123", "next": "/admin/"})
+out["admin_right_after"] = [right.status_code, "_auth_user_id" in attacker.session]
+out["site_after"] = attacker.post("/accounts/login/", {"username": "quan1",
+                                                       "password": "dung-mat-khau-123"}).status_code
+owner = Client(REMOTE_ADDR="198.51.100.7")
+r = owner.post("/accounts/login/", {"username": "quan1", "password": "dung-mat-khau-123"})
+out["owner_elsewhere"] = [r.status_code, "_auth_user_id" in owner.session]
+print(json.dumps(out))
+"""
+
+
+def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(tmp_path):
+    """Wrong passwords through Django's admin count as they do on the sign-in page; past the
+    limit even the right one is refused from that address, while the owner signs in elsewhere."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_CENTRE_HOSTS": "testserver"}
+    r = subprocess.run([sys.executable, "-c", _THROTTLE], env=env, cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["admin_wrong"] == [200] * 6  # the form again, each time
+    assert out["admin_right_after"] == [200, False]  # the right password no longer opens the admin here
+    assert out["site_after"] == 429  # the site's own page says why
+    assert out["owner_elsewhere"] == [302, True]  # the owner is not locked out by someone else's guesses
+
+
+_ACCOUNTS = r"""
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth.models import Group, User
+from django.test import Client
+admin = User.objects.create_user("quan1", password="dung-mat-khau-123", is_staff=True)
+admin.groups.set([Group.objects.get(name="district_admin")])
+root = User.objects.create_superuser("root", password="mat-khau-goc-123")
+out = {}
+c = Client()
+c.login(username="quan1", password="dung-mat-khau-123")
+page = c.get("/accounts/logout/")
+out["logout_get"] = [page.status_code, 'action="/accounts/logout/"' in page.content.decode(),
+                     "_auth_user_id" in c.session]
+out["logout_post"] = [c.post("/accounts/logout/").status_code, "_auth_user_id" in c.session]
+c.login(username="quan1", password="dung-mat-khau-123")
+out["users"] = c.get("/admin/auth/user/").status_code
+form = c.get(f"/admin/auth/user/{admin.pk}/change/").content.decode()
+out["no_superuser_field"] = 'name="is_superuser"' not in form and 'name="user_permissions"' not in form
+root_page = c.get(f"/admin/auth/user/{root.pk}/change/")
+out["root_read_only"] = [root_page.status_code, 'name="username"' in root_page.content.decode()]
+out["root_password"] = c.get(f"/admin/auth/user/{root.pk}/password/").status_code
+new_user = {"username": "truyvet2", "password1": "mot-mat-khau-dai-9", "password2": "mot-mat-khau-dai-9",
+            "usable_password": "true"}
+out["add"] = c.post("/admin/auth/user/add/", new_user).status_code
+out["added"] = User.objects.filter(username="truyvet2").exists()
+print(json.dumps(out))
+"""
+
+
+def test_signing_out_by_address_and_the_district_managing_its_users(tmp_path):
+    """GET /accounts/logout/ shows the button (signing out stays a POST); the district
+    administrator manages users in Django's admin as the README says, without superuser powers."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_CENTRE_HOSTS": "testserver"}
+    r = subprocess.run([sys.executable, "-c", _ACCOUNTS], env=env, cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["logout_get"] == [200, True, True] and out["logout_post"] == [302, False]
+    assert out["users"] == 200 and out["no_superuser_field"]
+    assert out["root_read_only"] == [200, False] and out["root_password"] == 403  # a superuser is a superuser's
+    assert out["add"] == 302 and out["added"]

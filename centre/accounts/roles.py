@@ -6,7 +6,11 @@ DISTRICT_ADMIN, TRACER, UNIT_MANAGER, TECHNICIAN = "district_admin", "tracer", "
 ROLES = {
     DISTRICT_ADMIN: ["checkpoints.view_checkpoint", "checkpoints.add_checkpoint", "checkpoints.change_checkpoint",
                      "fleet.view_device", "fleet.change_device", "reports.view_reports",
-                     "reports.trace_contacts", "reports.view_auditentry"],
+                     "reports.trace_contacts", "reports.view_auditentry",
+                     # the site's users, in Django's admin (superuser status excepted: see admin.py)
+                     "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+                     "accounts.view_unitmembership", "accounts.add_unitmembership",
+                     "accounts.change_unitmembership", "accounts.delete_unitmembership"],
     TRACER: ["reports.trace_contacts", "checkpoints.view_checkpoint"],
     UNIT_MANAGER: ["checkpoints.view_checkpoint", "checkpoints.change_checkpoint", "reports.view_reports"],
     TECHNICIAN: ["fleet.view_device", "fleet.change_device", "checkpoints.view_checkpoint"],

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from centre.accounts.views import client_address
+from centre.accounts.backends import client_address
 from centre.portal import otp
 from centre.portal.models import Declaration
 from centre.portal.sms import SmsError

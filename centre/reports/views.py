@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from django import forms
@@ -15,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from centre.accounts.views import unit_of
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
+from common.csvtext import csv_text
 from mqtt_bridge.centre_api import TZ, ReportError, checkpoint_days, day_bounds, trace, unit_days
 from mqtt_bridge.centre_api import render as render_rows
 
@@ -107,17 +106,12 @@ def trace_view(request):
         export = "export" in request.POST
         _audit(request, AuditEntry.TRACE_EXPORT if export else AuditEntry.TRACE, d["person"].strip(), d["reason"])
         if export:
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            w.writerow(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"])
-            for v in visits:
-                w.writerow(["visit", v.subject, "", v.checkpoint_id, v.start.astimezone(TZ).isoformat(),
-                            v.end.astimezone(TZ).isoformat(), ""])
-            for c in contacts:
-                w.writerow(["contact", c.subject, c.display_name, c.checkpoint_id,
-                            c.first_overlap.astimezone(TZ).isoformat(), c.last_overlap.astimezone(TZ).isoformat(),
-                            c.overlap_minutes])
-            return _csv(buf.getvalue(), "truy-vet.csv")
+            rows = [["visit", v.subject, "", v.checkpoint_id, v.start.astimezone(TZ).isoformat(),
+                     v.end.astimezone(TZ).isoformat(), ""] for v in visits]
+            rows += [["contact", c.subject, c.display_name, c.checkpoint_id, c.first_overlap.astimezone(TZ).isoformat(),
+                      c.last_overlap.astimezone(TZ).isoformat(), c.overlap_minutes] for c in contacts]
+            return _csv(csv_text(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"], rows),
+                        "truy-vet.csv")
         result = {"visits": visits, "contacts": contacts}
     return render(request, "centre/trace.html", {"form": form, "result": result, "tz": TZ})
 
