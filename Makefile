@@ -18,15 +18,15 @@ system-deps:
 demo-deps:
 	@bash provisioning/system-deps.sh demo
 
-# The venv is made by $(PYTHON) and holds exactly what requirements/test.txt pins (hashes checked);
+# The venv is made by $(PYTHON) and holds exactly what requirements-test.txt pins (hashes checked);
 # a venv left by another interpreter is made again.
-$(STAMP): setup.py requirements/test.txt
+$(STAMP): setup.py requirements-test.txt
 	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version.split()[0])')" != "$(PYVER)" ]; then \
 	    echo "venv: $(VENV) was made by another Python; making it again with $(PYTHON) $(PYVER)"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# opencv-contrib (for the WeChat detector in bench/decode.py) replaces the plain wheel: both hold cv2
 	$(PY) -m pip uninstall --quiet --yes opencv-python-headless >/dev/null 2>&1 || true
-	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-test.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
@@ -34,10 +34,10 @@ $(STAMP): setup.py requirements/test.txt
 venv: $(STAMP)
 
 # Resolve every lock file again (newest versions within setup.py's ranges and
-# requirements/constraints.in), then run the whole suite on them.
+# constraints.txt), then run the whole suite on them.
 lock: venv
 	$(PY) -m pip install --quiet 'uv>=0.5'
-	bash requirements/compile.sh $(VENV)/bin/uv
+	bash provisioning/lock.sh $(VENV)/bin/uv --upgrade
 	@rm -f $(VENV)/.installed-*
 	$(MAKE) test
 

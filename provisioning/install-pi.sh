@@ -3,7 +3,7 @@
 #   sudo bash /opt/vhd-gate/provisioning/install-pi.sh [BUNDLE.tar.gz]
 # 1. the Debian packages first: the base ones and the gate's Python stack from apt (picamera2,
 #    lgpio, numpy), so that pip finds Debian's numpy in place and never brings another one;
-# 2. a venv that sees those packages, with exactly what requirements/pi.txt pins (hashes checked);
+# 2. a venv that sees those packages, with exactly what requirements-pi.txt pins (hashes checked);
 # 3. the packages and interfaces (I2C/SPI) that the gate's config needs;
 # 4. with a bundle from `vhd-provision device enroll`: the gate's config, login and service.
 # DRY_RUN=1 prints the commands instead of running them. ROOT=DIR installs the bundle into a
@@ -39,7 +39,7 @@ done
 run apt-get install -y -qq "${base[@]}"
 # picamera2 and libcamera come only from apt: the venv sees the system's packages.
 [ -x "$venv/bin/python" ] || run "$python" -m venv --system-site-packages "$venv"
-run "$venv/bin/pip" install --quiet --require-hashes -r "$src/requirements/pi.txt"
+run "$venv/bin/pip" install --quiet --require-hashes -r "$src/requirements-pi.txt"
 run "$venv/bin/pip" install --quiet --no-deps --no-build-isolation -e "$src"
 if [ "$dry" != 1 ]; then
   where=$("$venv/bin/python" -c 'import numpy; print(numpy.__version__, numpy.__file__)')

@@ -125,7 +125,7 @@ def test_pi_install_script_installs_what_the_config_needs(tmp_path):
     pip = [i for i, x in enumerate(lines) if "/bin/pip install" in x]
     # Debian's numpy and picamera2 are in place before pip runs, and pip takes only the lock file
     assert installs[0] < pip[0] and {"python3-picamera2", "python3-numpy"} <= set(lines[installs[0]].split())
-    assert "--require-hashes -r" in lines[pip[0]] and lines[pip[0]].endswith("requirements/pi.txt")
+    assert "--require-hashes -r" in lines[pip[0]] and lines[pip[0]].endswith("requirements-pi.txt")
     apt = lines[installs[-1]].split()
     assert {"python3-lgpio", "python3-spidev"} <= set(apt)
     assert "+ raspi-config nonint do_spi 0" in lines
