@@ -141,6 +141,15 @@ def _write_env(path: Path, values: dict[str, str]) -> None:
                   + body, mode=0o644)
 
 
+def _check_settings(s: Settings) -> None:
+    for option, value in (("--site-host", s.site_hosts), ("--sms-url", s.sms_url), ("--sms-template", s.sms_template),
+                          ("--web-listen", s.web_listen), ("--broker-url", s.broker_url)):
+        if value is not None and ("'" in value or "\n" in value or "\\" in value):
+            raise CentreError(f"{option}: a value without quotes ('), backslashes or line breaks")
+    if s.sms_url is not None and urlparse(s.sms_url).scheme not in ("http", "https"):
+        raise CentreError(f"--sms-url {s.sms_url!r}: the gateway's https:// address")
+
+
 def _settings(etc: Path, s: Settings, changes: Changes) -> dict[str, str]:
     """centre.env: the site's hosts, SMS gateway, listen address and broker; given ones replace."""
     path = etc / ENV_FILE
@@ -150,14 +159,10 @@ def _settings(etc: Path, s: Settings, changes: Changes) -> dict[str, str]:
     for key, value in wanted.items():
         if value is None:
             continue
-        if "'" in value or "\n" in value:
-            raise CentreError(f"{key}: a value without quotes (') or line breaks")
         if env.get(key) != value:
             env[key] = value
             changes.note(f"{path}: {key} set", "vhd-bridge.service" if key == "VHD_BRIDGE_BROKER"
                          else "vhd-web.service")
-    if s.sms_url is not None and not urlparse(s.sms_url).scheme.startswith("http"):
-        raise CentreError(f"--sms-url {s.sms_url!r}: the gateway's http(s):// address")
     if not path.exists() or _read_env(path) != env:
         _write_env(path, env)
     return env
@@ -232,6 +237,7 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
             raise CentreError("the portal's public address is needed (posters and gates point phones at it): "
                               "give --portal-url https://...")
         portal = check_portal_url(kept)
+    _check_settings(settings)
     authority = Authority(etc / "authority")
     if not authority.exists():
         raise CentreError(f"no issuer's keys in {authority.folder}: run 'vhd-provision authority init' first")
