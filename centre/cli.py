@@ -8,9 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from centre.accounts.roles import ROLES  # names only: nothing of Django's is loaded
 from common.errors import UserError, run_command
-
-ROLES = ("district_admin", "tracer", "unit_manager", "technician")
 
 
 class CentreError(UserError):
@@ -195,7 +194,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
     c = sub.add_parser("createuser", help="add a user (or set an existing one's password and role)")
     c.add_argument("name")
-    c.add_argument("--role", choices=ROLES, required=True)
+    c.add_argument("--role", choices=list(ROLES), required=True)
     c.add_argument("--unit", help="for a unit manager: the unit")
     c.add_argument("--password-file")
     c.set_defaults(func=cmd_createuser)

@@ -102,11 +102,11 @@ def _date(text: str):
 
 
 def cmd_report(args) -> int:
-    from datetime import date
+    from datetime import datetime
 
-    from mqtt_bridge.reports import checkpoint_days, render, unit_days
+    from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
 
-    first = _date(args.date_from) if args.date_from else date.today()
+    first = _date(args.date_from) if args.date_from else datetime.now(TZ).date()  # Vietnam's today, as the site's
     last = _date(args.date_to) if args.date_to else first
     store = _store(args.db)
     try:

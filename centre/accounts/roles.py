@@ -1,7 +1,5 @@
 """The four roles, as Django groups with their permissions (made again after every migrate)."""
 
-from django.contrib.auth.models import Group, Permission
-
 DISTRICT_ADMIN, TRACER, UNIT_MANAGER, TECHNICIAN = "district_admin", "tracer", "unit_manager", "technician"
 ROLES = {
     DISTRICT_ADMIN: ["checkpoints.view_checkpoint", "checkpoints.add_checkpoint", "checkpoints.change_checkpoint",
@@ -18,6 +16,8 @@ ROLES = {
 
 
 def ensure_roles(**_kwargs) -> None:
+    from django.contrib.auth.models import Group, Permission
+
     for name, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = []
