@@ -9,11 +9,12 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import UserError
 from protocol.checkpoint import valid_portal_url
 from protocol.event import LOCAL_TIME_ZONE
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config problem; the message names the file and the key."""
 
 

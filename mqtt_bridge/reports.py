@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from common.csvtext import csv_text
+from common.errors import UserError
 from mqtt_bridge.schema import ROLLUP_TZ
 from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
 from protocol.event import LOCAL_TIME_ZONE
@@ -19,7 +20,7 @@ TZ = ZoneInfo(LOCAL_TIME_ZONE)
 MAX_DAYS = 366
 
 
-class ReportError(ValueError):
+class ReportError(UserError, ValueError):
     """A report that cannot be made as asked (a period backwards or over a year)."""
 
 

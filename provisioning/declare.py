@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common.authority import Authority
+from common.errors import UserError
 from common.files import private_dir, write_private
 from common.poster import declaration_qr
 from protocol.event import name_fits
@@ -19,7 +20,7 @@ from protocol.token import issue_token
 MAX_VALID_DAYS = 60
 
 
-class DeclarationError(ValueError):
+class DeclarationError(UserError, ValueError):
     """A field of the declaration is not acceptable."""
 
 

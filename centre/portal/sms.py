@@ -12,10 +12,12 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from common.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 
-class SmsError(RuntimeError):
+class SmsError(UserError):
     """The message could not be sent; the text is shown to the person."""
 
 
