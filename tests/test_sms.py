@@ -69,3 +69,22 @@ def test_an_expired_code_is_refused(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["expired", "expired"]
+
+
+@pytest.mark.parametrize("backend", ["locmem", "centre.portal.sms.LocmemBackend"])
+def test_the_backend_is_chosen_by_name_or_dotted_path_and_tests_read_its_outbox(tmp_path, backend):
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_SMS_BACKEND": backend}
+    code = ("import django; django.setup()\nfrom centre.portal import sms\n"
+            "sms.send('0912345678', 'VHD: ma xac nhan 123456')\nprint(sms.outbox)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "[('0912345678', 'VHD: ma xac nhan 123456')]", r.stderr
+
+
+def test_an_unknown_backend_is_logged_and_the_person_told_to_retry(tmp_path):
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_SMS_BACKEND": "nowhere.Backend"}
+    code = ("import django; django.setup()\nfrom centre.portal import sms\n"
+            "try:\n    sms.send('0912345678', 'x')\nexcept sms.SmsError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "không phản hồi" in r.stdout and "nowhere.Backend" in r.stderr and "Traceback" not in r.stderr

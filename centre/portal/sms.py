@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from common.errors import UserError
@@ -21,19 +22,53 @@ class SmsError(UserError):
     """The message could not be sent; the text is shown to the person."""
 
 
-def send(phone: str, text: str) -> None:
-    backend = settings.SMS_BACKEND
-    if backend == "console":  # development only: the code is on the terminal
+# The short names the settings have always taken, for the classes below.
+ALIASES = {"console": "centre.portal.sms.ConsoleBackend", "file": "centre.portal.sms.FileBackend",
+           "http": "centre.portal.sms.HttpBackend", "locmem": "centre.portal.sms.LocmemBackend"}
+
+outbox: list[tuple[str, str]] = []  # what LocmemBackend "sent": (phone, text), as django.core.mail.outbox
+
+
+class ConsoleBackend:
+    """Development only: the code on the terminal (never on a server: the journal would keep it)."""
+
+    def send(self, phone: str, text: str) -> None:
         print(f"SMS to {phone}: {text}", flush=True)
-    elif backend == "file":
+
+
+class FileBackend:
+    """JSON lines appended to SMS_FILE (private): the demo's and the tests' outbox across processes."""
+
+    def send(self, phone: str, text: str) -> None:
         line = json.dumps({"to": phone, "text": text}, ensure_ascii=False) + "\n"
         fd = os.open(settings.SMS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line)
-    elif backend == "http":
+
+
+class LocmemBackend:
+    """Kept in this process's `outbox`, for tests through Django's test client."""
+
+    def send(self, phone: str, text: str) -> None:
+        outbox.append((phone, text))
+
+
+class HttpBackend:
+    """An SMS gateway over HTTP(S): SMS_URL, SMS_TEMPLATE, a bearer token from SMS_TOKEN_FILE."""
+
+    def send(self, phone: str, text: str) -> None:
         _http(phone, text)
-    else:
-        raise SmsError(f"unknown SMS backend {backend!r}")
+
+
+def send(phone: str, text: str) -> None:
+    """Through the backend SMS_BACKEND names: a dotted path to a class with send(phone, text), as
+    Django's EMAIL_BACKEND, or one of ALIASES."""
+    try:
+        backend = import_string(ALIASES.get(settings.SMS_BACKEND, settings.SMS_BACKEND))
+    except ImportError:
+        logger.error("SMS_BACKEND %r is neither a dotted path nor one of %s", settings.SMS_BACKEND, sorted(ALIASES))
+        raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
+    backend().send(phone, text)
 
 
 def _http(phone: str, text: str) -> None:
