@@ -12,6 +12,7 @@ import threading
 from common.errors import run_command
 from drivers.mqtt import BrokerUrl, MqttError
 from mqtt_bridge.locate import DB_FILE, find_database_url, secret_path
+from mqtt_bridge.schema import SCHEMA_VERSION
 from mqtt_bridge.store import StoreError, open_store
 from protocol.event import RETENTION_DAYS
 
@@ -25,6 +26,21 @@ def _store(url: str, create: bool = False):
     reads or adds to a database must not leave a new empty one where a path was mistyped)."""
     store = open_store(url, create)
     store.migrate()
+    return store
+
+
+def _built_for(store):
+    """The store, if its schema is the one this bridge was built for; the ingest's hot path writes
+    raw SQL, so it never guesses at another version (as piwheels' master refuses to)."""
+    have = store.schema_version()
+    if have != SCHEMA_VERSION:
+        store.close()
+        if have < SCHEMA_VERSION:
+            raise StoreError(f"the database's schema is version {have} and this bridge needs {SCHEMA_VERSION}: "
+                             "run 'vhd-centre migrate' (it upgrades in place), then start the bridge again",
+                             transient=False)
+        raise StoreError(f"the database's schema is version {have}, newer than this bridge knows "
+                         f"({SCHEMA_VERSION}): upgrade this bridge's software", transient=False)
     return store
 
 
@@ -78,7 +94,7 @@ def _wait_for_store(url: str, stop: threading.Event, first: float = 0.5, most: f
     delay, said = first, False
     while not stop.is_set():
         try:
-            store = _store(url, create=True)
+            store = _built_for(open_store(url, create=False))
             if said:
                 log.info("database reachable; starting")
             return store

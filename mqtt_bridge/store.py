@@ -104,6 +104,16 @@ class Store:
         """Rows as dicts; `sql` uses ? placeholders on every backend."""
         raise NotImplementedError
 
+    def schema_version(self) -> int:
+        """The newest migration this database has (0: none, or no schema at all)."""
+        try:
+            rows = self.query("SELECT max(version) AS v FROM schema_migrations")
+        except StoreError as exc:
+            if exc.transient:
+                raise
+            return 0
+        return int(rows[0]["v"] or 0) if rows else 0
+
     def query_named(self, sql: str, params: dict) -> list[dict]:
         """Rows for SQL with %(name)s parameters (PostgreSQL-only queries)."""
         raise NotImplementedError

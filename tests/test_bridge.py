@@ -509,6 +509,9 @@ def test_bridge_waits_for_its_database_and_broker(tmp_path, pg_url):
     from tests.chain import ROOT, via_port
     from tests.services import StderrReader, TcpProxy
 
+    store = open_store(pg_url)
+    store.migrate()  # what `vhd-centre migrate` does at install: the bridge never migrates
+    store.close()
     u = urlparse(pg_url)
     proxy = TcpProxy(u.hostname or "127.0.0.1", u.port or 5432)
     proxy.cut()
@@ -590,3 +593,32 @@ def test_uplink_sends_acks_and_says_offline_through_its_link(tmp_path):
         up.stop()
     statuses = [json.loads(p)["state"] for t, p, *_ in links[0].published if t == topic(DEVICE, "status")]
     assert statuses[0] == "online" and statuses[-1] == "offline"
+
+
+def test_the_bridge_refuses_a_schema_it_was_not_built_for(pg_url, tmp_path):
+    """Older: it says which command upgrades it; newer (a bridge left behind by an upgrade): it
+    says to upgrade the bridge. Either way it ingests nothing into a schema it does not know."""
+    import subprocess
+    import sys
+
+    from mqtt_bridge.schema import SCHEMA_VERSION
+    from provisioning.mosquitto import free_port
+    from tests.chain import ROOT
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker",
+                               f"mqtt://127.0.0.1:{free_port()}", "--db", pg_url], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    r = run()  # an empty database
+    assert r.returncode == 1 and f"schema is version 0 and this bridge needs {SCHEMA_VERSION}" in r.stderr
+    assert "vhd-centre migrate" in r.stderr and "Traceback" not in r.stderr
+    store = open_store(pg_url)
+    store.migrate()
+    store.close()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (%s)", (SCHEMA_VERSION + 1,))
+    r = run()
+    assert r.returncode == 1 and "newer than this bridge knows" in r.stderr
