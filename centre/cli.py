@@ -175,6 +175,14 @@ Ctrl-C stops it.""", flush=True)
     return cmd_serve(args)
 
 
+def cmd_django(args) -> int:
+    """A command the site's apps define (`report`, `trace`), run as Django runs its own."""
+    from django.core.management import call_command
+
+    call_command(args.command, *args.rest)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vhd-centre", description="the centre's web site")
     p.add_argument("--db", help="postgresql://... or sqlite:///file.db (better: the database-url file)")
@@ -192,6 +200,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--out", default="demo-out/portal")
     d.set_defaults(func=cmd_demo)
+    for name, text in (("report", "check-ins per checkpoint and day, or per unit (CSV or JSON)"),
+                       ("trace", "visits and contacts of a person, audited (--reason and --by required)")):
+        d = sub.add_parser(name, help=text, add_help=False)  # its own options are Django's command's
+        d.set_defaults(func=cmd_django)
     c = sub.add_parser("createuser", help="add a user (or set an existing one's password and role)")
     c.add_argument("name")
     c.add_argument("--role", choices=list(ROLES), required=True)
@@ -202,7 +214,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and args.command not in ("report", "trace"):
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     from django.db import DatabaseError
 
     def body() -> int:
@@ -214,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         except DatabaseError as exc:  # a database that refuses or is away: one line, not a traceback
             raise CentreError(f"database error: {(str(exc).strip().splitlines() or [''])[0]}") from None
 
-    return run_command("vhd-centre", body, also=(OSError, ValueError))
+    from django.core.management.base import CommandError
+
+    return run_command("vhd-centre", body, also=(OSError, ValueError, CommandError))
 
 
 if __name__ == "__main__":

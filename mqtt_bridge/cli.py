@@ -118,6 +118,8 @@ def _date(text: str):
 
 
 def cmd_report(args) -> int:
+    print("vhd-bridge: note: 'report' has moved to 'vhd-centre report'; this name goes in the next release",
+          file=sys.stderr)
     from datetime import datetime
 
     from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
@@ -135,6 +137,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_trace(args) -> int:
+    print("vhd-bridge: note: 'trace' has moved to 'vhd-centre trace'; this name goes in the next release",
+          file=sys.stderr)
     from datetime import timedelta
 
     from mqtt_bridge.reports import TZ, day_bounds

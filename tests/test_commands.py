@@ -198,7 +198,7 @@ def test_a_mistyped_database_path_is_said_and_creates_nothing(tmp_path):
     commands = [
         [sys.executable, "-m", "mqtt_bridge.cli", "events", "--db", f"sqlite:///{wrong}"],
         [sys.executable, "-m", "mqtt_bridge.cli", "devices", "--db", f"sqlite:///{wrong}"],
-        [sys.executable, "-m", "mqtt_bridge.cli", "report", "--db", f"sqlite:///{wrong}"],
+        [sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{wrong}", "report"],
         [sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{wrong}", "createuser", "a", "--role", "tracer",
          "--password-file", "/dev/null"],
     ]

@@ -259,10 +259,25 @@ def test_district_report_export_and_trace_with_audit(site, browser):
     status, _, body = client.get(f"/reports/?date_from={today}&date_to={today}&by=checkpoint&format=csv")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert status == 200 and {r["checkpoint_id"] for r in rows} == {"CP-ND", "CP-BT", "CP-XSS"}  # zeros too
-    # The same figures as `vhd-bridge report`.
+    # The same figures as `vhd-centre report` and, for one more release, `vhd-bridge report`.
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", site.db, "report", "--from", str(today)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ,
+                                                                                "VHD_CENTRE_HOME": str(site.home)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.replace("\r\n", "\n") == body.replace("\r\n", "\n")
     r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "report", "--db", site.db, "--from", str(today)],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.stdout.replace("\r\n", "\n") == body.replace("\r\n", "\n")
+    assert "moved to 'vhd-centre report'" in r.stderr
+    # Tracing on the command line is audited as the site's is, and refuses to run without a reason.
+    cli = [sys.executable, "-m", "centre.cli", "--db", site.db, "trace", "VHD-ANH", "--from", str(today)]
+    r = subprocess.run([*cli, "--by", "Nguyễn Văn Kỹ", "--reason", "Ca F0 số 99, công văn 7/TTYT"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60,
+                       env={**os.environ, "VHD_CENTRE_HOME": str(site.home)})
+    assert r.returncode == 0 and '"type": "contact", "subject": "VHD-BINH"' in r.stdout, r.stderr
+    r = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT, timeout=60,
+                       env={**os.environ, "VHD_CENTRE_HOME": str(site.home)})
+    assert r.returncode == 1 and "--reason" in r.stderr and "Traceback" not in r.stderr
 
     tracer = Client(site.url)
     tracer.login("truyvet")
@@ -279,6 +294,7 @@ def test_district_report_export_and_trace_with_audit(site, browser):
     browser.get(site.url + "/audit/")
     audit = browser.find_element(By.ID, "audit").text
     assert "truyvet" in audit and "079203001234" in audit and "Ca F0 số 1234, công văn 56/TTYT" in audit
+    assert "Nguyễn Văn Kỹ (vhd-centre)" in audit and "Ca F0 số 99, công văn 7/TTYT" in audit
     assert "xuất truy vết" in audit and "xuất báo cáo" in audit
     _shot(browser, "audit")
 

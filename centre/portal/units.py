@@ -170,8 +170,7 @@ def staff(request, checkpoint_id):
     elif request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         request.session["staff_phone"] = phone
-        AuditEntry.objects.create(user=None, username=who[:150], action=AuditEntry.LOOKUP, target=phone,
-                                  reason="check-in at the door")
+        AuditEntry.record(AuditEntry.LOOKUP, phone, "check-in at the door", username=who)
         people = list(Declaration.objects.filter(owner_phone=phone, expires_at__gt=timezone.now())
                       .order_by("declared_at")) + list(Declaration.objects.filter(
                           phone=phone, expires_at__gt=timezone.now()).exclude(owner_phone=phone))

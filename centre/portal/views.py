@@ -291,8 +291,7 @@ def follow_up(request):
     """Declarations of the last 14 days with symptoms or exposure: a look-up of people, audited."""
     since = timezone.now() - timedelta(days=14)
     rows = Declaration.objects.filter(Q(symptoms=True) | Q(exposure=True) | Q(travel=True), declared_at__gte=since)
-    AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=AuditEntry.LOOKUP,
-                              target=str(_("follow-up list")), reason="")
+    AuditEntry.record(AuditEntry.LOOKUP, str(_("follow-up list")), user=request.user)
     return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500]})
 
 

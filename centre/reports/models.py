@@ -1,5 +1,7 @@
 """The audit log: every trace, every look-up of a person, every export; kept past check-in retention."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +18,12 @@ class AuditEntry(models.Model):
     action = models.CharField(_("action"), max_length=20, choices=ACTIONS)
     target = models.CharField(_("looked up"), max_length=200)  # the person or the report's period
     reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    @classmethod
+    def record(cls, action: str, target: str, reason: str = "", user=None, username: str = "") -> AuditEntry:
+        """One entry, the one way every look-up of a person is written (site, door, command line)."""
+        return cls.objects.create(user=user, username=(username or (user.get_username() if user else ""))[:150],
+                                  action=action, target=target[:200], reason=reason[:500])
 
     class Meta:
         ordering = ["-at"]

@@ -61,8 +61,7 @@ class TraceForm(forms.Form):
 
 
 def _audit(request, action: str, target: str, reason: str = "") -> None:
-    AuditEntry.objects.create(user=request.user, username=request.user.get_username(), action=action,
-                              target=target[:200], reason=reason[:500])
+    AuditEntry.record(action, target, reason, user=request.user)
 
 
 def _csv(rows: list, name: str) -> HttpResponse:

@@ -1,0 +1,45 @@
+"""`vhd-centre trace`: contact tracing on the command line, audited as the site's is."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from centre.reports.management.commands.report import day
+from centre.reports.models import AuditEntry
+from centre.reports.store import SiteStore
+from mqtt_bridge.centre_api import TZ, day_bounds, trace
+
+
+class Command(BaseCommand):
+    help = "Visits and contacts of a person (declaration id or citizen id), JSON lines; audited."
+
+    def add_arguments(self, parser):
+        parser.add_argument("person")
+        parser.add_argument("--from", dest="date_from", required=True)
+        parser.add_argument("--to", dest="date_to")
+        parser.add_argument("--max-stay-hours", type=float, default=4.0,
+                            help="how long someone without a check-out counts as inside (capped at the day's end)")
+        parser.add_argument("--reason", required=True, help="why (the case, the request): kept in the audit log")
+        parser.add_argument("--by", dest="who", required=True, help="who asks: kept in the audit log")
+
+    def handle(self, *args, **o):
+        if not o["reason"].strip() or not o["who"].strip():
+            raise CommandError("--reason and --by must say something: both go into the audit log")
+        start, end = day_bounds(day(o["date_from"]), day(o["date_to"] or o["date_from"]), TZ)
+        person = o["person"].strip()
+        AuditEntry.record(AuditEntry.TRACE, person, o["reason"], username=f"{o['who'].strip()} (vhd-centre)")
+        visits, contacts = trace(SiteStore(), person, start, end, timedelta(hours=o["max_stay_hours"]))
+        at = lambda t: t.astimezone(TZ).isoformat(timespec="seconds")  # noqa: E731
+        for v in visits:
+            self.stdout.write(json.dumps({"type": "visit", "subject": v.subject, "checkpoint_id": v.checkpoint_id,
+                                          "start": at(v.start), "end": at(v.end), "checked_out": v.closed},
+                                         ensure_ascii=False))
+        for c in contacts:
+            self.stdout.write(json.dumps({"type": "contact", "subject": c.subject, "display_name": c.display_name,
+                                          "checkpoint_id": c.checkpoint_id, "first_overlap": at(c.first_overlap),
+                                          "last_overlap": at(c.last_overlap),
+                                          "overlap_minutes": c.overlap_minutes}, ensure_ascii=False))
+        self.stderr.write(f"{len(contacts)} contact(s) in {len(visits)} visit(s); audited")
