@@ -9,5 +9,17 @@ from mqtt_bridge.retention import CHECKIN_DAYS
 from mqtt_bridge.store import PERSON_CHECKINS, StoreError, as_time, open_store
 from mqtt_bridge.trace import trace
 
+
+def store_on(vendor: str, raw):
+    """The bridge's store over the site's own open database connection (Django's `connection.vendor`
+    and `connection.connection`): a web or staff check-in is stored exactly as a gate's is."""
+    if vendor == "postgresql":
+        from mqtt_bridge.store_pg import PgStore
+
+        return PgStore.borrowing(raw)
+    from mqtt_bridge.store import SqliteStore
+
+    return SqliteStore.borrowing(raw)
+
 __all__ = ["TZ", "CHECKIN_DAYS", "PERSON_CHECKINS", "ReportError", "StoreError", "as_time", "checkpoint_days",
-           "day_bounds", "open_store", "render", "find_database_url", "secret_path", "trace", "unit_days"]
+           "day_bounds", "open_store", "render", "store_on", "find_database_url", "secret_path", "trace", "unit_days"]

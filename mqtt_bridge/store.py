@@ -204,6 +204,7 @@ class SqliteStore(Store):
     """The embedded database for one site and the demo."""
 
     dialect = "sqlite"
+    _borrowed = False  # True: the connection is someone else's to close
 
     def __init__(self, path: str):
         self.path = Path(path)
@@ -222,6 +223,14 @@ class SqliteStore(Store):
             self.conn.execute("PRAGMA foreign_keys=ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    @classmethod
+    def borrowing(cls, conn: sqlite3.Connection) -> SqliteStore:
+        """The store over a connection someone else opened and will close (the web site's, in
+        autocommit mode): no second connection per request."""
+        store = cls.__new__(cls)
+        store.path, store.conn, store._borrowed = Path(""), conn, True
+        return store
 
     @contextmanager
     def _transaction(self):
@@ -324,4 +333,5 @@ class SqliteStore(Store):
         return self.conn.execute("SELECT count(*) FROM checkins").fetchone()[0]
 
     def close(self) -> None:
-        self.conn.close()
+        if not self._borrowed:
+            self.conn.close()

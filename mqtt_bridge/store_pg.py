@@ -27,6 +27,7 @@ def month_bounds(t: datetime) -> tuple[datetime, datetime]:
 
 class PgStore(Store):
     dialect = "postgresql"
+    _borrowed = False  # True: the connection is someone else's to close
 
     def __init__(self, url: str, connect_timeout: int = 5):
         self.url = url
@@ -36,7 +37,18 @@ class PgStore(Store):
         self.conn: psycopg.Connection | None = None
         self._connect()
 
+    @classmethod
+    def borrowing(cls, conn: psycopg.Connection) -> PgStore:
+        """The store over a connection someone else opened and will close (the web site's):
+        no second connection per request, the same partitions, guard and rollups as the bridge's."""
+        store = cls.__new__(cls)
+        store.url, store.connect_timeout, store._partitions, store._staging = "", 5, set(), False
+        store.conn, store._borrowed = conn, True
+        return store
+
     def _connect(self) -> None:
+        if self._borrowed:
+            raise StoreError("the borrowed PostgreSQL connection is closed")
         try:
             self.conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout,
                                         application_name="vhd-bridge")
@@ -244,6 +256,6 @@ class PgStore(Store):
         return self._run(lambda c: c.execute("SELECT count(*) FROM checkins").fetchone()[0])
 
     def close(self) -> None:
-        if self.conn is not None:
+        if self.conn is not None and not self._borrowed:
             self.conn.close()
 

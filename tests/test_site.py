@@ -705,3 +705,34 @@ def test_signing_out_by_address_and_the_district_managing_its_users(tmp_path):
     assert out["users"] == 200 and out["no_superuser_field"]
     assert out["root_read_only"] == [200, False] and out["root_password"] == 403  # a superuser is a superuser's
     assert out["add"] == 302 and out["added"]
+
+
+_CHECKIN_ON_DJANGO = r"""
+import json, sys, django
+django.setup()
+from django.db import connection
+from centre.portal.models import Declaration
+from centre.portal.views import _web_event, new_event_id, store_checkin
+from mqtt_bridge.centre_api import open_store
+d = Declaration(declaration_id="VHD-2026-AB", full_name="Nguyễn Thị Vân Anh")
+event = _web_event("CP-1", d, "in", new_event_id(), "web")
+first, again = store_checkin(event), store_checkin(event)
+store = open_store(sys.argv[1])
+print(json.dumps({"stored": [first, again], "rows": store.count_checkins(), "vendor": connection.vendor}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, backend, pg_url):
+    """Stored as a gate's event is (partitions, the event-id guard, the rollups), through Django's
+    connection, once per event id, on both databases."""
+    db = f"sqlite:///{tmp_path / 'c.db'}" if backend == "sqlite" else pg_url
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": db,
+           "DJANGO_SETTINGS_MODULE": "centre.settings"}
+    assert subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, "migrate"], env=env, cwd=ROOT,
+                          capture_output=True, timeout=120).returncode == 0
+    r = subprocess.run([sys.executable, "-c", _CHECKIN_ON_DJANGO, db], env=env, cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out == {"stored": [True, False], "rows": 1, "vendor": backend}

@@ -311,14 +311,12 @@ def store_checkin(event) -> bool:
     """Into the check-ins, as the bridge stores a gate's: once per event id (a second press or a
     reload sends the same id). True when it was new. The event comes from _web_event, checked
     there by the protocol's own decoder."""
-    from centre.config import database_url
-    from mqtt_bridge.centre_api import open_store
+    from django.db import connection
 
-    store = open_store(database_url())
-    try:
-        return store.insert_checkins([event]) == 1
-    finally:
-        store.close()
+    from mqtt_bridge.centre_api import store_on
+
+    connection.ensure_connection()  # Django's own connection: none opened beside it per check-in
+    return store_on(connection.vendor, connection.connection).insert_checkins([event]) == 1
 
 
 def new_event_id() -> str:
