@@ -736,3 +736,18 @@ def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, bac
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out == {"stored": [True, False], "rows": 1, "vendor": backend}
+
+
+def test_the_portal_sends_people_back_only_to_its_own_pages(tmp_path):
+    """A sign-in link's `next` may name a page of the site; "//host", "/\\host" (which browsers read
+    as another host) and absolute addresses go to "Tờ khai của tôi" instead."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
+           "DJANGO_SETTINGS_MODULE": "centre.settings"}
+    cases = ["/c/CP-1/", "//evil.example", "/\\evil.example", "https://evil.example/c/", "/c/CP-1/?a=1&b=2"]
+    code = ("import json, sys, django\ndjango.setup()\nfrom centre.portal.views import _safe_next\n"
+            "print(json.dumps([_safe_next(v) for v in json.loads(sys.argv[1])]))\n")
+    r = subprocess.run([sys.executable, "-c", code, json.dumps(cases)], env=env, cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == ["/c/CP-1/", "/khai-bao/cua-toi/", "/khai-bao/cua-toi/", "/khai-bao/cua-toi/",
+                                    "/c/CP-1/?a=1&b=2"]

@@ -8,6 +8,7 @@ import re
 import secrets
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -15,7 +16,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
@@ -61,7 +64,11 @@ class CodeForm(forms.Form):
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/khai-bao/cua-toi/"
+    """Back to a page of this site only: Django's own check, which also refuses "/\\evil.example"
+    (browsers read it as another host)."""
+    if value and value.startswith("/") and url_has_allowed_host_and_scheme(value, allowed_hosts=None):
+        return value
+    return reverse("portal-mine")
 
 
 def sign_in(request):
@@ -75,7 +82,7 @@ def sign_in(request):
             problem, error = "sms", str(exc)
         if problem is None:
             request.session["portal_pending"] = phone
-            return redirect(f"/khai-bao/xac-nhan/?next={_safe_next(request.POST.get('next'))}")
+            return redirect(f"{reverse('portal-confirm')}?{urlencode({'next': _safe_next(request.POST.get('next'))})}")
         error = error or MESSAGES[problem]
     return render(request, "portal/sign_in.html", {"form": form, "error": error,
                                                    "next": _safe_next(request.GET.get("next"))})
