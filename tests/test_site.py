@@ -712,10 +712,10 @@ import json, sys, django
 django.setup()
 from django.db import connection
 from centre.portal.models import Declaration
-from centre.portal.views import _web_event, new_event_id, store_checkin
+from centre.portal.checkins import new_event_id, store_checkin, web_event
 from mqtt_bridge.centre_api import open_store
 d = Declaration(declaration_id="VHD-2026-AB", full_name="Nguyễn Thị Vân Anh")
-event = _web_event("CP-1", d, "in", new_event_id(), "web")
+event = web_event("CP-1", d, "in", new_event_id(), "web")
 first, again = store_checkin(event), store_checkin(event)
 store = open_store(sys.argv[1])
 print(json.dumps({"stored": [first, again], "rows": store.count_checkins(), "vendor": connection.vendor}))

@@ -1,7 +1,16 @@
 """People's declarations (the declaration database's table, seen from the site) and SMS codes."""
 
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+VALID_DAYS = 14  # a declaration's QR
 
 
 class Declaration(models.Model):
@@ -34,6 +43,48 @@ class Declaration(models.Model):
     @property
     def follow_up(self) -> bool:
         return self.symptoms or self.exposure or self.travel
+
+    def qr_text(self) -> str:
+        """The declaration's QR text: signed again on demand (Ed25519 signatures are deterministic,
+        so the same declaration always gives the same QR)."""
+        from protocol.token import issue_token
+
+        return issue_token(_signer(), self.declaration_id, self.full_name, int(self.declared_at.timestamp()),
+                           int(self.expires_at.timestamp()))
+
+    @classmethod
+    def declare(cls, c: dict, owner_phone: str, phone: str, on_behalf_of: str | None) -> Declaration:
+        """A new declaration from the form's cleaned data, stored only once its QR can be signed."""
+        now = timezone.now().replace(microsecond=0)
+        d = cls(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
+                citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
+                birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
+                province=c["province"], district=c["district"], commune=c["commune"],
+                address_line=c["address_line"], phone=phone, insurance_no=c["insurance_no"] or None,
+                on_behalf_of=on_behalf_of, owner_phone=owner_phone, symptoms=c["symptoms"],
+                exposure=c["exposure"], travel=c["travel"], declared_at=now,
+                expires_at=now + timedelta(days=VALID_DAYS))
+        d.qr_text()  # the key is there and the name fits the token, before anything is stored
+        d.save(force_insert=True)
+        return d
+
+    def renew(self) -> None:
+        """Valid again for VALID_DAYS from now (a new QR: its times are signed)."""
+        now = timezone.now().replace(microsecond=0)
+        Declaration.objects.filter(pk=self.pk).update(declared_at=now, expires_at=now + timedelta(days=VALID_DAYS))
+        self.declared_at, self.expires_at = now, now + timedelta(days=VALID_DAYS)
+
+
+def _signer():
+    """The key new QR codes are signed with: the web service's `signing-key` credential, else the
+    newest live key of the issuer's folder (a site run by hand as root)."""
+    from common.authority import Authority, load_signing_key
+    from mqtt_bridge.centre_api import secret_path
+
+    credential = secret_path("signing-key")
+    if credential.is_file():
+        return load_signing_key(credential)
+    return Authority(settings.AUTHORITY_DIR).signing_key()
 
 
 class SmsCode(models.Model):

@@ -17,20 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from centre.accounts.backends import client_address
 from centre.checkpoints.models import Checkpoint
 from centre.portal import otp
+from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
+from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
 from centre.portal.models import Declaration
 from centre.portal.sms import SmsError
-from centre.portal.views import (
-    _EVENT_ID,
-    MESSAGES,
-    CodeForm,
-    DeclarationForm,
-    PhoneForm,
-    _web_event,
-    new_event_id,
-    save_declaration,
-    store_checkin,
-    token_for,
-)
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
 from mqtt_bridge.centre_api import TZ, as_time, checkpoint_days
@@ -164,8 +154,8 @@ def staff(request, checkpoint_id):
         d = get_object_or_404(Declaration, pk=request.POST["declaration_id"])
         direction, event_id = request.POST.get("direction"), request.POST.get("event_id", "")
         if (looked_up and looked_up in (d.owner_phone, d.phone) and direction in ("in", "out")
-                and _EVENT_ID.fullmatch(event_id)):
-            store_checkin(_web_event(cp.checkpoint_id, d, direction, event_id, "staff"))
+                and EVENT_ID.fullmatch(event_id)):
+            store_checkin(web_event(cp.checkpoint_id, d, direction, event_id, "staff"))
             done = {"d": d, "direction": direction, "at": timezone.now().astimezone(TZ)}
     elif request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
@@ -197,7 +187,7 @@ def staff_declare(request, checkpoint_id):
     form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        d = save_declaration(c, c["person_phone"], c["person_phone"], f"{cp.name} ({cp.checkpoint_id})"[:100])
+        d = Declaration.declare(c, c["person_phone"], c["person_phone"], f"{cp.name} ({cp.checkpoint_id})"[:100])
         request.session.setdefault("staff_cards", [])
         request.session["staff_cards"] = [*request.session["staff_cards"][-20:], d.declaration_id]
         return render(request, "portal/staff_card.html", {"cp": cp, "d": d})
@@ -216,7 +206,7 @@ def staff_card_qr(request, checkpoint_id, declaration_id):
         return HttpResponse(status=404)
     d = get_object_or_404(Declaration, pk=declaration_id)
     buf = io.BytesIO()
-    declaration_qr(token_for(d), d.full_name, d.declaration_id).save(buf, "PNG")
+    declaration_qr(d.qr_text(), d.full_name, d.declaration_id).save(buf, "PNG")
     return HttpResponse(buf.getvalue(), content_type="image/png")
 
 

@@ -1,0 +1,93 @@
+"""The portal's forms: a phone number, its SMS code, the Ministry's declaration form."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from centre.portal import otp
+from protocol.event import name_fits
+
+MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
+            "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
+            "too_many_tries": _("Too many wrong codes: ask for a new one.")}
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+
+    def clean_phone(self):
+        phone = otp.normalise_phone(self.cleaned_data["phone"])
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number: 10 digits starting 03, 05, 07, 08 or 09."))
+        return phone
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("6-digit code"), min_length=6, max_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+
+class DeclarationForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    citizen_id = forms.CharField(label=_("Citizen id (12 digits)"), max_length=12, required=False)
+    passport = forms.CharField(label=_("or passport number"), max_length=20, required=False)
+    birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("M", _("male")), ("F", _("female"))])
+    nationality = forms.CharField(label=_("Nationality"), max_length=60, initial="Việt Nam")
+    province = forms.CharField(label=_("Province / city"), max_length=80)
+    district = forms.CharField(label=_("District"), max_length=80)
+    commune = forms.CharField(label=_("Commune / ward"), max_length=80)
+    address_line = forms.CharField(label=_("House number, street"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    insurance_no = forms.CharField(label=_("Health-insurance card (15 characters)"), max_length=15, required=False)
+    symptoms = forms.BooleanField(label=_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
+                                           "loss of taste or smell?"), required=False)
+    exposure = forms.BooleanField(label=_("Contact with a confirmed or suspected case?"), required=False)
+    travel = forms.BooleanField(label=_("Travel through an area with cases?"), required=False)
+    relation = forms.CharField(label=_("Declaring for a relative: who they are to you (leave empty for "
+                                        "yourself)"), max_length=40, required=False)
+
+    def clean_full_name(self):
+        name = unicodedata.normalize("NFC", " ".join(self.cleaned_data["full_name"].split()))
+        if not name or not name_fits(name):
+            raise forms.ValidationError(_("A name of at most 100 letters."))
+        return name
+
+    def clean_citizen_id(self):
+        value = self.cleaned_data["citizen_id"].strip()
+        if value and not (value.isdigit() and len(value) == 12):
+            raise forms.ValidationError(_("12 digits."))
+        return value
+
+    def clean_birth_year(self):
+        year = self.cleaned_data["birth_year"]
+        if year > timezone.now().year:
+            raise forms.ValidationError(_("A real year."))
+        return year
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        if not value:
+            return ""
+        phone = otp.normalise_phone(value)
+        if not phone:
+            raise forms.ValidationError(_("A Vietnamese mobile number."))
+        return phone
+
+    def clean_insurance_no(self):
+        value = self.cleaned_data["insurance_no"].strip().upper()
+        # The card number: 2 letters (group), 1 digit (benefit level), 2 digits (province), 10 digits.
+        if value and not (len(value) == 15 and value[:2].isalpha() and value[2:].isdigit()):
+            raise forms.ValidationError(_("15 characters: 2 letters then 13 digits, as on the card."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("citizen_id") and not (data.get("passport") or "").strip():
+            raise forms.ValidationError(_("Give a citizen id or a passport number."))
+        return data
