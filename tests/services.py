@@ -262,3 +262,24 @@ class ProxiedSite:
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token, page[:500]
         return self.request("POST", path, {**fields, "csrfmiddlewaretoken": token.group(1).decode()})
+
+
+@pytest.fixture
+def django_script(tmp_path):
+    """Runs a script with the site's Django set up on a fresh SQLite centre of its own (or the
+    database given) in a new process; its last line of output, read as JSON."""
+
+    def run(script: str, *args: str, db: str | None = None, **env: str):
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        environment = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path),
+                       "VHD_CENTRE_DB": db or f"sqlite:///{tmp_path / 'c.db'}",
+                       "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_CENTRE_HOSTS": "testserver", **env}
+        r = subprocess.run([sys.executable, "-c", script, *args], env=environment, capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parent.parent, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    return run

@@ -645,15 +645,10 @@ print(json.dumps(out))
 """
 
 
-def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(tmp_path):
+def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(django_script):
     """Wrong passwords through Django's admin count as they do on the sign-in page; past the
     limit even the right one is refused from that address, while the owner signs in elsewhere."""
-    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
-           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_CENTRE_HOSTS": "testserver"}
-    r = subprocess.run([sys.executable, "-c", _THROTTLE], env=env, cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out = django_script(_THROTTLE)
     assert out["admin_wrong"] == [200] * 6  # the form again, each time
     assert out["admin_right_after"] == [200, False]  # the right password no longer opens the admin here
     assert out["site_after"] == 429  # the site's own page says why
@@ -692,15 +687,10 @@ print(json.dumps(out))
 """
 
 
-def test_signing_out_by_address_and_the_district_managing_its_users(tmp_path):
+def test_signing_out_by_address_and_the_district_managing_its_users(django_script):
     """GET /accounts/logout/ shows the button (signing out stays a POST); the district
     administrator manages users in Django's admin as the README says, without superuser powers."""
-    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
-           "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_CENTRE_HOSTS": "testserver"}
-    r = subprocess.run([sys.executable, "-c", _ACCOUNTS], env=env, cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out = django_script(_ACCOUNTS)
     assert out["logout_get"] == [200, True, True] and out["logout_post"] == [302, False]
     assert out["users"] == 200 and out["no_superuser_field"]
     assert out["root_read_only"] == [200, False] and out["root_password"] == 403  # a superuser is a superuser's
@@ -723,31 +713,22 @@ print(json.dumps({"stored": [first, again], "rows": store.count_checkins(), "ven
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, backend, pg_url):
+def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, backend, pg_url, django_script):
     """Stored as a gate's event is (partitions, the event-id guard, the rollups), through Django's
     connection, once per event id, on both databases."""
     db = f"sqlite:///{tmp_path / 'c.db'}" if backend == "sqlite" else pg_url
-    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": db,
-           "DJANGO_SETTINGS_MODULE": "centre.settings"}
-    assert subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, "migrate"], env=env, cwd=ROOT,
-                          capture_output=True, timeout=120).returncode == 0
-    r = subprocess.run([sys.executable, "-c", _CHECKIN_ON_DJANGO, db], env=env, cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, "migrate"], cwd=ROOT,
+                          env={**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}, capture_output=True,
+                          timeout=120).returncode == 0
+    out = django_script(_CHECKIN_ON_DJANGO, db, db=db)
     assert out == {"stored": [True, False], "rows": 1, "vendor": backend}
 
 
-def test_the_portal_sends_people_back_only_to_its_own_pages(tmp_path):
+def test_the_portal_sends_people_back_only_to_its_own_pages(django_script):
     """A sign-in link's `next` may name a page of the site; "//host", "/\\host" (which browsers read
     as another host) and absolute addresses go to "Tờ khai của tôi" instead."""
-    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
-           "DJANGO_SETTINGS_MODULE": "centre.settings"}
     cases = ["/c/CP-1/", "//evil.example", "/\\evil.example", "https://evil.example/c/", "/c/CP-1/?a=1&b=2"]
     code = ("import json, sys, django\ndjango.setup()\nfrom centre.portal.views import _safe_next\n"
             "print(json.dumps([_safe_next(v) for v in json.loads(sys.argv[1])]))\n")
-    r = subprocess.run([sys.executable, "-c", code, json.dumps(cases)], env=env, cwd=ROOT, capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == ["/c/CP-1/", "/khai-bao/cua-toi/", "/khai-bao/cua-toi/", "/khai-bao/cua-toi/",
-                                    "/c/CP-1/?a=1&b=2"]
+    home = "/khai-bao/cua-toi/"
+    assert django_script(code, json.dumps(cases)) == ["/c/CP-1/", home, home, home, "/c/CP-1/?a=1&b=2"]

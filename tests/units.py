@@ -1,8 +1,9 @@
 """Runs a unit's ExecStart as systemd would: an unprivileged uid, its credentials alone, no home.
 
 What a root shell hides and systemd does not: the service runs under a user of its own (a dynamic
-uid here), sees /root and /home empty (ProtectHome=), gets only the Environment= and
-EnvironmentFile= of its unit plus what systemd itself sets (HOME=/, CREDENTIALS_DIRECTORY, a
+uid here), sees /root and /home empty (ProtectHome=), a /tmp of its own (PrivateTmp=), the whole
+file system read-only but its state directory (ProtectSystem=strict), gets only the Environment=
+and EnvironmentFile= of its unit plus what systemd itself sets (HOME=/, CREDENTIALS_DIRECTORY, a
 NOTIFY_SOCKET for Type=notify, STATE_DIRECTORY), and reads its LoadCredential= files from a
 directory only it can read. Files an install wrote into a staging tree appear at their real paths
 (/etc, /var/lib) through an overlay in a private mount namespace, so the unit's lines run verbatim.
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+INSIDE = "/run/vhd-unit"  # where the service sees this run's folder, as systemd's /run/credentials
+INSIDE_CREDENTIALS = f"{INSIDE}/credentials"
 OVERLAID = ("etc", "var/lib")
 
 
@@ -34,6 +37,9 @@ class Unit:
     notify: bool = False
     state_directory: str = ""
     working_directory: str = ""
+    protect_system: str = ""
+    private_tmp: bool = False
+    protect_home: bool = False
 
     @classmethod
     def parse(cls, *texts: str) -> Unit:
@@ -65,6 +71,12 @@ class Unit:
                     unit.state_directory = value
                 elif key == "WorkingDirectory":
                     unit.working_directory = value
+                elif key == "ProtectSystem":
+                    unit.protect_system = value
+                elif key == "PrivateTmp":
+                    unit.private_tmp = value == "yes"
+                elif key == "ProtectHome":
+                    unit.protect_home = value == "yes"
         return unit
 
 
@@ -102,7 +114,7 @@ class ServiceRun:
     def environment(self) -> dict[str, str]:
         env = {"PATH": SYSTEMD_PATH, "HOME": "/", "USER": str(self.uid), "LOGNAME": str(self.uid),
                "SHELL": "/usr/sbin/nologin", "INVOCATION_ID": os.urandom(16).hex()}
-        env.update({k: v.replace("%d", str(self.creds)) for k, v in self.unit.environment.items()})
+        env.update({k: v.replace("%d", INSIDE_CREDENTIALS) for k, v in self.unit.environment.items()})
         for spec in self.unit.environment_files:
             optional = spec.startswith("-")
             path = self._real(spec.lstrip("-"))
@@ -113,11 +125,11 @@ class ServiceRun:
                 if line.strip() and not line.lstrip().startswith(("#", ";")):
                     env.update(_assignments(line))
         if self.unit.credentials:
-            env["CREDENTIALS_DIRECTORY"] = str(self.creds)
+            env["CREDENTIALS_DIRECTORY"] = INSIDE_CREDENTIALS
         if self.unit.state_directory:
             env["STATE_DIRECTORY"] = f"/var/lib/{self.unit.state_directory}"
         if self.unit.notify:
-            env["NOTIFY_SOCKET"] = str(self.notify_path)
+            env["NOTIFY_SOCKET"] = f"{INSIDE}/notify.sock"
         return env
 
     def start(self, **popen) -> ServiceRun:
@@ -133,8 +145,16 @@ class ServiceRun:
             self.sock.bind(str(self.notify_path))
             os.chmod(self.notify_path, 0o777)
         env = self.environment()
-        argv = [_expand(w.replace("%d", str(self.creds)), env) for w in self.unit.exec_start]
-        mounts = [f"mount --bind {shlex.quote(str(self.repo))} {self.base / 'repo'}"] if self.repo else []
+        argv = [_expand(w.replace("%d", INSIDE_CREDENTIALS), env) for w in self.unit.exec_start]
+        q = shlex.quote
+        repo = str(self.repo) if self.repo else ""
+        # 1. what must stay reachable once /tmp, /root and /home are covered: this run's folder
+        #    (credentials, notify socket) where systemd keeps such things, and the checkout
+        mounts = ["mount -t tmpfs -o mode=0755 tmpfs /run", f"mkdir -p {INSIDE} /run/vhd-repo",
+                  f"mount --bind {self.base} {INSIDE}"]
+        if repo:
+            mounts.append(f"mount --bind {q(repo)} /run/vhd-repo")
+        # 2. the install's tree over the real /etc and /var/lib
         for top in OVERLAID if self.tree else ():
             upper, work = self.tree / top, self.base / "work" / top
             upper.mkdir(parents=True, exist_ok=True)
@@ -143,15 +163,20 @@ class ServiceRun:
         if self.unit.state_directory:
             state = f"/var/lib/{self.unit.state_directory}"
             mounts.append(f"mkdir -p {state} && chown {self.uid}:{self.uid} {state} && chmod 0750 {state}")
-        mounts += ["mount -t tmpfs -o mode=0755 tmpfs /root", "mount -t tmpfs -o mode=0755 tmpfs /home"]
-        if self.repo and str(self.repo).startswith(("/root/", "/home/")):
-            # the checkout itself lives under a home: put it back where it was, nothing else of the home
-            mounts.append(f"mkdir -p {shlex.quote(str(self.repo))} && "
-                          f"mount --bind {self.base / 'repo'} {shlex.quote(str(self.repo))}")
-        if self.repo:
-            (self.base / "repo").mkdir()
+        # 3. PrivateTmp=, ProtectHome=: empty; the checkout put back where it was if it lived there
+        covered = [d for d, on in (("/tmp", self.unit.private_tmp), ("/root", self.unit.protect_home),
+                                   ("/home", self.unit.protect_home)) if on]
+        mounts += [f"mount -t tmpfs -o mode=1777 tmpfs {d}" if d == "/tmp" else f"mount -t tmpfs -o mode=0755 tmpfs {d}"
+                   for d in covered]
+        if repo and any(repo.startswith(d + "/") for d in covered):
+            mounts.append(f"mkdir -p {q(repo)} && mount --bind /run/vhd-repo {q(repo)}")
+        # 4. ProtectSystem=strict: everything read-only but the state directory (its own mount)
+        if self.unit.protect_system == "strict":
+            mounts.append("mount -o remount,bind,ro /")
+            if self.tree:
+                mounts.append("mount -o remount,bind,ro /etc")
         cwd = self.unit.working_directory or "/"
-        script = " && ".join([*mounts, f"cd {shlex.quote(cwd)}",
+        script = " && ".join([*mounts, f"cd {q(cwd)}",
                               f"exec setpriv --reuid={self.uid} --regid={self.uid} --clear-groups "
                               f"--no-new-privs -- {shlex.join(argv)}"])
         self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
