@@ -60,7 +60,7 @@ class LocalMosquitto:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace").strip()
+                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace").strip()
                 raise BrokerError(f"mosquitto exited: {err[-500:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):

@@ -42,9 +42,11 @@ def make_ca(folder: Path, name: str = "VHD Gate broker CA", days: int = 3650) ->
 def make_server_cert(folder: Path, names: list[str], days: int = 825) -> tuple[Path, Path]:
     """A certificate for the broker, signed by the CA in `folder`, valid for `names` (DNS or IP)."""
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{folder / 'ca.key'} is not the EC key make_ca writes")
     ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    sans = []
+    sans: list[x509.GeneralName] = []
     for n in names:
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(n)))
