@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from common.csvtext import csv_text
 from common.errors import UserError
 from mqtt_bridge.schema import ROLLUP_TZ
-from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
+from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, as_time
 from protocol.event import LOCAL_TIME_ZONE
 
 TZ = ZoneInfo(LOCAL_TIME_ZONE)
@@ -65,7 +65,7 @@ def days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _scans(store: Store, first: date, last: date, checkpoint_id: str | None, tz):
+def _scans(store: ReadStore, first: date, last: date, checkpoint_id: str | None, tz):
     """(local day, checkpoint, person, direction, hour) for every scan in the period, in time order;
     a person is their citizen id when their declaration names one (card and QR are one person)."""
     start, end = day_bounds(first, last, tz)
@@ -116,7 +116,7 @@ FROM per JOIN busy USING (day, k) JOIN pp USING (day, k)
 """
 
 
-def _tally_in_database(store: Store, first: date, last: date, checkpoint_id: str | None, by_unit: bool,
+def _tally_in_database(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool,
                        tz) -> dict:
     """The same figures as _tally, from PostgreSQL's rollups (kept by every insert): a district's
     day is hundreds of thousands of scans, which need not be counted again at every request."""
@@ -129,7 +129,7 @@ def _tally_in_database(store: Store, first: date, last: date, checkpoint_id: str
                                              "checkpoints": r["cps"]} for r in rows}
 
 
-def _tallies(store: Store, first: date, last: date, checkpoint_id: str | None, by_unit: bool, tz,
+def _tallies(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool, tz,
              unit_of: dict[str, str] | None = None) -> dict:
     if store.dialect == "postgresql" and str(tz) == ROLLUP_TZ:
         return _tally_in_database(store, first, last, checkpoint_id, by_unit, tz)
@@ -137,7 +137,7 @@ def _tallies(store: Store, first: date, last: date, checkpoint_id: str | None, b
     return _tally(_scans(store, first, last, checkpoint_id, tz), key)
 
 
-def _gates(store: Store, day_list: list[str], tz) -> dict[tuple[str, str], tuple[int, int]]:
+def _gates(store: ReadStore, day_list: list[str], tz) -> dict[tuple[str, str], tuple[int, int]]:
     """(day, checkpoint) -> (gates enrolled, gates not heard from since that day began)."""
     out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for d in store.device_rows():
@@ -150,7 +150,7 @@ def _gates(store: Store, day_list: list[str], tz) -> dict[tuple[str, str], tuple
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def checkpoint_days(store: Store, first: date, last: date, checkpoint_id: str | None = None,
+def checkpoint_days(store: ReadStore, first: date, last: date, checkpoint_id: str | None = None,
                     tz=TZ) -> list[DayReport]:
     """One row per registered checkpoint (or the one asked for) and local day in [first, last],
     with zeros where nobody came."""
@@ -174,7 +174,7 @@ def checkpoint_days(store: Store, first: date, last: date, checkpoint_id: str | 
     return out
 
 
-def unit_days(store: Store, first: date, last: date, tz=TZ) -> list[UnitReport]:
+def unit_days(store: ReadStore, first: date, last: date, tz=TZ) -> list[UnitReport]:
     """The district summary: every unit's checkpoints together, per local day, zeros included."""
     day_list = days(first, last)
     unit_of = {r["checkpoint_id"]: r["unit"] or "(none)" for r in store.checkpoint_rows()}

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
 
 import msgspec
@@ -170,6 +171,23 @@ class Store:
         raise NotImplementedError
 
     def close(self) -> None: ...
+
+
+class ReadStore(Protocol):
+    """What reports and tracing read: the bridge's Store, or the web site's own connection."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def query(self, sql: str, args: tuple = ()) -> list[dict]: ...
+
+    def query_named(self, sql: str, params: dict) -> list[dict]: ...
+
+    def time_param(self, t: datetime) -> object: ...
+
+    def checkpoint_rows(self) -> list[dict]: ...
+
+    def device_rows(self) -> list[dict]: ...
 
 
 def check_checkpoint_id(checkpoint_id: str) -> None:

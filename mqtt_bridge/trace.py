@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mqtt_bridge.store import PERSON_CHECKINS, Store, as_time
+from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, as_time
 from protocol.event import LOCAL_TIME_ZONE
 
 TZ = ZoneInfo(LOCAL_TIME_ZONE)
@@ -34,7 +34,7 @@ class Contact:
     overlap_minutes: float
 
 
-def subjects_of(store: Store, who: str) -> set[str]:
+def subjects_of(store: ReadStore, who: str) -> set[str]:
     """A person's every subject: the id given, the citizen id behind a declaration, and every
     declaration made with that citizen id (a card scan and a phone QR are the same person)."""
     found = {who}
@@ -85,7 +85,7 @@ def build_visits(rows: list[dict], max_stay: timedelta, tz=TZ) -> list[Visit]:
 _COLUMNS = PERSON_CHECKINS
 
 
-def trace(store: Store, who: str, start: datetime, end: datetime,
+def trace(store: ReadStore, who: str, start: datetime, end: datetime,
           max_stay: timedelta = DEFAULT_MAX_STAY, tz=TZ) -> tuple[list[Visit], list[Contact]]:
     """The person's visits in [start, end) and everyone whose stay overlapped one of them."""
     mine = sorted(subjects_of(store, who))

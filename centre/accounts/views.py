@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,7 @@ class LogoutView(auth_views.LogoutView):
         return render(request, "centre/logout.html")
 
 
-def roles(request) -> dict:
+def roles(request: HttpRequest) -> dict:
     """What the navigation shows: only what the signed-in role may open."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -50,7 +51,7 @@ def roles(request) -> dict:
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     for perm, page in (("fleet.view_device", "fleet"), ("reports.view_reports", "reports"),
                        ("reports.trace_contacts", "trace"), ("checkpoints.view_checkpoint", "live")):
         if request.user.has_perm(perm):

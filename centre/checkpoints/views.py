@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,7 @@ class CheckpointForm(forms.ModelForm):
         return value
 
 
-def _visible(request):
+def _visible(request: HttpRequest):
     qs = Checkpoint.objects.all()
     unit = unit_of(request.user)
     return qs if unit is None else qs.filter(unit=unit)
@@ -34,7 +34,7 @@ def _visible(request):
 
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
-def checkpoint_list(request):
+def checkpoint_list(request: HttpRequest) -> HttpResponse:
     qs = _visible(request)
     query = request.GET.get("q", "").strip()[:100]
     if query:
@@ -45,7 +45,7 @@ def checkpoint_list(request):
 
 @login_required
 @permission_required("checkpoints.add_checkpoint", raise_exception=True)
-def checkpoint_new(request):
+def checkpoint_new(request: HttpRequest) -> HttpResponse:
     form = CheckpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if Checkpoint.objects.filter(pk=form.cleaned_data["checkpoint_id"]).exists():
@@ -58,7 +58,7 @@ def checkpoint_new(request):
 
 @login_required
 @permission_required("checkpoints.change_checkpoint", raise_exception=True)
-def checkpoint_edit(request, checkpoint_id):
+def checkpoint_edit(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     cp = get_object_or_404(_visible(request), pk=checkpoint_id)
     form = CheckpointForm(request.POST or None, instance=cp)
     form.fields["checkpoint_id"].disabled = True
@@ -72,7 +72,7 @@ def checkpoint_edit(request, checkpoint_id):
 
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
-def poster(request, checkpoint_id, fmt):
+def poster(request: HttpRequest, checkpoint_id: str, fmt: str) -> HttpResponse:
     cp = get_object_or_404(_visible(request), pk=checkpoint_id)
     from common.poster import poster_bytes  # the same poster the technicians print
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -18,7 +19,7 @@ from mqtt_bridge.centre_api import TZ, as_time
 
 @login_required
 @permission_required("fleet.view_device", raise_exception=True)
-def fleet(request):
+def fleet(request: HttpRequest) -> HttpResponse:
     devices = Device.objects.select_related("checkpoint").order_by("online", "device_id")
     now = timezone.now()
     devices = list(devices)
@@ -45,7 +46,7 @@ def seen_ago(now: datetime, then: datetime | None) -> str:
     return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
-def _today(request) -> list[dict]:
+def _today(request: HttpRequest) -> list[dict]:
     """Per checkpoint of today (local day): check-ins, check-outs, last scan, and per hour the
     check-ins; bounded on both sides, so a row dated 9999 is nobody's today."""
     start = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -104,11 +105,11 @@ def chart_path(hours: list[int], height: int = 60) -> str:
 
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
-def live(request):
+def live(request: HttpRequest) -> HttpResponse:
     return render(request, "centre/live.html", {"cards": _today(request)})
 
 
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
-def live_fragment(request):
+def live_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "centre/live_cards.html", {"cards": _today(request)})

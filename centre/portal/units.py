@@ -9,7 +9,7 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +37,7 @@ def unit_required(view):
     return wrapper
 
 
-def _mine(request):
+def _mine(request: HttpRequest):
     return Checkpoint.objects.filter(contact_phone=request.session[SESSION_UNIT])
 
 
@@ -54,7 +54,7 @@ class RegisterForm(forms.Form):
         return phone
 
 
-def register(request):
+def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -70,7 +70,7 @@ def register(request):
     return render(request, "portal/unit_register.html", {"form": form, "error": error})
 
 
-def sign_in(request):
+def sign_in(request: HttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -88,7 +88,7 @@ def sign_in(request):
     return render(request, "portal/unit_sign_in.html", {"form": form, "error": error})
 
 
-def confirm(request):
+def confirm(request: HttpRequest) -> HttpResponse:
     pending = request.session.get("unit_pending")
     if not pending:
         return redirect("unit-sign-in")
@@ -111,7 +111,7 @@ def confirm(request):
 
 
 @unit_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     """The unit's checkpoints: posters, today's check-ins, the day's report (as the district sees it)."""
     store = SiteStore()
     today = datetime.now(TZ).date()
@@ -124,13 +124,13 @@ def home(request):
                                          store.time_param(start + timedelta(days=1))))
         for r in rows:
             r["at"] = as_time(r["scanned_at"]).astimezone(TZ)
-        (report,) = checkpoint_days(store, today, today, cp.checkpoint_id) or [None]
+        report = next(iter(checkpoint_days(store, today, today, cp.checkpoint_id)), None)
         checkpoints.append({"cp": cp, "today": rows, "report": report})
     return render(request, "portal/unit_home.html", {"checkpoints": checkpoints})
 
 
 @unit_required
-def poster(request, checkpoint_id, fmt):
+def poster(request: HttpRequest, checkpoint_id: str, fmt: str) -> HttpResponse:
     from common.poster import poster_bytes
 
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
@@ -142,7 +142,7 @@ def poster(request, checkpoint_id, fmt):
 
 
 @unit_required
-def staff(request, checkpoint_id):
+def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """At the door, for people without a smartphone: type their phone number, see the people
     declared under it by name only, check the chosen one in or out. Every look-up is audited."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
@@ -181,7 +181,7 @@ class OnBehalfForm(DeclarationForm):
 
 
 @unit_required
-def staff_declare(request, checkpoint_id):
+def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """Declare for someone at the door and print their card at once."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
     form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
@@ -195,7 +195,7 @@ def staff_declare(request, checkpoint_id):
 
 
 @unit_required
-def staff_card_qr(request, checkpoint_id, declaration_id):
+def staff_card_qr(request: HttpRequest, checkpoint_id: str, declaration_id: str) -> HttpResponse:
     """The QR of a card this unit's staff just declared (and no other)."""
     import io
 
@@ -210,7 +210,7 @@ def staff_card_qr(request, checkpoint_id, declaration_id):
     return HttpResponse(buf.getvalue(), content_type="image/png")
 
 
-def sign_out(request):
+def sign_out(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session.flush()
     return redirect("unit-sign-in")

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -50,7 +50,7 @@ def _safe_next(value: str | None) -> str:
     return reverse("portal-mine")
 
 
-def sign_in(request):
+def sign_in(request: HttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -67,7 +67,7 @@ def sign_in(request):
                                                    "next": _safe_next(request.GET.get("next"))})
 
 
-def confirm(request):
+def confirm(request: HttpRequest) -> HttpResponse:
     phone = request.session.get("portal_pending")
     if not phone:
         return redirect("portal-sign-in")
@@ -85,18 +85,18 @@ def confirm(request):
                                                    "next": _safe_next(request.GET.get("next"))})
 
 
-def sign_out(request):
+def sign_out(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session.flush()
     return redirect("portal-home")
 
 
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"signed_in": bool(request.session.get(SESSION_PHONE))})
 
 
 @person_required
-def declare(request):
+def declare(request: HttpRequest) -> HttpResponse:
     form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
@@ -109,7 +109,7 @@ def declare(request):
     return render(request, "portal/declare.html", {"form": form})
 
 
-def _own(request, declaration_id: str) -> Declaration:
+def _own(request: HttpRequest, declaration_id: str) -> Declaration:
     d = get_object_or_404(Declaration, pk=declaration_id)
     if d.owner_phone != request.session.get(SESSION_PHONE):
         raise Http404  # another phone's declaration does not exist for this one
@@ -117,13 +117,13 @@ def _own(request, declaration_id: str) -> Declaration:
 
 
 @person_required
-def declaration(request, declaration_id):
+def declaration(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
     return render(request, "portal/declaration.html", {"d": d, "expired": d.expires_at <= timezone.now()})
 
 
 @person_required
-def declaration_qr(request, declaration_id):
+def declaration_qr(request: HttpRequest, declaration_id: str) -> HttpResponse:
     from common.poster import declaration_qr as render_qr
 
     d = _own(request, declaration_id)
@@ -136,12 +136,12 @@ def declaration_qr(request, declaration_id):
 
 
 @person_required
-def declaration_card(request, declaration_id):
+def declaration_card(request: HttpRequest, declaration_id: str) -> HttpResponse:
     return render(request, "portal/card.html", {"d": _own(request, declaration_id)})
 
 
 @person_required
-def renew(request, declaration_id):
+def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
     if request.method == "POST":
         d.renew()
@@ -149,7 +149,7 @@ def renew(request, declaration_id):
 
 
 @person_required
-def mine(request):
+def mine(request: HttpRequest) -> HttpResponse:
     """Tờ khai của tôi: every declaration under this phone, and each person's check-ins and
     check-outs of the retention window."""
     phone = request.session[SESSION_PHONE]
@@ -172,7 +172,7 @@ def mine(request):
 
 @login_required
 @permission_required("reports.view_auditentry", raise_exception=True)
-def follow_up(request):
+def follow_up(request: HttpRequest) -> HttpResponse:
     """Declarations of the last 14 days with symptoms or exposure: a look-up of people, audited."""
     since = timezone.now() - timedelta(days=14)
     rows = Declaration.objects.filter(Q(symptoms=True) | Q(exposure=True) | Q(travel=True), declared_at__gte=since)
@@ -182,7 +182,7 @@ def follow_up(request):
 
 # --- check-in by the checkpoint's poster ------------------------------------------------------------
 
-def checkpoint_page(request, checkpoint_id):
+def checkpoint_page(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """What a phone camera opens from the poster: the checkpoint, and for a signed-in phone the
     people declared under it, each with check-in and check-out."""
     from centre.checkpoints.models import Checkpoint

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -60,11 +60,11 @@ class TraceForm(forms.Form):
         return data
 
 
-def _audit(request, action: str, target: str, reason: str = "") -> None:
+def _audit(request: HttpRequest, action: str, target: str, reason: str = "") -> None:
     AuditEntry.record(action, target, reason, user=request.user)
 
 
-def _csv(rows: list, name: str) -> HttpResponse:
+def _csv(rows: list | str, name: str) -> HttpResponse:
     response = HttpResponse(rows if isinstance(rows, str) else render_rows(rows, "csv"),
                             content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -73,9 +73,10 @@ def _csv(rows: list, name: str) -> HttpResponse:
 
 @login_required
 @permission_required("reports.view_reports", raise_exception=True)
-def reports(request):
+def reports(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
-    rows, error = [], None
+    rows: list = []
+    error = None
     if form.is_valid():
         first, last, by = form.cleaned_data["date_from"], form.cleaned_data["date_to"], form.cleaned_data["by"]
         unit = unit_of(request.user)
@@ -95,7 +96,7 @@ def reports(request):
 
 @login_required
 @permission_required("reports.trace_contacts", raise_exception=True)
-def trace_view(request):
+def trace_view(request: HttpRequest) -> HttpResponse:
     form = TraceForm(request.POST or None, initial={"date_from": _today() - timedelta(days=13), "max_stay_hours": 4})
     result = None
     if request.method == "POST" and form.is_valid():
@@ -105,8 +106,8 @@ def trace_view(request):
         export = "export" in request.POST
         _audit(request, AuditEntry.TRACE_EXPORT if export else AuditEntry.TRACE, d["person"].strip(), d["reason"])
         if export:
-            rows = [["visit", v.subject, "", v.checkpoint_id, v.start.astimezone(TZ).isoformat(),
-                     v.end.astimezone(TZ).isoformat(), ""] for v in visits]
+            rows: list[list[object]] = [["visit", v.subject, "", v.checkpoint_id, v.start.astimezone(TZ).isoformat(),
+                                         v.end.astimezone(TZ).isoformat(), ""] for v in visits]
             rows += [["contact", c.subject, c.display_name, c.checkpoint_id, c.first_overlap.astimezone(TZ).isoformat(),
                       c.last_overlap.astimezone(TZ).isoformat(), c.overlap_minutes] for c in contacts]
             return _csv(csv_text(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"], rows),
@@ -117,5 +118,5 @@ def trace_view(request):
 
 @login_required
 @permission_required("reports.view_auditentry", raise_exception=True)
-def audit(request):
+def audit(request: HttpRequest) -> HttpResponse:
     return render(request, "centre/audit.html", {"entries": AuditEntry.objects.all()[:500]})
