@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from common.authority import Authority
 from common.errors import UserError
 from common.files import private_dir, write_private
 from common.poster import declaration_qr
-from protocol.event import name_fits
+from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
 from protocol.token import issue_token
 
 MAX_VALID_DAYS = 60
@@ -31,27 +30,32 @@ class Declared:
     qr_png: Path
 
 
-def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str, insurance_no: str) -> None:
-    if not name.strip() or len(name) > 100 or not name_fits(name):
-        raise DeclarationError("name: 1 to 100 printable characters (at most 160 bytes in UTF-8)")
-    if citizen_id and not (citizen_id.isdigit() and len(citizen_id) in (9, 12)):
-        raise DeclarationError("citizen id: 12 digits (or an old 9-digit id)")
+def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str,
+             insurance_no: str) -> tuple[str, str, str]:
+    """The portal's rules (protocol/person.py), said for a command line; the name, phone and
+    insurance number as stored."""
+    stored_name = normalise_name(name)
+    if stored_name is None:
+        raise DeclarationError("name: 1 to 100 letters (at most 160 bytes in UTF-8)")
+    if citizen_id and not citizen_id_ok(citizen_id):
+        raise DeclarationError("citizen id: 12 digits (0-9)")
     if not 1900 <= birth_year <= datetime.now(UTC).year:
         raise DeclarationError("birth year: a real year")
     if sex not in ("M", "F"):
         raise DeclarationError("sex: M or F")
-    digits = phone.replace(" ", "").lstrip("+")
-    if phone and not (digits.isdigit() and 9 <= len(digits) <= 12):
-        raise DeclarationError("phone: 9 to 12 digits")
-    if insurance_no and not (insurance_no.isalnum() and len(insurance_no) <= 15):
-        raise DeclarationError("health-insurance number: up to 15 letters and digits")
+    mobile = normalise_phone(phone) if phone else ""
+    if mobile is None:
+        raise DeclarationError("phone: a Vietnamese mobile number, 10 digits starting 03, 05, 07, 08 or 09")
+    card = normalise_insurance(insurance_no) if insurance_no else ""
+    if card is None:
+        raise DeclarationError("health-insurance number: 2 letters then 13 digits, as on the card")
+    return stored_name, mobile, card
 
 
 def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, birth_year: int,
             sex: str, phone: str = "", insurance_no: str = "", on_behalf_of: str = "",
             valid_days: int = 14) -> Declared:
-    name = unicodedata.normalize("NFC", " ".join(name.split()))
-    validate(name, citizen_id, birth_year, sex, phone, insurance_no)
+    name, phone, insurance_no = validate(name, citizen_id, birth_year, sex, phone, insurance_no)
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise DeclarationError(f"--days: a declaration is valid for 1 to {MAX_VALID_DAYS} days")
     now = int(time.time())

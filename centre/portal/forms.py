@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from centre.portal import otp
-from protocol.event import name_fits
+from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
 
 MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
             "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
@@ -21,7 +18,7 @@ class PhoneForm(forms.Form):
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
 
     def clean_phone(self):
-        phone = otp.normalise_phone(self.cleaned_data["phone"])
+        phone = normalise_phone(self.cleaned_data["phone"])
         if not phone:
             raise forms.ValidationError(_("A Vietnamese mobile number: 10 digits starting 03, 05, 07, 08 or 09."))
         return phone
@@ -53,14 +50,14 @@ class DeclarationForm(forms.Form):
                                         "yourself)"), max_length=40, required=False)
 
     def clean_full_name(self):
-        name = unicodedata.normalize("NFC", " ".join(self.cleaned_data["full_name"].split()))
-        if not name or not name_fits(name):
+        name = normalise_name(self.cleaned_data["full_name"])
+        if name is None:
             raise forms.ValidationError(_("A name of at most 100 letters."))
         return name
 
     def clean_citizen_id(self):
         value = self.cleaned_data["citizen_id"].strip()
-        if value and not (value.isdigit() and len(value) == 12):
+        if value and not citizen_id_ok(value):
             raise forms.ValidationError(_("12 digits."))
         return value
 
@@ -74,17 +71,19 @@ class DeclarationForm(forms.Form):
         value = self.cleaned_data["phone"]
         if not value:
             return ""
-        phone = otp.normalise_phone(value)
+        phone = normalise_phone(value)
         if not phone:
             raise forms.ValidationError(_("A Vietnamese mobile number."))
         return phone
 
     def clean_insurance_no(self):
-        value = self.cleaned_data["insurance_no"].strip().upper()
-        # The card number: 2 letters (group), 1 digit (benefit level), 2 digits (province), 10 digits.
-        if value and not (len(value) == 15 and value[:2].isalpha() and value[2:].isdigit()):
+        value = self.cleaned_data["insurance_no"].strip()
+        if not value:
+            return ""
+        card = normalise_insurance(value)
+        if card is None:
             raise forms.ValidationError(_("15 characters: 2 letters then 13 digits, as on the card."))
-        return value
+        return card
 
     def clean(self):
         data = super().clean()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import timedelta
 
@@ -15,18 +14,6 @@ from django.utils import timezone
 from centre.accounts.models import LoginAttempt
 from centre.portal import sms
 from centre.portal.models import SmsCode
-
-_MOBILE = re.compile(r"0[35789]\d{8}")
-
-
-def normalise_phone(text: str) -> str | None:
-    """A Vietnamese mobile number as 10 digits (0XXXXXXXXX), from 09..., +849..., 849...; else None."""
-    digits = re.sub(r"[\s.\-()]", "", text or "")
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) == 11:
-        digits = "0" + digits[2:]
-    return digits if _MOBILE.fullmatch(digits) else None
 
 
 def _hash(phone: str, code: str) -> str:

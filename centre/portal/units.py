@@ -24,6 +24,7 @@ from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
 from mqtt_bridge.centre_api import TZ, as_time, checkpoint_days
+from protocol.person import normalise_phone
 
 SESSION_UNIT = "unit_phone"
 
@@ -48,7 +49,7 @@ class RegisterForm(forms.Form):
     phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
 
     def clean_phone(self):
-        phone = otp.normalise_phone(self.cleaned_data["phone"])
+        phone = normalise_phone(self.cleaned_data["phone"])
         if not phone:
             raise forms.ValidationError(_("A Vietnamese mobile number."))
         return phone
@@ -174,7 +175,7 @@ class OnBehalfForm(DeclarationForm):
                                    max_length=20)
 
     def clean_person_phone(self):
-        phone = otp.normalise_phone(self.cleaned_data["person_phone"])
+        phone = normalise_phone(self.cleaned_data["person_phone"])
         if not phone:
             raise forms.ValidationError(_("A Vietnamese mobile number."))
         return phone

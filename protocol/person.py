@@ -1,0 +1,45 @@
+"""A person's declared fields, one rule set for every place that takes them (the portal, staff at
+the door, the command line): pure functions, ASCII digits and letters only where a card has them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from protocol.event import name_fits
+
+# Mobile numbers: 10 digits, 03/05/07/08/09 (after the 2018 renumbering). [0-9], never \d: that
+# would take fullwidth or Arabic-Indic digits, which no gate's scan of the same card would match.
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+_CITIZEN_ID = re.compile(r"[0-9]{12}")
+# The health-insurance card: 2 letters (group), 1 digit (benefit level), 2 digits (province), 10 digits.
+_INSURANCE = re.compile(r"[A-Z]{2}[0-9]{13}")
+NAME_MAX = 100
+
+
+def normalise_phone(text: str) -> str | None:
+    """A Vietnamese mobile number as 10 digits (0XXXXXXXXX), from 09..., +849..., 849...; else None."""
+    digits = re.sub(r"[\s.\-()]", "", text or "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
+def normalise_name(text: str) -> str | None:
+    """The name as stored and signed (NFC, single spaces), or None if it cannot be: empty, over
+    100 letters, or more than the token carries."""
+    name = unicodedata.normalize("NFC", " ".join((text or "").split()))
+    return name if name and len(name) <= NAME_MAX and name_fits(name) else None
+
+
+def citizen_id_ok(text: str) -> bool:
+    """A chip ID card's (CCCD) number: 12 ASCII digits."""
+    return bool(_CITIZEN_ID.fullmatch(text))
+
+
+def normalise_insurance(text: str) -> str | None:
+    """The card number upper-cased, or None where it is not 2 Latin letters and 13 digits."""
+    value = (text or "").strip().upper()
+    return value if _INSURANCE.fullmatch(value) else None
