@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from pathlib import Path
 
-from centre.accounts.roles import ROLES  # names only: nothing of Django's is loaded
 from common.errors import UserError, run_command
 
 
@@ -55,48 +53,6 @@ def cmd_migrate(args) -> int:
         store.close()
     call_command("migrate", interactive=False, verbosity=0)
     print(f"declaration database: {n} migration(s) applied; site tables up to date")
-    return 0
-
-
-def _password(args) -> str:
-    if args.password_file:
-        from mqtt_bridge.centre_api import secret_path
-
-        return secret_path(args.password_file).read_text().strip()
-    if not sys.stdin or not sys.stdin.isatty():
-        raise CentreError("no terminal to ask for the password on: give --password-file FILE")
-    try:
-        first = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != first:
-            raise CentreError("the two passwords differ")
-    except (EOFError, KeyboardInterrupt):
-        raise CentreError("no password given") from None
-    return first
-
-
-def cmd_createuser(args) -> int:
-    from django.contrib.auth.models import Group, User
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
-    from centre.accounts.models import UnitMembership
-
-    if args.role == "unit_manager" and not args.unit:
-        raise CentreError("a unit manager needs --unit (the unit's name as its checkpoints give it)")
-    password = _password(args)
-    user = User.objects.filter(username=args.name).first() or User(username=args.name)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise CentreError("password refused: " + " ".join(exc.messages)) from None
-    user.set_password(password)
-    user.is_staff = args.role == "district_admin"  # Django's admin for the records they keep
-    user.is_superuser = False
-    user.save()
-    user.groups.set([Group.objects.get(name=args.role)])
-    if args.unit:
-        UnitMembership.objects.update_or_create(user=user, defaults={"unit": args.unit})
-    print(f"user {args.name} saved with role {args.role}")
     return 0
 
 
@@ -201,22 +157,18 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo-out/portal")
     d.set_defaults(func=cmd_demo)
     for name, text in (("report", "check-ins per checkpoint and day, or per unit (CSV or JSON)"),
-                       ("trace", "visits and contacts of a person, audited (--reason and --by required)")):
+                       ("trace", "visits and contacts of a person, audited (--reason and --by required)"),
+                       ("retention", "delete check-ins past the retention window (run daily by vhd-retention)"),
+                       ("createuser", "add a user with a role (or set an existing one's password and role)")):
         d = sub.add_parser(name, help=text, add_help=False)  # its own options are Django's command's
         d.set_defaults(func=cmd_django)
-    c = sub.add_parser("createuser", help="add a user (or set an existing one's password and role)")
-    c.add_argument("name")
-    c.add_argument("--role", choices=list(ROLES), required=True)
-    c.add_argument("--unit", help="for a unit manager: the unit")
-    c.add_argument("--password-file")
-    c.set_defaults(func=cmd_createuser)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args, rest = p.parse_known_args(argv)
-    if rest and args.command not in ("report", "trace"):
+    if rest and args.func is not cmd_django:
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
     from django.db import DatabaseError

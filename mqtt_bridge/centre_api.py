@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mqtt_bridge.locate import find_database_url, secret_path
 from mqtt_bridge.reports import TZ, ReportError, checkpoint_days, day_bounds, render, unit_days
-from mqtt_bridge.retention import CHECKIN_DAYS
+from mqtt_bridge.retention import CHECKIN_DAYS, check_window, purge
 from mqtt_bridge.store import PERSON_CHECKINS, StoreError, as_time, open_store
 from mqtt_bridge.trace import trace
 
@@ -21,5 +21,6 @@ def store_on(vendor: str, raw):
 
     return SqliteStore.borrowing(raw)
 
-__all__ = ["TZ", "CHECKIN_DAYS", "PERSON_CHECKINS", "ReportError", "StoreError", "as_time", "checkpoint_days",
-           "day_bounds", "open_store", "render", "store_on", "find_database_url", "secret_path", "trace", "unit_days"]
+__all__ = ["TZ", "CHECKIN_DAYS", "PERSON_CHECKINS", "ReportError", "StoreError", "as_time", "check_window",
+           "checkpoint_days", "day_bounds", "find_database_url", "open_store", "purge", "render", "secret_path",
+           "store_on", "trace", "unit_days"]

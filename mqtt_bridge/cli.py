@@ -165,6 +165,8 @@ def cmd_trace(args) -> int:
 
 
 def cmd_retention(args) -> int:
+    print("vhd-bridge: note: 'retention' has moved to 'vhd-centre retention'; this name goes in the next release",
+          file=sys.stderr)
     from mqtt_bridge.retention import check_window, purge
 
     check_window(args.days, args.force)

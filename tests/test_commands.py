@@ -34,14 +34,22 @@ def _checkins(db: str, days_ago: list[float]) -> None:
 def test_retention_refuses_a_tiny_window_and_dry_runs(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'c.db'}"
     _checkins(db, [1, 5, 30])
-    assert bridge(["retention", "--db", db, "--days", "0"]) == 1
-    assert "--force" in _one_line(capsys.readouterr().err)
-    assert bridge(["retention", "--db", db, "--days", "3", "--force", "--dry-run"]) == 0
-    assert "would delete 2 check-in(s)" in capsys.readouterr().out
+
+    def retention(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, "retention", *args], cwd=ROOT,
+                              env={**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}, capture_output=True,
+                              text=True, timeout=120)
+
+    r = retention("--days", "0")
+    assert r.returncode == 1 and "--force" in _one_line(r.stderr)
+    r = retention("--days", "3", "--force", "--dry-run")
+    assert r.returncode == 0 and "would delete 2 check-in(s)" in r.stdout
     assert open_store(db).count_checkins() == 3  # a dry run deletes nothing
-    assert bridge(["retention", "--db", db]) == 0
-    assert "deleted 1 check-in(s)" in capsys.readouterr().out
+    r = retention()
+    assert r.returncode == 0 and "deleted 1 check-in(s)" in r.stdout
     assert open_store(db).count_checkins() == 2
+    assert bridge(["retention", "--db", db]) == 0  # the old name, one more release
+    assert "moved to 'vhd-centre retention'" in capsys.readouterr().err
 
 
 def test_checkpoint_add_never_blanks_an_existing_one(tmp_path, capsys):

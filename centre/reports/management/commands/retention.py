@@ -1,0 +1,28 @@
+"""`vhd-centre retention`: check-ins past the retention window deleted (run daily by a timer)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from mqtt_bridge.centre_api import CHECKIN_DAYS, check_window, purge, store_on
+
+
+class Command(BaseCommand):
+    help = "Delete check-ins older than the window (and any dated impossibly far ahead) and expired declarations."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=CHECKIN_DAYS)
+        parser.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
+        parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+        parser.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
+
+    def handle(self, *args, **o):
+        check_window(o["days"], o["force"])
+        connection.ensure_connection()
+        p = purge(store_on(connection.vendor, connection.connection), o["days"], o["declaration_days"],
+                  dry_run=o["dry_run"])
+        verb = "would delete" if p.dry_run else "deleted"
+        self.stdout.write(f"{verb} {p.checkins} check-in(s) older than {o['days']} days "
+                          f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
+                          f"{p.declarations} expired declaration(s)")
