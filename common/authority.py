@@ -60,12 +60,11 @@ class Authority:
     def _write_signing_key(self, data: dict) -> None:
         """signing-key.pem: a copy of the key new tokens are signed with, the one file the web
         site needs (as its `signing-key` credential); none while every key is revoked."""
-        live = [k for k in data["keys"] if k["kid"] not in data["revoked"]]
+        newest = _newest_live(data)
         target = self.folder / SIGNING_KEY_FILE
-        if not live:
+        if newest is None:
             target.unlink(missing_ok=True)
             return
-        newest = max(live, key=lambda k: k["created"])["kid"]
         write_private(target, (self.folder / "keys" / f"{newest}.pem").read_bytes())
 
     def refresh_signing_key(self) -> Path:
@@ -114,16 +113,22 @@ class Authority:
 
     def signing_key(self) -> Ed25519PrivateKey:
         """The newest key that is not revoked."""
-        live = [k for k in self.keys() if not k.revoked]
-        if not live:
+        newest = _newest_live(self._read())
+        if newest is None:
             raise AuthorityError("every key is revoked: run 'vhd-provision authority rotate'")
-        return load_signing_key(self.folder / "keys" / f"{max(live, key=lambda k: k.created).kid}.pem")
+        return load_signing_key(self.folder / "keys" / f"{newest}.pem")
 
     def trust(self) -> dict:
         """What gates need: every public key, and the revoked key ids."""
         keys = self.keys()
         return {"public_keys": [k.public_key for k in keys],
                 "revoked_key_ids": [k.kid for k in keys if k.revoked]}
+
+
+def _newest_live(data: dict) -> str | None:
+    """The id of the key new tokens are signed with: the newest not revoked; None if all are."""
+    live = [k for k in data["keys"] if k["kid"] not in data["revoked"]]
+    return max(live, key=lambda k: k["created"])["kid"] if live else None
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
+
+from common.errors import UserError
 
 
 def private_dir(path: Path) -> Path:
@@ -28,3 +31,25 @@ def write_private(path: Path, data: str | bytes, mode: int = 0o600) -> Path:
         raise
     tmp.replace(path)
     return path
+
+
+class ArchiveError(UserError):
+    """An archive that cannot be read, or holds what it should not."""
+
+
+def extract_archive(archive: Path, into: Path, what: str, tops: tuple[str, ...] = ()) -> None:
+    """Regular files and folders only, nowhere but under `into` (and, given `tops`, only under
+    those first folders), no set-id bits, nothing writable by others. Python 3.11.2 (Debian 12,
+    Raspberry Pi OS bookworm) has no extraction filters: every member is checked here instead."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            for m in members:
+                parts = Path(m.name).parts
+                if (not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts or not parts
+                        or (tops and parts[0] not in tops)):
+                    raise ArchiveError(f"{archive} is not {what}: it holds {m.name!r}")
+                m.mode = (m.mode & 0o755) if m.isdir() else (m.mode & 0o644)
+            tar.extractall(into, members=members)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(f"cannot read {what} {archive}: {exc}") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from common.errors import UserError
-from common.files import private_dir, write_private
+from common.files import extract_archive, private_dir, write_private
 from provisioning.broker import DYNSEC_STATE
 
 DATABASE_PG = "database.pgdump"
@@ -86,20 +86,9 @@ def restore(source: Path, url: str, etc: Path, mosquitto_state: Path, say=print)
         manifest = json.loads((source / MANIFEST).read_text())
     except (OSError, ValueError):
         raise BackupError(f"{source} is not a backup made by 'vhd-provision centre backup'") from None
-    files = source / CENTRE_FILES
-    try:
-        with tarfile.open(files) as tar:
-            members = tar.getmembers()
-            for m in members:
-                parts = Path(m.name).parts
-                if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts or \
-                        parts[0] not in ("centre", "mosquitto"):
-                    raise BackupError(f"{files} holds {m.name!r}: not a backup of ours")
-            staging = source / ".restoring"
-            shutil.rmtree(staging, ignore_errors=True)
-            tar.extractall(staging, members=members)
-    except (tarfile.TarError, OSError) as exc:
-        raise BackupError(f"cannot read {files}: {exc}") from None
+    staging = source / ".restoring"
+    shutil.rmtree(staging, ignore_errors=True)
+    extract_archive(source / CENTRE_FILES, staging, "a centre backup", tops=("centre", "mosquitto"))
     try:
         if (staging / "centre").is_dir():
             # This server's own database login stays: a new server made its own with `centre install`.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common.authority import Authority
 from common.errors import UserError
-from common.files import private_dir, write_private
+from common.files import extract_archive, private_dir, write_private
 from protocol.event import valid_device_id
 from provisioning.mosquitto_auth import ADMIN_USER, DynsecAdmin, new_password
 
@@ -156,30 +156,13 @@ def revoke(store, broker_dir: Path, device_id: str, admin_url: str = "mqtt://127
     store.revoke_device(device_id, now or datetime.now(UTC))
 
 
-def _extract(archive: Path, into: Path) -> None:
-    """A bundle's regular files and folders, nowhere but under `into`. Python 3.11.2 (Debian 12,
-    Raspberry Pi OS bookworm) has no extraction filters: every member is checked here instead."""
-    try:
-        with tarfile.open(archive) as tar:
-            members = tar.getmembers()
-            for m in members:
-                parts = Path(m.name).parts
-                if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts or not parts:
-                    raise EnrollError(f"{archive} is not a device bundle: it holds {m.name!r}")
-                # no set-id bits, nothing writable by others
-                m.mode = (m.mode & 0o755) if m.isdir() else (m.mode & 0o644)
-            tar.extractall(into, members=members)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise EnrollError(f"cannot read the bundle {archive}: {exc}") from None
-
-
 def install(bundle: Path, root: Path = Path("/"), venv: Path | None = None, manage_system: bool = True,
             say=print) -> None:
     """On the Pi: config and credentials to /etc/vhd-gate, user, state dir, systemd unit enabled.
     With `root` other than / it writes into that tree and leaves users and systemd alone."""
     if bundle.suffixes[-2:] == [".tar", ".gz"]:
         target = bundle.with_suffix("").with_suffix("")
-        _extract(bundle, target.parent)
+        extract_archive(bundle, target.parent, "a device bundle")
         bundle = target
     for needed in ("gate.toml", "mqtt-password"):
         if not (bundle / needed).is_file():
