@@ -38,7 +38,7 @@ def _demo_environment(args) -> None:
     args.db = args.db or f"sqlite:///{out / 'portal.sqlite3'}"
     os.environ.update({"VHD_CENTRE_HOME": str(out / "centre"), "VHD_SMS_BACKEND": "console",
                        "VHD_PORTAL_URL": f"http://{args.listen}",
-                       "VHD_CENTRE_HOSTS": f"{args.listen.rpartition(':')[0]},localhost,127.0.0.1"})
+                       "VHD_CENTRE_HOSTS": f"{_listen(args.listen)[0]},localhost,127.0.0.1"})
 
 
 def cmd_migrate(args) -> int:
@@ -56,10 +56,15 @@ def cmd_migrate(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    host, _, port = args.listen.rpartition(":")
+def _listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
+    return host, int(port)
+
+
+def cmd_serve(args) -> int:
+    _listen(args.listen)
     argv = [sys.executable, "-m", "gunicorn", "centre.wsgi:application", "--bind", args.listen,
             "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "20",
             "--forwarded-allow-ips", "127.0.0.1,::1",
@@ -72,12 +77,10 @@ def cmd_serve(args) -> int:
 def _port_free(listen: str) -> None:
     import socket
 
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
+    address = _listen(listen)
     with socket.socket() as s:
         try:
-            s.bind((host, int(port)))
+            s.bind(address)
         except OSError as exc:
             raise CentreError(f"cannot listen on {listen}: {exc.strerror} (another program has the port? "
                               f"make portal PORT=8001, or --listen 127.0.0.1:8001)") from None
