@@ -28,10 +28,11 @@ def temp_schema(prefix: str, keep: bool = False):
 
 def registered_store(url: str, checkpoint: str, devices: list[str]):
     """The store at `url`, migrated, with one checkpoint and its gates registered."""
+    from mqtt_bridge.locate import migrate_database
     from mqtt_bridge.store import open_store
 
+    migrate_database(url)
     store = open_store(url)
-    store.migrate()
     store.add_checkpoint(checkpoint, checkpoint)
     for d in devices:
         store.add_device(d, checkpoint)

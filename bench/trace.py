@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from bench.common import fill_checkins, temp_schema  # noqa: E402
+from mqtt_bridge.locate import migrate_database  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
 from mqtt_bridge.trace import trace  # noqa: E402
 
@@ -41,8 +42,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the schema for another run")
     args = ap.parse_args()
     with temp_schema("vhd_trace", keep=args.keep) as url:
+        migrate_database(url)
         store = open_store(url)
-        store.migrate()
         fill_s = fill(store, args.rows, args.days, args.people, args.checkpoints)
         day = START + timedelta(days=args.days // 2)
         times, contacts = [], []

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fill_checkins, temp_schema  # noqa: E402
+from mqtt_bridge.locate import migrate_database  # noqa: E402
 from mqtt_bridge.reports import TZ, checkpoint_days  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
 from mqtt_bridge.trace import trace  # noqa: E402
@@ -92,8 +93,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20)
     args = ap.parse_args()
     with temp_schema("vhd_web", keep=False) as url, tempfile.TemporaryDirectory() as home:
+        migrate_database(url)
         store = open_store(url)
-        store.migrate()
         fill_s, end = fill(store, args.rows, args.days, args.people, args.checkpoints)
         env = {**os.environ, "VHD_CENTRE_HOME": home, "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000"}
         centre = [sys.executable, "-m", "centre.cli", "--db", url]

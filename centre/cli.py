@@ -43,16 +43,13 @@ def _demo_environment(args) -> None:
 
 def cmd_migrate(args) -> int:
     from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
-    from mqtt_bridge.centre_api import open_store
-
-    store = open_store(os.environ["VHD_CENTRE_DB"])  # the declaration database's own tables first
-    try:
-        n = store.migrate()
-    finally:
-        store.close()
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     call_command("migrate", interactive=False, verbosity=0)
-    print(f"declaration database: {n} migration(s) applied; site tables up to date")
+    print(f"{len(pending)} migration(s) applied; the database is up to date")
     return 0
 
 
@@ -99,14 +96,6 @@ def cmd_demo(args) -> int:
     from common.authority import Authority
 
     out = Path(args.out)
-    store_url = os.environ["VHD_CENTRE_DB"]
-    from mqtt_bridge.centre_api import open_store
-
-    store = open_store(store_url)
-    try:
-        store.migrate()
-    finally:
-        store.close()
     call_command("migrate", interactive=False, verbosity=0)
     authority = Authority(out / "centre" / "authority")
     if not authority.exists():

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "centre.accounts.apps.Config",
+    "centre.ledger.apps.Config",
     "centre.checkpoints.apps.Config",
     "centre.fleet.apps.Config",
     "centre.reports.apps.Config",

@@ -11,8 +11,8 @@ import threading
 
 from common.errors import run_command
 from drivers.mqtt import BrokerUrl, MqttError
-from mqtt_bridge.locate import DB_FILE, find_database_url, secret_path
-from mqtt_bridge.schema import SCHEMA_VERSION
+from mqtt_bridge.locate import DB_FILE, find_database_url, migrate_database, secret_path
+from mqtt_bridge.schema import SCHEMA
 from mqtt_bridge.store import StoreError, open_store
 from protocol.event import RETENTION_DAYS
 
@@ -21,26 +21,26 @@ def database_url(args) -> str:
     return find_database_url(args.db, getattr(args, "db_file", None))
 
 
-def _store(url: str, create: bool = False):
-    """The migrated database; a SQLite file only where it exists unless `create` (a command that
-    reads or adds to a database must not leave a new empty one where a path was mistyped)."""
-    store = open_store(url, create)
-    store.migrate()
-    return store
+def _store(url: str):
+    """The database, as this bridge was built for it (a command that reads or adds to a database
+    never leaves a new empty one where a path was mistyped)."""
+    return _built_for(open_store(url, create=False))
 
 
 def _built_for(store):
     """The store, if its schema is the one this bridge was built for; the ingest's hot path writes
     raw SQL, so it never guesses at another version (as piwheels' master refuses to)."""
-    have = store.schema_version()
-    if have != SCHEMA_VERSION:
+    have = store.schema_migrations()
+    if SCHEMA[1] not in have:
         store.close()
-        if have < SCHEMA_VERSION:
-            raise StoreError(f"the database's schema is version {have} and this bridge needs {SCHEMA_VERSION}: "
-                             "run 'vhd-centre migrate' (it upgrades in place), then start the bridge again",
-                             transient=False)
-        raise StoreError(f"the database's schema is version {have}, newer than this bridge knows "
-                         f"({SCHEMA_VERSION}): upgrade this bridge's software", transient=False)
+        raise StoreError(f"the database's schema is older than this bridge (it needs migration "
+                         f"{'.'.join(SCHEMA)}): run 'vhd-centre migrate' (it upgrades in place), then try again",
+                         transient=False)
+    newer = [name for name in have if name > SCHEMA[1]]
+    if newer:
+        store.close()
+        raise StoreError(f"the database's schema is newer than this bridge knows ({SCHEMA[0]}.{newer[-1]}): "
+                         "upgrade this bridge's software", transient=False)
     return store
 
 
@@ -183,10 +183,8 @@ def cmd_retention(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    store = open_store(args.db)
-    n = store.migrate()
-    store.close()
-    print(f"{n} migration(s) applied")
+    print("vhd-bridge migrate is now vhd-centre migrate (this name goes in the next release)", file=sys.stderr)
+    print(migrate_database(args.db))
     return 0
 
 
@@ -262,7 +260,7 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
     rt.set_defaults(func=cmd_retention)
 
-    m = sub.add_parser("migrate", help="create or upgrade the database schema")
+    m = sub.add_parser("migrate", help="(moved: vhd-centre migrate) create or upgrade the database schema")
     m.add_argument("--db")
     m.set_defaults(func=cmd_migrate)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from mqtt_bridge.store import StoreError
@@ -41,3 +43,15 @@ def find_database_url(db: str | None, db_file: str | None) -> str:
     if not url:
         raise StoreError(f"{path} is empty", transient=False)
     return url
+
+
+def migrate_database(url: str) -> str:
+    """`vhd-centre migrate` on the database at `url`, for a program that is not the site
+    (provisioning, the demo, the benches): the site's Django migrations own every table, so they
+    make it. Returns what it printed; a failure is a StoreError with its one-line reason."""
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", url, "migrate"], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode:
+        lines = (r.stderr or r.stdout).strip().splitlines()
+        raise StoreError(lines[-1] if lines else f"vhd-centre migrate failed ({r.returncode})", transient=False)
+    return r.stdout.strip()

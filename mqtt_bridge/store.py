@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import msgspec
 
 from common.errors import UserError
-from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, statements
+from mqtt_bridge.schema import CHECKIN_COLUMNS, SCHEMA
 from protocol import messages
 from protocol.event import Event, format_time, parse_time
 from protocol.messages import Telemetry
@@ -76,9 +76,6 @@ class Store:
 
     dialect = ""
 
-    def migrate(self) -> int:
-        raise NotImplementedError
-
     def insert_checkins(self, events: list[Event]) -> int:
         raise NotImplementedError
 
@@ -105,15 +102,17 @@ class Store:
         """Rows as dicts; `sql` uses ? placeholders on every backend."""
         raise NotImplementedError
 
-    def schema_version(self) -> int:
-        """The newest migration this database has (0: none, or no schema at all)."""
+    def schema_migrations(self) -> list[str]:
+        """The names of the schema's migrations this database has applied, oldest first (none
+        where it has no schema, or a schema older releases made and `vhd-centre migrate` has not
+        yet taken over)."""
         try:
-            rows = self.query("SELECT max(version) AS v FROM schema_migrations")
+            rows = self.query("SELECT name FROM django_migrations WHERE app = ? ORDER BY name", (SCHEMA[0],))
         except StoreError as exc:
             if exc.transient:
                 raise
-            return 0
-        return int(rows[0]["v"] or 0) if rows else 0
+            return []
+        return [r["name"] for r in rows]
 
     def query_named(self, sql: str, params: dict) -> list[dict]:
         """Rows for SQL with %(name)s parameters (PostgreSQL-only queries)."""
@@ -271,18 +270,6 @@ class SqliteStore(Store):
         with self._transaction() as conn:
             for sql, args in statements:
                 conn.execute(sql, args)
-
-    def migrate(self) -> int:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
-        done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
-        applied = 0
-        for version, steps in MIGRATIONS:
-            if version in done:
-                continue
-            self._tx([(s, ()) for s in statements(steps, "sqlite")]
-                     + [("INSERT INTO schema_migrations VALUES (?)", (version,))])
-            applied += 1
-        return applied
 
     def insert_checkins(self, events: list[Event]) -> int:
         cols = ", ".join(CHECKIN_COLUMNS)

@@ -9,7 +9,7 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
-from mqtt_bridge.schema import CHECKIN_COLUMNS, MIGRATIONS, rollup_sql, statements
+from mqtt_bridge.schema import CHECKIN_COLUMNS, rollup_sql
 from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, check_checkpoint_id, checkin_row
 from protocol.event import Event, format_time
 
@@ -82,23 +82,6 @@ class PgStore(Store):
             # The primary message only: the detail can quote the row, which holds personal data.
             primary = exc.diag.message_primary if exc.diag and exc.diag.message_primary else type(exc).__name__
             raise StoreError(f"PostgreSQL refused the write ({exc.sqlstate}): {primary}", transient=False) from exc
-
-    def migrate(self) -> int:
-        def work(conn):
-            conn.execute("SELECT pg_advisory_xact_lock(727001)")  # one migrator at a time
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY)")
-            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
-            applied = 0
-            for version, steps in MIGRATIONS:
-                if version in done:
-                    continue
-                for sql in statements(steps, "postgresql"):
-                    conn.execute(sql)
-                conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
-                applied += 1
-            return applied
-
-        return self._run(work)
 
     def _partition_for(self, conn, t: datetime) -> None:
         if not FIRST_PARTITION_YEAR <= t.year <= LAST_PARTITION_YEAR:

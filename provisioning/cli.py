@@ -38,11 +38,12 @@ def _portal_url(args) -> str:
 
 def _store(args):
     from mqtt_bridge.cli import database_url
+    from mqtt_bridge.locate import migrate_database
     from mqtt_bridge.store import open_store
 
-    store = open_store(database_url(args))
-    store.migrate()
-    return store
+    url = database_url(args)
+    migrate_database(url)  # made or brought up to date as the centre makes it
+    return open_store(url)
 
 
 def cmd_authority(args) -> int:

@@ -109,12 +109,14 @@ class _SimCamera(ImageFolderCamera):
 def start_centre(out: Path, cfg) -> tuple:
     """A local mosquitto and the bridge on SQLite, as a one-site centre would run them."""
     from mqtt_bridge.bridge import Bridge
+    from mqtt_bridge.locate import migrate_database
     from mqtt_bridge.store import open_store
     from provisioning.mosquitto import LocalMosquitto
 
     broker = LocalMosquitto(out / "mosquitto").start()
-    store = open_store(f"sqlite:///{out / 'centre.sqlite3'}")
-    store.migrate()
+    url = f"sqlite:///{out / 'centre.sqlite3'}"
+    migrate_database(url)
+    store = open_store(url)
     store.add_checkpoint(cfg["gate"]["checkpoint_id"], cfg["gate"]["checkpoint_name"], unit="Quận 1")
     store.add_device(cfg["gate"]["device_id"], cfg["gate"]["checkpoint_id"])
     bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(broker.url)))

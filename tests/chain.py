@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 from device.queue import EventQueue
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import open_store
 from sim.frames import Shot, compose, render_qr, save_frame
 from tests.services import StderrReader, write_gate_config
@@ -47,8 +48,8 @@ class Chain:
         self.bridge_logs: list[StderrReader] = []
         self.gate: subprocess.Popen | None = None
         self.reader: StderrReader | None = None
+        migrate_database(db_url)  # what `vhd-centre migrate` does at install
         store = open_store(db_url)
-        store.migrate()
         store.add_checkpoint(CHECKPOINT, "Cổng thử nghiệm")
         store.add_device(DEVICE, CHECKPOINT)
         store.close()

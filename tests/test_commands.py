@@ -9,6 +9,7 @@ import pytest
 
 from device.cli import main as gate
 from mqtt_bridge.cli import main as bridge
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
 from provisioning.cli import main as provision
@@ -22,8 +23,8 @@ def _one_line(err: str) -> str:
 
 
 def _checkins(db: str, days_ago: list[float]) -> None:
+    migrate_database(db)  # what `vhd-centre migrate` does at install
     store = open_store(db)
-    store.migrate()
     now = datetime.now(UTC)
     store.insert_checkins([Event(uuid7(i, bytes(10)), "gate-1", "CP-1", "in", "vhd", f"VHD-{i}", "An",
                                  format_time(now - timedelta(days=d)), i, "boot", True, "0.1")
@@ -247,8 +248,8 @@ def test_a_checkpoint_id_is_checked_wherever_it_enters(tmp_path, capsys):
         assert provision(["checkpoint", "add", bad, "--name", "Chợ", "--db", db, "--out", str(tmp_path)]) == 1
         assert "checkpoint id" in _one_line(capsys.readouterr().err)
     assert not (tmp_path / "c.sqlite3").exists() and not list(tmp_path.glob("poster-*"))
+    migrate_database(db)  # what `vhd-centre migrate` does at install
     store = open_store(db)
-    store.migrate()
     with pytest.raises(StoreError, match="checkpoint id"):
         store.add_checkpoint("CP-Q9/0001", "Chợ")
     store.close()

@@ -20,6 +20,7 @@ from common.authority import Authority, AuthorityError
 from drivers.decoder import make_decoder
 from drivers.mqtt import BrokerUrl
 from mqtt_bridge.bridge import Bridge
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import open_store
 from protocol.token import TrustStore, verify_token
 from provisioning.broker import write_broker_config
@@ -384,8 +385,8 @@ def test_declaration_writes_signed_qr(tmp_path, pg_url):
 def test_trust_published_on_config_topic_reaches_gate(tmp_path, broker, pg_url):
     home = tmp_path / "centre"
     assert provision(["--home", str(home), "authority", "init"]) == 0
+    migrate_database(pg_url)  # what `vhd-centre migrate` does at install
     store = open_store(pg_url)
-    store.migrate()
     store.add_checkpoint("CP-1", "Cổng 1")
     store.add_device("gate-a", "CP-1")
     store.close()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from mqtt_bridge.cli import main as bridge_cli
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
 from mqtt_bridge.retention import purge
 from mqtt_bridge.store import open_store
@@ -46,8 +47,8 @@ SCANS = [
 @pytest.fixture(params=["postgresql", "sqlite"])
 def store(request, tmp_path):
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/c.db"
+    migrate_database(url)  # what `vhd-centre migrate` does at install
     s = open_store(url)
-    s.migrate()
     s.add_checkpoint("CP-A", "Trường A", unit="Phường 1")
     s.add_checkpoint("CP-B", "Chợ B", unit="Phường 1")
     s.add_device("gate-a", "CP-A")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from device.queue import EventQueue
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
 from tests.chain import ROOT, via_port
@@ -39,8 +40,8 @@ class Soak:
         self.proxy = TcpProxy(u.hostname or "127.0.0.1", u.port or 5432)
         self.db_url = via_port(pg_url, self.proxy.port)
         self.pg_url = pg_url
+        migrate_database(pg_url)  # what `vhd-centre migrate` does at install
         store = open_store(pg_url)
-        store.migrate()
         store.add_checkpoint(CHECKPOINT, "Cổng thử tải")
         store.add_device(DEVICE, CHECKPOINT)
         store.close()

@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.reports import checkpoint_days
-from mqtt_bridge.schema import SCHEMA_VERSION
+from mqtt_bridge.schema import SCHEMA as BUILT_FOR
 from mqtt_bridge.store import open_store
 from tests.services import database_url
 from tests.upgrade_fixtures import RELEASES, SCHEMA, store_events
@@ -30,11 +31,9 @@ def _figures(url: str) -> list[tuple]:
 
 
 def _migrate(url: str) -> int:
-    store = open_store(url)
-    try:
-        return store.migrate()
-    finally:
-        store.close()
+    """`vhd-centre migrate`, as a technician runs it after an upgrade: how many migrations it applied."""
+    said = migrate_database(url)
+    return int(said.split()[0])
 
 
 def _fresh(url: str) -> list[tuple]:
@@ -62,8 +61,10 @@ def test_postgresql_databases_of_earlier_releases_upgrade_with_the_same_figures(
     assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     assert _migrate(pg_url) == 0  # a second run changes nothing
     assert _figures(pg_url) == upgraded
-    with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == SCHEMA_VERSION
+    with psycopg.connect(pg_url) as conn:  # Django's record is the only one left
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None
+        assert conn.execute("SELECT name FROM django_migrations WHERE app = %s ORDER BY name DESC LIMIT 1",
+                            (BUILT_FOR[0],)).fetchone()[0] == BUILT_FOR[1]
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -76,3 +77,14 @@ def test_sqlite_databases_of_earlier_releases_upgrade_with_the_same_figures(rele
     upgraded = _figures(url)
     assert sum(r[2] + r[3] for r in upgraded) == 10, upgraded
     assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+
+
+def test_the_bridge_is_built_for_the_newest_schema_migration():
+    """mqtt_bridge.schema.SCHEMA names the ledger app's newest migration: a schema change that
+    forgets the bridge's SQL fails here, not at a centre."""
+    import pkgutil
+
+    import centre.ledger.migrations as ledger
+
+    names = sorted(m.name for m in pkgutil.iter_modules(ledger.__path__) if m.name[0] not in "_~")
+    assert (BUILT_FOR[0], names[-1]) == BUILT_FOR

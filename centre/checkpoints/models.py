@@ -1,6 +1,7 @@
 """Checkpoints (điểm kiểm dịch): the table the bridge and provisioning share, seen from the site."""
 
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -15,9 +16,9 @@ class Checkpoint(models.Model):
         ("restaurant", _("restaurant")), ("lodging", _("lodging")), ("school", _("school")),
         ("hospital", _("hospital")), ("apartment", _("apartment block")), ("shop", _("shop")),
         ("office", _("office"))])
+    created_at = models.DateTimeField(_("registered"), db_default=Now())
 
     class Meta:
-        managed = False  # created by the declaration database's migrations (vhd-centre migrate)
         db_table = "checkpoints"
         ordering = ["checkpoint_id"]
         verbose_name = _("checkpoint")

@@ -1,6 +1,7 @@
 """The gates, as their status and telemetry leave them in the devices table."""
 
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -18,9 +19,10 @@ class Device(models.Model):
     time_synced = models.BooleanField(_("clock synchronised"), null=True)
     firmware = models.CharField(_("firmware"), max_length=32, null=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True)
+    telemetry = models.JSONField(_("telemetry"), null=True)  # the gate's last report, as it sent it
+    created_at = models.DateTimeField(_("enrolled"), db_default=Now())
 
     class Meta:
-        managed = False  # created by the declaration database's migrations (vhd-centre migrate)
         db_table = "devices"
         ordering = ["online", "device_id"]  # offline gates first
         verbose_name = _("gate")

@@ -36,7 +36,6 @@ class Declaration(models.Model):
     expires_at = models.DateTimeField(null=True)
 
     class Meta:
-        managed = False  # the declaration database's table (vhd-centre migrate)
         db_table = "declarations"
         ordering = ["-declared_at"]
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class Config(AppConfig):
+    """The check-in ledger: what the gates, the poster and staff at the door record, as the bridge
+    stores it (its tables are made and upgraded by this app's migrations, like every other)."""
+
+    name = "centre.ledger"
+    label = "ledger"
+    verbose_name = _("check-ins")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,66 @@
+"""Check-ins and what the bridge keeps to place them in time, as models: the bridge writes these
+tables on its own hot path (COPY on PostgreSQL), the site reads them through the ORM."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+DIRECTIONS = [("in", pgettext_lazy("direction", "in")), ("out", pgettext_lazy("direction", "out"))]
+KINDS = [("vhd", _("declaration QR")), ("cccd", _("citizen id card"))]
+
+
+class Checkin(models.Model):
+    """One scan at a door. On PostgreSQL the table is partitioned by month of `scanned_at`, so the
+    key holds it; an event id is still stored once (checkin_ids there, a unique index on SQLite)."""
+
+    pk = models.CompositePrimaryKey("event_id", "scanned_at")
+    event_id = models.CharField(max_length=36)  # text on SQLite, uuid on PostgreSQL
+    scanned_at = models.DateTimeField(_("time"))
+    device_id = models.TextField(_("gate"))
+    checkpoint_id = models.TextField(_("checkpoint"))
+    direction = models.TextField(_("direction"), choices=DIRECTIONS)
+    kind = models.TextField(_("kind"), choices=KINDS)
+    subject = models.TextField(_("person"))  # a declaration id, or a citizen id's keyed hash
+    display_name = models.TextField(_("name"), db_default="")
+    mono_ns = models.BigIntegerField()
+    boot_id = models.TextField()
+    time_synced = models.BooleanField()
+    firmware = models.TextField()
+    received_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "checkins"
+        indexes = [models.Index(fields=["checkpoint_id", "scanned_at"], name="checkins_checkpoint_time"),
+                   models.Index(fields=["subject", "scanned_at"], name="checkins_subject_time")]
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+
+
+class BootClock(models.Model):
+    """A gate boot whose clock was unset: the offset that places its scans, once known."""
+
+    pk = models.CompositePrimaryKey("device_id", "boot_id")
+    device_id = models.TextField()
+    boot_id = models.TextField()
+    offset_ms = models.BigIntegerField()
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "boot_clocks"
+
+
+class UnplacedCheckin(models.Model):
+    """A scan held until its boot's clock is known (its message body as it came)."""
+
+    event_id = models.CharField(primary_key=True, max_length=36)
+    device_id = models.TextField()
+    boot_id = models.TextField()
+    body = models.TextField()
+    received_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "checkins_unplaced"
+        indexes = [models.Index(fields=["device_id", "boot_id"], name="checkins_unplaced_boot")]
