@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from common.csvtext import csv_text
 from common.errors import UserError
-from mqtt_bridge.schema import ROLLUP_TZ
-from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, as_time
+from mqtt_bridge.store import ReadStore, as_time
 from protocol.event import LOCAL_TIME_ZONE
 
 TZ = ZoneInfo(LOCAL_TIME_ZONE)
@@ -65,76 +64,36 @@ def days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _scans(store: ReadStore, first: date, last: date, checkpoint_id: str | None, tz):
-    """(local day, checkpoint, person, direction, hour) for every scan in the period, in time order;
-    a person is their citizen id when their declaration names one (card and QR are one person)."""
-    start, end = day_bounds(first, last, tz)
-    sql = f"{PERSON_CHECKINS} WHERE c.scanned_at >= ? AND c.scanned_at < ?"
-    args: tuple = (store.time_param(start), store.time_param(end))
-    if checkpoint_id:
-        sql += " AND c.checkpoint_id = ?"
-        args += (checkpoint_id,)
-    for r in store.query(sql + " ORDER BY c.scanned_at", args):
-        t = as_time(r["scanned_at"]).astimezone(tz)
-        yield t.date().isoformat(), r["checkpoint_id"], r["subject"], r["direction"], t.hour
-
-
-def _tally(scans, key) -> dict:
-    """Per key: check-ins, check-outs, distinct people, people still inside (their last scan at
-    a checkpoint was a check-in), the busiest hour and its scans, checkpoints with scans."""
-    per: dict = defaultdict(lambda: {"in": 0, "out": 0, "hours": defaultdict(int), "last": {},
-                                     "checkpoints": set()})
-    for day, cp, subject, direction, hour in scans:
-        b = per[key(day, cp)]
-        b[direction] += 1
-        b["hours"][hour] += 1
-        b["last"][(cp, subject)] = direction  # in time order: the last word wins
-        b["checkpoints"].add(cp)
-    out = {}
-    for k, b in per.items():
-        hour, n = max(b["hours"].items(), key=lambda kv: (kv[1], -kv[0]))
-        out[k] = {"in": b["in"], "out": b["out"], "people": len({s for _, s in b["last"]}),
-                  "inside": sum(1 for d in b["last"].values() if d == "in"), "hour": hour, "hour_scans": n,
-                  "checkpoints": len(b["checkpoints"])}
-    return out
-
-
+# Every figure from the rollups every insert keeps (mqtt_bridge.schema), one query on either
+# database: a district's day is hundreds of thousands of scans, never counted again per request.
+# Per day and key (a checkpoint, or a unit): check-ins, check-outs, checkpoints with scans, the
+# busiest hour (the earlier of equals) and its scans, distinct people, people still inside (their
+# last scan at a checkpoint that day was a check-in).
 _SQL_TALLY = """
 WITH h AS (SELECT x.day, {key} AS k, x.checkpoint_id AS cp, x.hour, x.ins, x.outs FROM checkin_hourly x
-           LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id
-           WHERE x.day >= %(first)s AND x.day <= %(last)s {only}),
+           LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id WHERE x.day >= ? AND x.day <= ? {only}),
 per AS (SELECT day, k, sum(ins) AS ins, sum(outs) AS outs, count(DISTINCT cp) AS cps FROM h GROUP BY day, k),
-busy AS (SELECT DISTINCT ON (day, k) day, k, hour AS h, n
-         FROM (SELECT day, k, hour, sum(ins + outs) AS n FROM h GROUP BY day, k, hour) y
-         ORDER BY day, k, n DESC, hour),
+hours AS (SELECT day, k, hour, sum(ins + outs) AS n FROM h GROUP BY day, k, hour),
+busy AS (SELECT day, k, hour AS h, n FROM (SELECT day, k, hour, n, row_number() OVER (PARTITION BY day, k
+         ORDER BY n DESC, hour) AS r FROM hours) y WHERE r = 1),
 pp AS (SELECT x.day, {key} AS k, count(DISTINCT x.person) AS people,
-              count(*) FILTER (WHERE x.last_direction = 'in') AS inside FROM checkin_people x
-       LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id
-       WHERE x.day >= %(first)s AND x.day <= %(last)s {only} GROUP BY 1, 2)
+              sum(CASE WHEN x.last_direction = 'in' THEN 1 ELSE 0 END) AS inside FROM checkin_people x
+       LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id WHERE x.day >= ? AND x.day <= ? {only}
+       GROUP BY x.day, {key})
 SELECT per.day, per.k, per.ins, per.outs, pp.people, per.cps, busy.h, busy.n, pp.inside
-FROM per JOIN busy USING (day, k) JOIN pp USING (day, k)
+FROM per JOIN busy ON busy.day = per.day AND busy.k = per.k JOIN pp ON pp.day = per.day AND pp.k = per.k
 """
+_UNIT_KEY = "CASE WHEN p.checkpoint_id IS NULL THEN '(unregistered)' ELSE coalesce(nullif(p.unit, ''), '(none)') END"
 
 
-def _tally_in_database(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool,
-                       tz) -> dict:
-    """The same figures as _tally, from PostgreSQL's rollups (kept by every insert): a district's
-    day is hundreds of thousands of scans, which need not be counted again at every request."""
-    key = ("CASE WHEN p.checkpoint_id IS NULL THEN '(unregistered)' ELSE coalesce(nullif(p.unit, ''), '(none)') END"
-           if by_unit else "x.checkpoint_id")
-    sql = _SQL_TALLY.format(key=key, only="AND x.checkpoint_id = %(cp)s" if checkpoint_id else "")
-    rows = store.query_named(sql, {"first": first, "last": last, "cp": checkpoint_id})
-    return {(r["day"].isoformat(), r["k"]): {"in": r["ins"], "out": r["outs"], "people": r["people"],
-                                             "inside": r["inside"], "hour": r["h"], "hour_scans": r["n"],
-                                             "checkpoints": r["cps"]} for r in rows}
-
-
-def _tallies(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool, tz,
-             unit_of: dict[str, str] | None = None) -> dict:
-    if store.dialect == "postgresql" and str(tz) == ROLLUP_TZ:
-        return _tally_in_database(store, first, last, checkpoint_id, by_unit, tz)
-    key = (lambda day, cp: (day, (unit_of or {}).get(cp, "(unregistered)"))) if by_unit else (lambda day, cp: (day, cp))
-    return _tally(_scans(store, first, last, checkpoint_id, tz), key)
+def _tallies(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool) -> dict:
+    """(local day, checkpoint or unit) -> the day's figures."""
+    sql = _SQL_TALLY.format(key=_UNIT_KEY if by_unit else "x.checkpoint_id",
+                            only="AND x.checkpoint_id = ?" if checkpoint_id else "")
+    period: tuple = (store.day_param(first), store.day_param(last), *((checkpoint_id,) if checkpoint_id else ()))
+    return {(str(r["day"])[:10], r["k"]): {"in": int(r["ins"]), "out": int(r["outs"]), "people": int(r["people"]),
+                                          "inside": int(r["inside"]), "hour": int(r["h"]), "hour_scans": int(r["n"]),
+                                          "checkpoints": int(r["cps"])} for r in store.query(sql, period + period)}
 
 
 def _gates(store: ReadStore, day_list: list[str], tz) -> dict[tuple[str, str], tuple[int, int]]:
@@ -156,7 +115,7 @@ def checkpoint_days(store: ReadStore, first: date, last: date, checkpoint_id: st
     with zeros where nobody came."""
     day_list = days(first, last)
     info = {r["checkpoint_id"]: r for r in store.checkpoint_rows()}
-    per = _tallies(store, first, last, checkpoint_id, False, tz)
+    per = _tallies(store, first, last, checkpoint_id, False)
     gates = _gates(store, day_list, tz)
     wanted = [checkpoint_id] if checkpoint_id else sorted(info)
     keys = sorted({(day, cp) for day in day_list for cp in wanted} | set(per))
@@ -178,7 +137,7 @@ def unit_days(store: ReadStore, first: date, last: date, tz=TZ) -> list[UnitRepo
     """The district summary: every unit's checkpoints together, per local day, zeros included."""
     day_list = days(first, last)
     unit_of = {r["checkpoint_id"]: r["unit"] or "(none)" for r in store.checkpoint_rows()}
-    per = _tallies(store, first, last, None, True, tz, unit_of)
+    per = _tallies(store, first, last, None, True)
     gates = _gates(store, day_list, tz)
     checkpoints_of: dict[str, set] = defaultdict(set)
     for cp, unit in unit_of.items():

@@ -57,10 +57,11 @@ def purge(store: Store, checkin_days: int = CHECKIN_DAYS,
     f = store.execute(f"DELETE {future_sql}", (ahead,))
     if store.dialect == "postgresql":
         store.execute("DELETE FROM checkin_ids WHERE scanned_at < ? OR scanned_at > ?", (cutoff, ahead))
-        first_day = (now - timedelta(days=checkin_days)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
-        last_day = (now + timedelta(days=2)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
-        for table in ("checkin_hourly", "checkin_people"):
-            store.execute(f"DELETE FROM {table} WHERE day < ? OR day > ?", (first_day, last_day))
+    first_day = (now - timedelta(days=checkin_days)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
+    last_day = (now + timedelta(days=2)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
+    for table in ("checkin_hourly", "checkin_people"):  # the rollups go with the check-ins they count
+        store.execute(f"DELETE FROM {table} WHERE day < ? OR day > ?",
+                      (store.day_param(first_day), store.day_param(last_day)))
     store.execute("DELETE FROM checkins_unplaced WHERE received_at < ?", (cutoff,))
     store.execute("DELETE FROM boot_clocks WHERE updated_at < ?", (cutoff,))
     d = store.execute(f"DELETE {decl_sql}", (expired,))

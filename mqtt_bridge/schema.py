@@ -9,15 +9,16 @@ from protocol.event import LOCAL_TIME_ZONE
 
 # The newest migration of the ledger app (centre/ledger/migrations) this bridge's SQL was written
 # against; a test keeps it equal to that app's newest migration.
-SCHEMA = ("ledger", "0001_declaration_tables")
+SCHEMA = ("ledger", "0002_rollups_on_sqlite")
 
 CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "direction", "kind", "subject",
                    "display_name", "mono_ns", "boot_id", "time_synced", "firmware")
 
 # What the district reads most (today's live counts, a day's report over hundreds of thousands of
-# scans) kept up to date by every insert on PostgreSQL: per checkpoint, local day and hour the
-# check-ins and check-outs; per checkpoint, day and person their last scan. SQLite (one site)
-# counts from check-ins directly. `rollup_sql` adds a batch of check-ins to them.
+# scans) kept up to date by every insert, on both databases: per checkpoint, local day and hour the
+# check-ins and check-outs; per checkpoint, day and person their last scan. On PostgreSQL
+# `rollup_sql` adds a batch of check-ins to them in the insert's own statement; SQLite's store
+# does the same in the insert's transaction.
 ROLLUP_TZ = LOCAL_TIME_ZONE
 ROLLUP_PERSON = "coalesce(d.citizen_id, c.subject)"
 

@@ -8,15 +8,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from common.errors import UserError
-from mqtt_bridge.schema import CHECKIN_COLUMNS, SCHEMA
+from mqtt_bridge.schema import CHECKIN_COLUMNS, ROLLUP_TZ, SCHEMA
 from protocol import messages
 from protocol.event import Event, format_time, parse_time
 from protocol.messages import Telemetry
@@ -47,6 +48,8 @@ class Checkin:
 PERSON_CHECKINS = ("SELECT coalesce(d.citizen_id, c.subject) AS subject, c.display_name, c.checkpoint_id, "
                    "c.direction, c.scanned_at FROM checkins c LEFT JOIN declarations d "
                    "ON c.kind = 'vhd' AND d.declaration_id = c.subject")
+
+LOCAL = ZoneInfo(ROLLUP_TZ)
 
 DECLARATION_FIELDS = ("declaration_id", "full_name", "citizen_id", "birth_year", "sex", "phone",
                       "insurance_no", "on_behalf_of", "expires_at")
@@ -126,6 +129,10 @@ class Store:
         """A time as this backend compares it: text on SQLite, timestamptz on PostgreSQL."""
         return format_time(t)
 
+    def day_param(self, d: date):
+        """A local day as this backend compares it: text on SQLite, date on PostgreSQL."""
+        return d.isoformat()
+
     def execute(self, sql: str, args: tuple = ()) -> int:
         """One write statement in its own transaction; returns the rows it touched."""
         raise NotImplementedError
@@ -184,6 +191,8 @@ class ReadStore(Protocol):
 
     def time_param(self, t: datetime) -> object: ...
 
+    def day_param(self, d: date) -> object: ...
+
     def checkpoint_rows(self) -> list[dict]: ...
 
     def device_rows(self) -> list[dict]: ...
@@ -215,6 +224,38 @@ def open_store(url: str, create: bool = True) -> Store:
         raise StoreError(f"no database at {path}: check the path (vhd-centre migrate makes a new one)",
                          transient=False)
     return SqliteStore(path)
+
+
+def _roll_up(conn: sqlite3.Connection, scans: list[tuple]) -> None:
+    """Add newly stored scans (scanned_at, checkpoint_id, direction, kind, subject) to the rollups,
+    as PostgreSQL's rollup_sql does: per local day and hour the check-ins and check-outs, per local
+    day and person their last scan, a later scan winning however late it arrives."""
+    if not scans:
+        return
+    declared = {s for _, _, _, kind, s in scans if kind == "vhd"}
+    citizen: dict[str, str] = {}
+    names = sorted(declared)
+    for i in range(0, len(names), 500):
+        chunk = names[i:i + 500]
+        citizen.update(conn.execute("SELECT declaration_id, citizen_id FROM declarations WHERE citizen_id IS NOT "
+                                    f"NULL AND declaration_id IN ({', '.join('?' * len(chunk))})", chunk))
+    hours: dict[tuple, list] = {}
+    people: dict[tuple, tuple[str, str]] = {}
+    for at, checkpoint_id, direction, kind, subject in sorted(scans):
+        local = parse_time(at).astimezone(LOCAL)
+        day = local.date().isoformat()
+        h = hours.setdefault((day, checkpoint_id, local.hour), [0, 0, at])
+        h[0 if direction == "in" else 1] += 1
+        h[2] = max(h[2], at)
+        people[(day, checkpoint_id, citizen.get(subject, subject) if kind == "vhd" else subject)] = (at, direction)
+    conn.executemany("INSERT INTO checkin_hourly (day, checkpoint_id, hour, ins, outs, last_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, checkpoint_id, hour) DO UPDATE SET "
+                     "ins = ins + excluded.ins, outs = outs + excluded.outs, last_at = max(last_at, excluded.last_at)",
+                     [(*k, *v) for k, v in hours.items()])
+    conn.executemany("INSERT INTO checkin_people (day, checkpoint_id, person, last_at, last_direction) "
+                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, checkpoint_id, person) DO UPDATE SET "
+                     "last_at = excluded.last_at, last_direction = excluded.last_direction "
+                     "WHERE excluded.last_at >= checkin_people.last_at", [(*k, *v) for k, v in people.items()])
 
 
 class SqliteStore(Store):
@@ -275,10 +316,19 @@ class SqliteStore(Store):
         cols = ", ".join(CHECKIN_COLUMNS)
         marks = ", ".join("?" * len(CHECKIN_COLUMNS))
         with self._transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})",
-                             [checkin_row(e) for e in events])
-            return conn.total_changes - before
+            rows = [checkin_row(e) for e in events]
+            stored = [row for row in rows
+                      if conn.execute(f"INSERT OR IGNORE INTO checkins ({cols}) VALUES ({marks})", row).rowcount]
+            _roll_up(conn, [(r[1], r[3], r[4], r[5], r[6]) for r in stored])  # in the same transaction
+            return len(stored)
+
+    def rebuild_rollups(self) -> None:
+        """The rollups counted again from the check-ins (after rows were loaded around the bridge)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM checkin_hourly")
+            conn.execute("DELETE FROM checkin_people")
+            _roll_up(conn, conn.execute("SELECT scanned_at, checkpoint_id, direction, kind, subject FROM checkins "
+                                        "ORDER BY scanned_at").fetchall())
 
     def devices(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT device_id, checkpoint_id FROM devices WHERE revoked_at IS NULL"))

@@ -217,6 +217,9 @@ class PgStore(Store):
     def time_param(self, t):
         return t
 
+    def day_param(self, d):
+        return d
+
     def execute(self, sql, args=()):
         return self._run(lambda c: c.execute(sql.replace("?", "%s"), args).rowcount)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
@@ -13,8 +13,8 @@ from django.utils.translation import gettext, ngettext
 from centre.accounts.views import unit_of
 from centre.checkpoints.models import Checkpoint
 from centre.fleet.models import Device
-from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import TZ, as_time
+from centre.ledger.models import CheckinHour
+from mqtt_bridge.centre_api import TZ
 
 
 @login_required
@@ -47,37 +47,21 @@ def seen_ago(now: datetime, then: datetime | None) -> str:
 
 
 def _today(request: HttpRequest) -> list[dict]:
-    """Per checkpoint of today (local day): check-ins, check-outs, last scan, and per hour the
-    check-ins; bounded on both sides, so a row dated 9999 is nobody's today."""
-    start = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=1)
+    """Per checkpoint of today (Vietnam's day): check-ins, check-outs, last scan, and per hour the
+    check-ins, from the rollup every insert keeps (24 rows a checkpoint at most), on either database."""
+    today = timezone.localtime(timezone=TZ).date()
     checkpoints = Checkpoint.objects.all()
     unit = unit_of(request.user)
     if unit is not None:
         checkpoints = checkpoints.filter(unit=unit)
-    store = SiteStore()
     per: dict[str, dict] = {}
-    if store.dialect == "postgresql":  # the rollup every insert keeps: 24 rows a checkpoint
-        for r in store.query("SELECT checkpoint_id, hour, ins, outs, last_at FROM checkin_hourly WHERE day = ?",
-                             (start.date(),)):
-            b = per.setdefault(r["checkpoint_id"], {"in": 0, "out": 0, "hours": [0] * 24, "last": None})
-            b["in"] += r["ins"]
-            b["out"] += r["outs"]
-            b["hours"][int(r["hour"]) % 24] += r["ins"]
-            last = as_time(r["last_at"]).astimezone(TZ)
-            b["last"] = max(b["last"], last) if b["last"] else last
-        return _cards(checkpoints, per)
-    # SQLite (one site): counted from the check-ins, text times in UTC; the local day is UTC+7
-    # all year (no daylight saving).
-    sql = ("SELECT checkpoint_id, direction, (CAST(substr(scanned_at, 12, 2) AS INTEGER) + 7) % 24 AS h, "
-           "count(*) AS n, max(scanned_at) AS last FROM checkins WHERE scanned_at >= ? AND "
-           "scanned_at < ? GROUP BY 1, 2, 3")
-    for r in store.query(sql, (store.time_param(start), store.time_param(end))):
-        b = per.setdefault(r["checkpoint_id"], {"in": 0, "out": 0, "hours": [0] * 24, "last": None})
-        b[r["direction"]] += r["n"]
-        if r["direction"] == "in":
-            b["hours"][int(r["h"]) % 24] += r["n"]
-        last = as_time(r["last"]).astimezone(TZ)
+    for r in CheckinHour.objects.filter(day=today).values_list("checkpoint_id", "hour", "ins", "outs", "last_at"):
+        checkpoint_id, hour, ins, outs, last_at = r
+        b = per.setdefault(checkpoint_id, {"in": 0, "out": 0, "hours": [0] * 24, "last": None})
+        b["in"] += ins
+        b["out"] += outs
+        b["hours"][hour % 24] += ins
+        last = timezone.localtime(last_at, TZ)
         b["last"] = max(b["last"], last) if b["last"] else last
     return _cards(checkpoints, per)
 

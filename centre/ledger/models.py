@@ -64,3 +64,35 @@ class UnplacedCheckin(models.Model):
     class Meta:
         db_table = "checkins_unplaced"
         indexes = [models.Index(fields=["device_id", "boot_id"], name="checkins_unplaced_boot")]
+
+
+class CheckinHour(models.Model):
+    """Per checkpoint, local day and hour: check-ins, check-outs and the last scan, kept by every
+    insert (the bridge's, a web or staff check-in's) on both databases. The live page and the
+    reports read these, never the check-ins."""
+
+    pk = models.CompositePrimaryKey("day", "checkpoint_id", "hour")
+    day = models.DateField()
+    checkpoint_id = models.TextField()
+    hour = models.SmallIntegerField()
+    ins = models.IntegerField()
+    outs = models.IntegerField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "checkin_hourly"
+
+
+class CheckinPerson(models.Model):
+    """Per checkpoint, local day and person (their citizen id where their declaration names one):
+    their last scan and its direction (a later scan wins however late it arrives)."""
+
+    pk = models.CompositePrimaryKey("day", "checkpoint_id", "person")
+    day = models.DateField()
+    checkpoint_id = models.TextField()
+    person = models.TextField()
+    last_at = models.DateTimeField()
+    last_direction = models.TextField(choices=DIRECTIONS)
+
+    class Meta:
+        db_table = "checkin_people"

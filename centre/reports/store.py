@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import connection
 
@@ -31,6 +31,9 @@ class SiteStore:
 
     def time_param(self, t: datetime):
         return t if self.dialect == "postgresql" else format_time(t)
+
+    def day_param(self, d: date):
+        return d if self.dialect == "postgresql" else d.isoformat()
 
     def checkpoint_rows(self) -> list[dict]:
         return self.query("SELECT * FROM checkpoints ORDER BY checkpoint_id")
