@@ -101,7 +101,7 @@ LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_MAX_PER_USER = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER", 5)
 LOGIN_MAX_PER_ADDRESS = config.number("VHD_CENTRE_LOGIN_MAX_PER_ADDRESS", 30)
 LOGIN_MAX_PER_USER_EVERYWHERE = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER_EVERYWHERE", 200)
-AUTHENTICATION_BACKENDS = ["centre.accounts.backends.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["centre.accounts.backends.ThrottledModelBackend", "centre.portal.backends.PhoneCodeBackend"]
 # Behind the proxy every request comes from 127.0.0.1: the client is the address the proxy adds.
 CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR" if config.flag("VHD_CENTRE_TLS_PROXY") else None
 
@@ -117,7 +117,6 @@ SMS_CODE_SECONDS = config.number("VHD_SMS_CODE_SECONDS", 300)
 SMS_MAX_TRIES = 5
 SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
 SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour
-PORTAL_SIGN_IN = "/khai-bao/dang-nhap/"
 PORTAL_URL = config.portal_url()  # the checkpoints' QR codes open this address
 AUTHORITY_DIR = config.os.environ.get("VHD_AUTHORITY_DIR", str(config.home() / "authority"))
 

@@ -20,6 +20,10 @@ class DistrictUserAdmin(UserAdmin):
     one of the four roles. Superuser status and permissions one by one stay with a superuser, so
     nobody can grant themselves more than a role gives (deleting the audit log, say)."""
 
+    def get_queryset(self, request):
+        # people and units signing in by phone are accounts too, but not the site's staff
+        return super().get_queryset(request).filter(phone_account__isnull=True)
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:

@@ -96,3 +96,41 @@ class SmsCode(models.Model):
     expires_at = models.DateTimeField()
     tries = models.IntegerField(default=0)
     used = models.BooleanField(default=False)
+
+
+class PhoneAccount(models.Model):
+    """A phone that signed in with an SMS code: a person (declarations are kept under it) or a
+    unit (its checkpoints' contact phone). Each is a Django user of its own with no password, no
+    role and no permission, so sessions, `login_required` and sign-out are Django's; its user name
+    is a keyed hash, so the staff's user list never shows a phone number."""
+
+    PERSON, UNIT = "person", "unit"
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="phone_account")
+    phone = models.CharField(max_length=12)
+    kind = models.CharField(max_length=10, choices=[(PERSON, _("person")), (UNIT, _("unit"))])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["phone", "kind"], name="one_account_per_phone_and_kind")]
+
+    @classmethod
+    def user_for(cls, phone: str, kind: str):
+        """The account's user, made the first time this phone signs in as this kind."""
+        import hashlib
+        import hmac
+
+        from django.contrib.auth import get_user_model
+        from django.db import IntegrityError, transaction
+
+        account = cls.objects.filter(phone=phone, kind=kind).select_related("user").first()
+        if account is not None:
+            return account.user
+        tag = hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{phone}".encode(), hashlib.sha256).hexdigest()
+        try:
+            with transaction.atomic():
+                user = get_user_model()(username=f"{kind}-{tag[:24]}")
+                user.set_unusable_password()
+                user.save()
+                cls.objects.create(user=user, phone=phone, kind=kind)
+                return user
+        except IntegrityError:  # the same phone signing in twice at once: the other made it
+            return cls.objects.select_related("user").get(phone=phone, kind=kind).user

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from functools import wraps
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,29 +17,24 @@ from django.utils.translation import gettext_lazy as _
 from centre.accounts.backends import client_address
 from centre.checkpoints.models import Checkpoint
 from centre.portal import otp
+from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
-from centre.portal.models import Declaration
+from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
 from mqtt_bridge.centre_api import TZ, as_time, checkpoint_days
 from protocol.person import normalise_phone
 
-SESSION_UNIT = "unit_phone"
 
-
-def unit_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.session.get(SESSION_UNIT):
-            return redirect("unit-sign-in")
-        return view(request, *args, **kwargs)
-    return wrapper
+def _phone(request: HttpRequest) -> str:
+    """The unit's phone it signed in with ("" when not signed in as a unit)."""
+    return phone_of(request.user, PhoneAccount.UNIT) or ""
 
 
 def _mine(request: HttpRequest):
-    return Checkpoint.objects.filter(contact_phone=request.session[SESSION_UNIT])
+    return Checkpoint.objects.filter(contact_phone=_phone(request))
 
 
 class RegisterForm(forms.Form):
@@ -96,17 +91,16 @@ def confirm(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        problem = otp.check_code(pending["phone"], "unit", form.cleaned_data["code"])
-        if problem is None:
-            request.session.cycle_key()
-            request.session[SESSION_UNIT] = pending["phone"]
+        user = authenticate(request, phone=pending["phone"], code=form.cleaned_data["code"], kind=PhoneAccount.UNIT)
+        if user is not None:
+            login(request, user)  # a new session id; the pending registration stays in it until read
             request.session.pop("unit_pending", None)
             if "name" in pending:  # a registration: the checkpoint exists from now on
                 Checkpoint.objects.create(checkpoint_id=f"CP-{secrets.token_hex(4).upper()}", name=pending["name"],
                                           address=pending["address"], contact_phone=pending["phone"],
                                           unit=pending["name"], kind=pending["kind"])
             return redirect("unit-home")
-        error = MESSAGES[problem]
+        error = MESSAGES[getattr(request, "phone_code_problem", "wrong")]
     return render(request, "portal/confirm.html", {"form": form, "error": error, "phone_tail": pending["phone"][-3:],
                                                    "next": ""})
 
@@ -147,7 +141,7 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """At the door, for people without a smartphone: type their phone number, see the people
     declared under it by name only, check the chosen one in or out. Every look-up is audited."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
-    who = f"unit {request.session[SESSION_UNIT][-3:]} at {cp.checkpoint_id}"
+    who = f"unit {_phone(request)[-3:]} at {cp.checkpoint_id}"
     form = PhoneForm(request.POST if "phone" in request.POST else None)
     people, done = [], None
     looked_up = request.session.get("staff_phone")
@@ -213,5 +207,5 @@ def staff_card_qr(request: HttpRequest, checkpoint_id: str, declaration_id: str)
 
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        request.session.flush()
+        logout(request)
     return redirect("unit-sign-in")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,26 +19,19 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
 from centre.portal import otp
+from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
-from centre.portal.models import Declaration
+from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
 from mqtt_bridge.centre_api import CHECKIN_DAYS, TZ, as_time
 
-SESSION_PHONE = "portal_phone"
 
-
-
-def person_required(view):
-    """Pages for a person signed in with their phone; others go through sign-in and come back."""
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.session.get(SESSION_PHONE):
-            return redirect(f"{settings.PORTAL_SIGN_IN}?next={request.get_full_path()}")
-        return view(request, *args, **kwargs)
-    return wrapper
+def _phone(request: HttpRequest) -> str:
+    """The phone this person signed in with ("" when not signed in by phone)."""
+    return phone_of(request.user, PhoneAccount.PERSON) or ""
 
 
 def _safe_next(value: str | None) -> str:
@@ -74,25 +66,24 @@ def confirm(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
-        problem = otp.check_code(phone, "person", form.cleaned_data["code"])
-        if problem is None:
-            request.session.cycle_key()  # a new session id once signed in
-            request.session[SESSION_PHONE] = phone
+        user = authenticate(request, phone=phone, code=form.cleaned_data["code"], kind=PhoneAccount.PERSON)
+        if user is not None:
+            login(request, user)  # a new session id, Django's sign-in signal and last_login
             request.session.pop("portal_pending", None)
             return redirect(_safe_next(request.POST.get("next")))
-        error = MESSAGES[problem]
+        error = MESSAGES[getattr(request, "phone_code_problem", "wrong")]
     return render(request, "portal/confirm.html", {"form": form, "error": error, "phone_tail": phone[-3:],
                                                    "next": _safe_next(request.GET.get("next"))})
 
 
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        request.session.flush()
+        logout(request)
     return redirect("portal-home")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"signed_in": bool(request.session.get(SESSION_PHONE))})
+    return render(request, "portal/home.html", {"signed_in": bool(_phone(request))})
 
 
 @person_required
@@ -100,7 +91,7 @@ def declare(request: HttpRequest) -> HttpResponse:
     form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        owner = request.session[SESSION_PHONE]
+        owner = _phone(request)
         d = Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None)
         back = request.GET.get("next", "")
         if back.startswith("/c/"):  # declared from a checkpoint's page: back there to check in
@@ -111,7 +102,7 @@ def declare(request: HttpRequest) -> HttpResponse:
 
 def _own(request: HttpRequest, declaration_id: str) -> Declaration:
     d = get_object_or_404(Declaration, pk=declaration_id)
-    if d.owner_phone != request.session.get(SESSION_PHONE):
+    if d.owner_phone != _phone(request):
         raise Http404  # another phone's declaration does not exist for this one
     return d
 
@@ -152,7 +143,7 @@ def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     """Tờ khai của tôi: every declaration under this phone, and each person's check-ins and
     check-outs of the retention window."""
-    phone = request.session[SESSION_PHONE]
+    phone = _phone(request)
     people = list(Declaration.objects.filter(owner_phone=phone).order_by("-declared_at")[:50])
     store = SiteStore()
     since = store.time_param(timezone.now() - timedelta(days=CHECKIN_DAYS))
@@ -188,7 +179,7 @@ def checkpoint_page(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     from centre.checkpoints.models import Checkpoint
 
     cp = get_object_or_404(Checkpoint, pk=checkpoint_id)
-    phone = request.session.get(SESSION_PHONE)
+    phone = _phone(request)
     people = list(Declaration.objects.filter(owner_phone=phone, expires_at__gt=timezone.now())
                   .order_by("declared_at")) if phone else []
     if request.method == "POST" and phone:

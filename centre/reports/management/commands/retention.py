@@ -1,9 +1,15 @@
-"""`vhd-centre retention`: check-ins past the retention window deleted (run daily by a timer)."""
+"""`vhd-centre retention`: check-ins past the retention window deleted (run daily by a timer), and
+the phone accounts of people and units that have not signed in since, with nothing kept under them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from mqtt_bridge.centre_api import CHECKIN_DAYS, check_window, purge, store_on
 
@@ -22,7 +28,24 @@ class Command(BaseCommand):
         connection.ensure_connection()
         p = purge(store_on(connection.vendor, connection.connection), o["days"], o["declaration_days"],
                   dry_run=o["dry_run"])
+        idle = self._idle_phone_accounts(o["days"])
+        accounts = idle.count()
+        if not p.dry_run:
+            idle.delete()
         verb = "would delete" if p.dry_run else "deleted"
         self.stdout.write(f"{verb} {p.checkins} check-in(s) older than {o['days']} days "
                           f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
-                          f"{p.declarations} expired declaration(s)")
+                          f"{p.declarations} expired declaration(s), {accounts} idle phone account(s)")
+
+    @staticmethod
+    def _idle_phone_accounts(days: int):
+        """Phones that signed in (people, units) longer ago than the window, with no declaration
+        kept under them and no checkpoint naming them: their accounts hold nothing the mission needs."""
+        from centre.checkpoints.models import Checkpoint
+        from centre.portal.models import Declaration
+
+        before = timezone.now() - timedelta(days=days)
+        phone = OuterRef("phone_account__phone")
+        return (get_user_model().objects.filter(phone_account__isnull=False, last_login__lt=before)
+                .exclude(Exists(Declaration.objects.filter(owner_phone=phone)))
+                .exclude(Exists(Checkpoint.objects.filter(contact_phone=phone))))

@@ -1,0 +1,259 @@
+"""The site's pages through Django's test client, in this process on a SQLite centre of its own:
+who may open what, sign-in by phone and code, staff look-ups, check-in idempotence, CSV. Seconds
+for what the gunicorn + Chromium walks in test_site.py prove end to end for the phone flows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+
+import pytest
+
+ENV = {"DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_SMS_BACKEND": "locmem", "VHD_CENTRE_HOSTS": "testserver"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Django set up once in this process on a fresh SQLite centre, migrated as `vhd-centre
+    migrate` does, with an issuer key for declarations' QR codes; the environment is put back after."""
+    home = tmp_path_factory.mktemp("site")
+    env = {**ENV, "VHD_CENTRE_HOME": str(home), "VHD_CENTRE_DB": f"sqlite:///{home / 'site.sqlite3'}"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    import django
+    from django.conf import settings
+
+    if settings.configured and settings.DATABASES["default"]["NAME"] != str(home / "site.sqlite3"):
+        pytest.fail("Django was set up in this process before these tests")
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    from common.authority import Authority
+
+    setup_test_environment()
+    call_command("migrate", interactive=False, verbosity=0)
+    Authority(home / "authority").init()
+    yield home
+    teardown_test_environment()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def client(site):
+    from django.test import Client
+
+    return Client()
+
+
+def _staff(username: str, role: str | None, unit: str | None = None):
+    from django.contrib.auth.models import Group, User
+
+    from centre.accounts.models import UnitMembership
+
+    user, _ = User.objects.get_or_create(username=username)
+    user.set_password("mat-khau-2021")
+    user.is_staff = role == "district_admin"  # as vhd-centre createuser makes them
+    user.save()
+    user.groups.set([Group.objects.get(name=role)] if role else [])
+    if unit:
+        UnitMembership.objects.update_or_create(user=user, defaults={"unit": unit})
+    return user
+
+
+def _code(phone: str) -> str:
+    from centre.portal import sms
+
+    texts = [text for to, text in sms.outbox if to == phone]
+    return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
+
+
+def _sign_in_by_phone(client, phone: str, kind: str = "person", code: str | None = None):
+    """Ask for a code and type it (or `code`): the response to the code's page."""
+    start, confirm = ("/khai-bao/dang-nhap/", "/khai-bao/xac-nhan/") if kind == "person" else \
+        ("/don-vi/dang-nhap/", "/don-vi/xac-nhan/")
+    r = client.post(start, {"phone": phone})
+    assert r.status_code == 302 and confirm in r["Location"], r.content[:500]
+    return client.post(confirm, {"code": code or _code(phone)})
+
+
+def _checkpoint(checkpoint_id="CP-V1", phone="0912000111", unit="Trường THCS Nguyễn Du"):
+    from centre.checkpoints.models import Checkpoint
+
+    return Checkpoint.objects.update_or_create(checkpoint_id=checkpoint_id, defaults={
+        "name": f"{unit} - Cổng chính", "contact_phone": phone, "unit": unit, "kind": "school"})[0]
+
+
+STAFF_PAGES = ["/fleet/", "/live/", "/checkpoints/", "/checkpoints/new/", "/reports/", "/trace/", "/audit/",
+               "/follow-up/", "/admin/auth/user/"]
+# What each role opens (200); every other staff page answers 403 (or, in the admin, sends to its login).
+MATRIX = {
+    "district_admin": set(STAFF_PAGES),
+    "tracer": {"/checkpoints/", "/trace/", "/live/"},
+    "unit_manager": {"/checkpoints/", "/reports/", "/live/"},
+    "technician": {"/fleet/", "/checkpoints/", "/live/"},
+    None: set(),  # an account without a role
+}
+
+
+@pytest.mark.parametrize("role", list(MATRIX))
+def test_each_role_opens_its_pages_and_no_other(client, role):
+    _checkpoint()
+    client.force_login(_staff(f"user-{role}", role))
+    for page in STAFF_PAGES:
+        status = client.get(page).status_code
+        if page in MATRIX[role]:
+            assert status == 200, (role, page, status)
+        else:
+            assert status in (302, 403) if page.startswith("/admin/") else status == 403, (role, page, status)
+
+
+def test_nobody_signed_in_is_sent_to_sign_in_and_people_and_units_get_no_staff_page(client):
+    for page in STAFF_PAGES[:-1]:
+        r = client.get(page)
+        assert r.status_code == 302 and r["Location"].startswith("/accounts/login/?next="), page
+    for kind, phone in (("person", "0987000001"), ("unit", "0912000111")):
+        _checkpoint()
+        r = _sign_in_by_phone(client, phone, kind)
+        assert r.status_code == 302
+        for page in STAFF_PAGES[:-1]:
+            assert client.get(page).status_code == 403, (kind, page)
+        assert client.get("/admin/").status_code == 302  # the admin's own sign-in, not its pages
+        client.post("/khai-bao/dang-xuat/" if kind == "person" else "/don-vi/dang-xuat/")
+
+
+def test_a_phone_signs_in_with_its_code_once_and_a_wrong_code_never(client):
+    from django.contrib.auth.models import User
+
+    phone = "0987000002"
+    r = client.get("/khai-bao/cua-toi/")
+    assert r.status_code == 302 and r["Location"] == "/khai-bao/dang-nhap/?next=/khai-bao/cua-toi/"
+    code = None
+    r = client.post("/khai-bao/dang-nhap/", {"phone": phone, "next": "/khai-bao/cua-toi/"})
+    code = _code(phone)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    r = client.post("/khai-bao/xac-nhan/", {"code": wrong})
+    assert r.status_code == 200 and "_auth_user_id" not in client.session  # refused, says why
+    assert client.get("/khai-bao/cua-toi/").status_code == 302
+    r = client.post("/khai-bao/xac-nhan/", {"code": code, "next": "/khai-bao/cua-toi/"})
+    assert r.status_code == 302 and r["Location"] == "/khai-bao/cua-toi/"
+    page = client.get("/khai-bao/cua-toi/")
+    assert page.status_code == 200 and phone not in page.content.decode()  # the tail only
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    assert phone not in user.username and not user.has_usable_password() and not user.is_staff
+    assert not user.get_all_permissions()
+    client.post("/khai-bao/dang-xuat/")
+    assert client.get("/khai-bao/cua-toi/").status_code == 302
+    assert _sign_in_by_phone(client, phone, code=code).status_code == 200  # a spent code opens nothing
+    assert "_auth_user_id" not in client.session
+    # The same phone signing in again is the same account.
+    assert _sign_in_by_phone(client, phone).status_code == 302
+    assert User.objects.filter(phone_account__phone=phone).count() == 1
+
+
+def test_five_wrong_codes_spend_the_code(client, site):
+    phone = "0987000003"
+    client.post("/khai-bao/dang-nhap/", {"phone": phone})
+    code = _code(phone)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        client.post("/khai-bao/xac-nhan/", {"code": wrong})
+    r = client.post("/khai-bao/xac-nhan/", {"code": code})
+    assert r.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_staff_look_up_is_audited_and_a_check_in_is_stored_once(client):
+    from centre.ledger.models import Checkin
+    from centre.portal.models import Declaration
+    from centre.reports.models import AuditEntry
+
+    cp = _checkpoint("CP-V2", "0912000222", "Chợ Bến Thành")
+    assert _sign_in_by_phone(client, "0912000222", "unit").status_code == 302
+    d = Declaration.declare({"full_name": "Lý Văn Tư", "citizen_id": "079140002222", "passport": "",
+                             "birth_year": 1950, "sex": "M", "nationality": "Việt Nam", "province": "TP. HCM",
+                             "district": "Quận 1", "commune": "Bến Thành", "address_line": "", "insurance_no": "",
+                             "symptoms": False, "exposure": False, "travel": False},
+                            "0944333222", "0944333222", None)
+    before = AuditEntry.objects.filter(action=AuditEntry.LOOKUP).count()
+    page = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"}).content.decode()
+    assert "Lý Văn Tư" in page or "LÝ VĂN TƯ" in page.upper()
+    entry = AuditEntry.objects.filter(action=AuditEntry.LOOKUP).first()
+    assert AuditEntry.objects.filter(action=AuditEntry.LOOKUP).count() == before + 1
+    assert entry.target == "0944333222" and entry.username.endswith(f"at {cp.checkpoint_id}")
+    event_id = re.search(r'name="event_id" value="([^"]+)"', page).group(1)
+    form = {"declaration_id": d.declaration_id, "direction": "in", "event_id": event_id}
+    for _ in range(2):  # the same form sent twice (a double tap, a resend): one check-in
+        assert client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", form).status_code == 200
+    assert Checkin.objects.filter(subject=d.declaration_id).count() == 1
+    # Another unit's checkpoint is not this unit's to look people up at.
+    other = _checkpoint("CP-V3", "0912000333", "Bệnh viện Quận 1")
+    assert client.post(f"/don-vi/{other.checkpoint_id}/nhan-vien/", {"phone": "0944333222"}).status_code == 404
+
+
+def test_report_csv_escapes_formulas_and_is_audited(client):
+    from django.utils import timezone
+
+    from centre.reports.models import AuditEntry
+    from mqtt_bridge.centre_api import TZ
+
+    _checkpoint("CP-V4", "0912000444", "=HYPERLINK(\"http://evil.example\")")
+    client.force_login(_staff("quan1", "district_admin"))
+    today = timezone.localtime(timezone=TZ).date()
+    r = client.get(f"/reports/?date_from={today}&date_to={today}&by=checkpoint&format=csv")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode())))
+    unit = next(row["unit"] for row in rows if row["checkpoint_id"] == "CP-V4")
+    assert unit.startswith("'=")  # read as text by a spreadsheet, not run
+    assert AuditEntry.objects.filter(action=AuditEntry.REPORT_EXPORT, username="quan1").exists()
+
+
+def test_staff_password_sign_in_and_sign_out(client):
+    _staff("kythuat", "technician")
+    r = client.post("/accounts/login/", {"username": "kythuat", "password": "mat-khau-2021"})
+    assert r.status_code == 302 and client.get("/fleet/").status_code == 200
+    r = client.get("/accounts/logout/")  # opened by hand: the button, not a bare 405 (a link signs nobody out)
+    assert r.status_code == 200 and 'method="post"' in r.content.decode()
+    assert client.get("/fleet/").status_code == 200
+    assert client.post("/accounts/logout/").status_code == 302 and client.get("/fleet/").status_code == 302
+
+
+def test_the_user_list_shows_staff_not_phones(client):
+    _sign_in_by_phone(client, "0987000009")
+    from django.contrib.auth.models import User
+
+    assert User.objects.filter(phone_account__isnull=False).exists()
+    client.force_login(_staff("quan2", "district_admin"))
+    page = client.get("/admin/auth/user/").content.decode()
+    assert "quan2" in page and "person-" not in page and "unit-" not in page
+
+
+def test_retention_forgets_idle_phone_accounts_that_hold_nothing(client):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from centre.portal.models import Declaration, PhoneAccount
+
+    for phone in ("0987000021", "0987000022"):
+        assert _sign_in_by_phone(client, phone).status_code == 302
+        client.post("/khai-bao/dang-xuat/")
+    kept = PhoneAccount.objects.get(phone="0987000022")
+    Declaration.declare({"full_name": "Trần Thị B", "citizen_id": "079203009999", "passport": "",
+                         "birth_year": 1980, "sex": "F", "nationality": "Việt Nam", "province": "TP. HCM",
+                         "district": "Quận 3", "commune": "Phường 1", "address_line": "", "insurance_no": "",
+                         "symptoms": False, "exposure": False, "travel": False}, kept.phone, kept.phone, None)
+    User.objects.filter(phone_account__phone__in=("0987000021", "0987000022")).update(
+        last_login=timezone.now() - timedelta(days=40))
+    out = io.StringIO()
+    call_command("retention", stdout=out)
+    assert "1 idle phone account(s)" in out.getvalue()
+    assert list(PhoneAccount.objects.filter(phone__in=("0987000021", "0987000022")).values_list("phone", flat=True)) \
+        == ["0987000022"]
