@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from bench.common import fill_checkins, temp_schema  # noqa: E402
+from centre.reports.tracing import trace  # noqa: E402
 from mqtt_bridge.locate import migrate_database  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
-from mqtt_bridge.trace import trace  # noqa: E402
 
 START = datetime(2021, 8, 1, tzinfo=UTC)
 

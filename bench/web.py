@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fill_checkins, temp_schema  # noqa: E402
+from centre.reports.figures import TZ, checkpoint_days  # noqa: E402
+from centre.reports.tracing import trace  # noqa: E402
 from mqtt_bridge.locate import migrate_database  # noqa: E402
-from mqtt_bridge.reports import TZ, checkpoint_days  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
-from mqtt_bridge.trace import trace  # noqa: E402
 from provisioning.mosquitto import free_port  # noqa: E402
 
 PASSWORD = "mat-khau-do-tai-2021"

@@ -1,13 +1,12 @@
-"""What the centre's web site may use of the bridge's side: the database URL rules, reports,
-tracing and their time zone. The site imports this module only, never the rest of the package."""
+"""What the centre's web site may use of the bridge's side: the database URL rules, the store
+(which a web check-in goes through, as a gate's does) and what reading it takes. The site imports
+this module only, never the rest of the package."""
 
 from __future__ import annotations
 
 from mqtt_bridge.locate import find_database_url, secret_path
-from mqtt_bridge.reports import TZ, ReportError, checkpoint_days, day_bounds, render, unit_days
-from mqtt_bridge.retention import CHECKIN_DAYS, check_window, purge
-from mqtt_bridge.store import PERSON_CHECKINS, StoreError, as_time, open_store
-from mqtt_bridge.trace import trace
+from mqtt_bridge.schema import ROLLUP_TZ
+from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, Store, StoreError, as_time, open_store
 
 
 def store_on(vendor: str, raw):
@@ -21,6 +20,5 @@ def store_on(vendor: str, raw):
 
     return SqliteStore.borrowing(raw)
 
-__all__ = ["TZ", "CHECKIN_DAYS", "PERSON_CHECKINS", "ReportError", "StoreError", "as_time", "check_window",
-           "checkpoint_days", "day_bounds", "find_database_url", "open_store", "purge", "render", "secret_path",
-           "store_on", "trace", "unit_days"]
+__all__ = ["PERSON_CHECKINS", "ROLLUP_TZ", "ReadStore", "Store", "StoreError", "as_time", "find_database_url",
+           "open_store", "secret_path", "store_on"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import signal
+import subprocess
 import sys
 import threading
 
@@ -108,78 +110,36 @@ def _wait_for_store(url: str, stop: threading.Event, first: float = 0.5, most: f
     return None
 
 
-def _date(text: str):
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise StoreError(f"bad date {text!r}: use YYYY-MM-DD") from None
+def _moved(args, name: str, argv: list[str]) -> int:
+    """A command that moved to the centre (`vhd-centre NAME`), run there for one more release: the
+    bridge ingests and nothing else."""
+    print(f"vhd-bridge: note: '{name}' has moved to 'vhd-centre {name}'; this name goes in the next release",
+          file=sys.stderr)
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", args.db, name, *argv], capture_output=True,
+                       text=True)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    return r.returncode
 
 
 def cmd_report(args) -> int:
-    print("vhd-bridge: note: 'report' has moved to 'vhd-centre report'; this name goes in the next release",
-          file=sys.stderr)
-    from datetime import datetime
-
-    from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
-
-    first = _date(args.date_from) if args.date_from else datetime.now(TZ).date()  # Vietnam's today, as the site's
-    last = _date(args.date_to) if args.date_to else first
-    store = _store(args.db)
-    try:
-        rows = (unit_days(store, first, last) if args.by == "unit"
-                else checkpoint_days(store, first, last, args.checkpoint))
-    finally:
-        store.close()
-    sys.stdout.write(render(rows, args.format))
-    return 0
+    argv = ["--by", args.by, "--format", args.format]
+    for option, value in (("--from", args.date_from), ("--to", args.date_to), ("--checkpoint", args.checkpoint)):
+        argv += [option, value] if value else []
+    return _moved(args, "report", argv)
 
 
 def cmd_trace(args) -> int:
-    print("vhd-bridge: note: 'trace' has moved to 'vhd-centre trace'; this name goes in the next release",
-          file=sys.stderr)
-    from datetime import timedelta
-
-    from mqtt_bridge.reports import TZ, day_bounds
-    from mqtt_bridge.trace import trace
-
-    start, end = day_bounds(_date(args.date_from), _date(args.date_to or args.date_from), TZ)
-    store = _store(args.db)
-    try:
-        visits, contacts = trace(store, args.person, start, end, timedelta(hours=args.max_stay_hours))
-    finally:
-        store.close()
-    fmt = lambda t: t.astimezone(TZ).isoformat(timespec="seconds")  # noqa: E731
-    for v in visits:
-        print(json.dumps({"type": "visit", "subject": v.subject, "checkpoint_id": v.checkpoint_id,
-                          "start": fmt(v.start), "end": fmt(v.end), "checked_out": v.closed},
-                         ensure_ascii=False))
-    for c in contacts:
-        print(json.dumps({"type": "contact", "subject": c.subject, "display_name": c.display_name,
-                          "checkpoint_id": c.checkpoint_id, "first_overlap": fmt(c.first_overlap),
-                          "last_overlap": fmt(c.last_overlap), "overlap_minutes": c.overlap_minutes},
-                         ensure_ascii=False))
-    print(f"{len(contacts)} contact(s) in {len(visits)} visit(s)", file=sys.stderr)
-    return 0
+    # vhd-centre trace is audited and asks who and why; this old name never did, so it says who ran it
+    argv = [args.person, "--from", args.date_from, "--max-stay-hours", str(args.max_stay_hours),
+            "--by", args.by or f"{getpass.getuser()} (vhd-bridge trace)",
+            "--reason", args.reason or "(no reason given: vhd-bridge trace)"]
+    return _moved(args, "trace", argv + (["--to", args.date_to] if args.date_to else []))
 
 
 def cmd_retention(args) -> int:
-    print("vhd-bridge: note: 'retention' has moved to 'vhd-centre retention'; this name goes in the next release",
-          file=sys.stderr)
-    from mqtt_bridge.retention import check_window, purge
-
-    check_window(args.days, args.force)
-    store = _store(args.db)
-    try:
-        p = purge(store, args.days, args.declaration_days, dry_run=args.dry_run)
-    finally:
-        store.close()
-    verb = "would delete" if p.dry_run else "deleted"
-    print(f"{verb} {p.checkins} check-in(s) older than {args.days} days "
-          f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
-          f"{p.declarations} expired declaration(s)")
-    return 0
+    argv = ["--days", str(args.days), "--declaration-days", str(args.declaration_days)]
+    return _moved(args, "retention", argv + ["--dry-run"] * args.dry_run + ["--force"] * args.force)
 
 
 def cmd_migrate(args) -> int:
@@ -248,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--db")
     tr.add_argument("--from", dest="date_from", required=True)
     tr.add_argument("--to", dest="date_to")
+    tr.add_argument("--by", help="who asks (kept in the audit log; default: this login)")
+    tr.add_argument("--reason", help="why (kept in the audit log)")
     tr.add_argument("--max-stay-hours", type=float, default=4.0,
                     help="how long someone without a check-out counts as inside (capped at the day's end)")
     tr.set_defaults(func=cmd_trace)

@@ -476,9 +476,9 @@ def test_every_page_and_report_survives_any_row(store_url):
     """Rows stored before the bridge checked times (dated 9999 or 0001), names with markup,
     and retention removing the impossible ones (the site's pages: tests/test_site.py)."""
 
-    from mqtt_bridge.reports import checkpoint_days, unit_days
-    from mqtt_bridge.retention import purge
-    from mqtt_bridge.trace import trace
+    from centre.reports.figures import checkpoint_days, unit_days
+    from centre.reports.retention import purge
+    from centre.reports.tracing import trace
 
     store = open_store(store_url)
     today = datetime.now(UTC)

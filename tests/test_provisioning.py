@@ -535,7 +535,7 @@ def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_
 
     import psycopg
 
-    from mqtt_bridge.reports import checkpoint_days
+    from centre.reports.figures import checkpoint_days
     from tests.services import database_url
     from tests.upgrade_fixtures import store_events
 

@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from centre.reports.figures import TZ, checkpoint_days, render, unit_days
+from centre.reports.retention import purge
+from centre.reports.tracing import trace
 from mqtt_bridge.cli import main as bridge_cli
 from mqtt_bridge.locate import migrate_database
-from mqtt_bridge.reports import TZ, checkpoint_days, render, unit_days
-from mqtt_bridge.retention import purge
 from mqtt_bridge.store import open_store
-from mqtt_bridge.trace import trace
 from protocol.event import Event, format_time, uuid7
 
 DAY = date(2021, 9, 15)

@@ -27,7 +27,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from mqtt_bridge.reports import TZ
+from centre.reports.figures import TZ
 from mqtt_bridge.store import open_store
 from protocol.event import Event, format_time, uuid7
 from protocol.messages import Telemetry

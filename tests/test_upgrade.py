@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from centre.reports.figures import checkpoint_days
 from mqtt_bridge.locate import migrate_database
-from mqtt_bridge.reports import checkpoint_days
 from mqtt_bridge.schema import SCHEMA as BUILT_FOR
 from mqtt_bridge.store import open_store
 from tests.services import database_url

@@ -200,7 +200,7 @@ def test_report_csv_escapes_formulas_and_is_audited(client):
     from django.utils import timezone
 
     from centre.reports.models import AuditEntry
-    from mqtt_bridge.centre_api import TZ
+    from centre.reports.figures import TZ
 
     _checkpoint("CP-V4", "0912000444", "=HYPERLINK(\"http://evil.example\")")
     client.force_login(_staff("quan1", "district_admin"))

@@ -14,7 +14,7 @@ from centre.accounts.views import unit_of
 from centre.checkpoints.models import Checkpoint
 from centre.fleet.models import Device
 from centre.ledger.models import CheckinHour
-from mqtt_bridge.centre_api import TZ
+from centre.reports.figures import TZ
 
 
 @login_required

@@ -22,9 +22,10 @@ from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_ev
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
+from centre.reports.figures import TZ, checkpoint_days
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import TZ, as_time, checkpoint_days
+from mqtt_bridge.centre_api import as_time
 from protocol.person import normalise_phone
 
 

@@ -24,9 +24,11 @@ from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_ev
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
+from centre.reports.figures import TZ
 from centre.reports.models import AuditEntry
+from centre.reports.retention import CHECKIN_DAYS
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import CHECKIN_DAYS, TZ, as_time
+from mqtt_bridge.centre_api import as_time
 
 
 def _phone(request: HttpRequest) -> str:

@@ -11,11 +11,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.views import unit_of
+from centre.reports.figures import TZ, ReportError, checkpoint_days, day_bounds, unit_days
+from centre.reports.figures import render as render_rows
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
+from centre.reports.tracing import trace
 from common.csvtext import csv_text
-from mqtt_bridge.centre_api import TZ, ReportError, checkpoint_days, day_bounds, trace, unit_days
-from mqtt_bridge.centre_api import render as render_rows
 
 
 def _today() -> date:

@@ -7,9 +7,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from centre.reports.figures import checkpoint_days, unit_days
+from centre.reports.figures import render as render_rows
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import checkpoint_days, unit_days
-from mqtt_bridge.centre_api import render as render_rows
 
 
 def day(text: str) -> date:

@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from mqtt_bridge.centre_api import CHECKIN_DAYS, check_window, purge, store_on
+from centre.reports.retention import CHECKIN_DAYS, check_window, purge
+from mqtt_bridge.centre_api import store_on
 
 
 class Command(BaseCommand):

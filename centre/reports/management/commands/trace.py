@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from centre.reports.figures import TZ, day_bounds
 from centre.reports.management.commands.report import day
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import TZ, day_bounds, trace
+from centre.reports.tracing import trace
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, as_time
+from mqtt_bridge.centre_api import PERSON_CHECKINS, ReadStore, as_time
 from protocol.event import LOCAL_TIME_ZONE
 
 TZ = ZoneInfo(LOCAL_TIME_ZONE)

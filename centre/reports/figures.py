@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from common.csvtext import csv_text
 from common.errors import UserError
-from mqtt_bridge.store import ReadStore, as_time
+from mqtt_bridge.centre_api import ReadStore, as_time
 from protocol.event import LOCAL_TIME_ZONE
 
 TZ = ZoneInfo(LOCAL_TIME_ZONE)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mqtt_bridge.schema import ROLLUP_TZ
-from mqtt_bridge.store import Store, StoreError
+from mqtt_bridge.centre_api import ROLLUP_TZ, Store, StoreError
 from protocol.event import MAX_AHEAD_S, RETENTION_DAYS
 
 logger = logging.getLogger(__name__)
