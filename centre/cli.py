@@ -85,41 +85,12 @@ def _port_free(listen: str) -> None:
 
 def cmd_demo(args) -> int:
     """The portal on this machine for trying it: SQLite in --out, SMS codes on this terminal, a
-    demo checkpoint, a district administrator; then served as `serve` serves it."""
-    import secrets
-
-    _port_free(args.listen)
-
+    demo checkpoint, a district administrator (the `demo` management command); then served as
+    `serve` serves it."""
     from django.core.management import call_command
 
-    from centre.checkpoints.models import Checkpoint
-    from common.authority import Authority
-
-    out = Path(args.out)
-    call_command("migrate", interactive=False, verbosity=0)
-    authority = Authority(out / "centre" / "authority")
-    if not authority.exists():
-        authority.init()
-    Checkpoint.objects.get_or_create(checkpoint_id="CP-DEMO", defaults={
-        "name": "Trường THCS Nguyễn Du - Cổng chính", "address": "12 Lê Lợi, Quận 1, TP. Hồ Chí Minh",
-        "contact_phone": "0912000111", "unit": "Trường THCS Nguyễn Du", "kind": "school"})
-    from django.contrib.auth.models import Group, User
-
-    password = secrets.token_urlsafe(9)
-    user = User.objects.filter(username="quan1").first() or User(username="quan1")
-    user.set_password(password)
-    user.is_staff = True
-    user.save()
-    user.groups.set([Group.objects.get(name="district_admin")])
-    base = f"http://{args.listen}"
-    print(f"""VHD Gate portal demo on {base}/
-  people:      {base}/khai-bao/        (sign in with any mobile number, e.g. 0912345678;
-                                        the SMS code is printed here)
-  checkpoint:  {base}/c/CP-DEMO/       (what the poster's QR opens)
-  units:       {base}/don-vi/          (register a checkpoint; CP-DEMO's phone is 0912000111)
-  district:    {base}/                 (user quan1, password {password})
-  data:        {out.resolve()}
-Ctrl-C stops it.""", flush=True)
+    _port_free(args.listen)
+    call_command("demo", listen=args.listen, out=args.out)
     return cmd_serve(args)
 
 

@@ -91,6 +91,11 @@ def allowed_hosts(listed: str, portal: str) -> list[str]:
     return hosts + [host] if host and host not in hosts else hosts
 
 
+def text(name: str, default: str = "") -> str:
+    """A setting from the environment (settings.py reads each once, at start)."""
+    return os.environ.get(name, default)
+
+
 def number(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:

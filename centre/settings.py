@@ -6,11 +6,14 @@ from centre import config
 from protocol.event import LOCAL_TIME_ZONE
 
 BASE_DIR = Path(__file__).resolve().parent
+# Every setting the environment gives is read here, once, through centre.config's helpers (text,
+# number, flag); the rest of the site reads these settings, never os.environ.
+CENTRE_HOME = config.home()  # $VHD_CENTRE_HOME, else /etc/vhd-centre
 SECRET_KEY = config.secret_key()
 DEBUG = config.flag("VHD_CENTRE_DEBUG")
 # The portal's own host name (from its public address) is always served, so the address on every
 # poster works without naming it twice; VHD_CENTRE_HOSTS adds others.
-ALLOWED_HOSTS = config.allowed_hosts(config.os.environ.get("VHD_CENTRE_HOSTS", "127.0.0.1,localhost"),
+ALLOWED_HOSTS = config.allowed_hosts(config.text("VHD_CENTRE_HOSTS", "127.0.0.1,localhost"),
                                      config.portal_url())
 
 INSTALLED_APPS = [
@@ -107,18 +110,18 @@ CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR" if config.flag("VHD_CENTRE_TLS_PR
 
 # People's portal: SMS codes (console for development, file for the demo and tests, http for a
 # real gateway), the issuer's signing key for the declarations' QR codes.
-SMS_BACKEND = config.os.environ.get("VHD_SMS_BACKEND", "console")
-SMS_FILE = config.os.environ.get("VHD_SMS_FILE", str(config.home() / "sms.jsonl"))
-SMS_URL = config.os.environ.get("VHD_SMS_URL", "")
-SMS_TOKEN_FILE = config.os.environ.get("VHD_SMS_TOKEN_FILE", "")
-SMS_TEMPLATE = config.os.environ.get("VHD_SMS_TEMPLATE", '{"to": "{phone}", "message": "{text}"}')
+SMS_BACKEND = config.text("VHD_SMS_BACKEND", "console")  # a dotted path, or console, file, http, locmem
+SMS_FILE = config.text("VHD_SMS_FILE", str(CENTRE_HOME / "sms.jsonl"))
+SMS_URL = config.text("VHD_SMS_URL")
+SMS_TOKEN_FILE = config.text("VHD_SMS_TOKEN_FILE")
+SMS_TEMPLATE = config.text("VHD_SMS_TEMPLATE", '{"to": "{phone}", "message": "{text}"}')
 SMS_TIMEOUT_SECONDS = 5
 SMS_CODE_SECONDS = config.number("VHD_SMS_CODE_SECONDS", 300)
 SMS_MAX_TRIES = 5
 SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
 SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour
 PORTAL_URL = config.portal_url()  # the checkpoints' QR codes open this address
-AUTHORITY_DIR = config.os.environ.get("VHD_AUTHORITY_DIR", str(config.home() / "authority"))
+AUTHORITY_DIR = config.text("VHD_AUTHORITY_DIR", str(CENTRE_HOME / "authority"))
 
 LOGGING = {
     "version": 1,

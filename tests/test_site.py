@@ -78,7 +78,6 @@ class Site:
 
     def code_for(self, phone: str) -> str:
         """The last code the file SMS backend sent to `phone` (what the person reads on the phone)."""
-        import json
 
         lines = [json.loads(x) for x in (self.home / "sms.jsonl").read_text(encoding="utf-8").splitlines()]
         text = [x["text"] for x in lines if x["to"] == phone][-1]
@@ -343,13 +342,6 @@ def test_logout_ends_the_session_on_the_server(site):
         assert "/accounts/login/" in r.url  # the old cookie opens nothing
 
 
-def test_csrf_is_required_on_every_post(site):
-    body = urllib.parse.urlencode({"username": "quan1", "password": PASSWORD}).encode()
-    with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(urllib.request.Request(site.url + "/accounts/login/", data=body))
-    assert err.value.code == 403
-
-
 def test_throttle_holds_against_parallel_guesses(site):
     results = []
 
@@ -479,7 +471,6 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
     public = Authority(site.home / "authority").keys()[0].public_key
     r = subprocess.run([sys.executable, "-m", "device.cli", "decode", *files, "--public-key", public], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
-    import json
 
     names = [json.loads(line)["codes"][0] for line in r.stdout.splitlines()]
     assert [(c["accepted"], c["name"]) for c in names] == [(True, "Nguyễn Thị Vân Anh"), (True, "Trần Thị Hoa")]
@@ -503,36 +494,6 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
     assert ids[0] not in other.get("/khai-bao/cua-toi/")[2]
 
 
-def test_codes_are_limited_in_tries_and_in_number(site):
-    c = Client(site.url)
-    c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})
-    answers = [c.post("/khai-bao/xac-nhan/", {"code": f"{n:06d}"})[2] for n in range(1, 7)
-               if f"{n:06d}" != site.code_for("0355555555")]
-    assert "Sai mã" in answers[0] and "quá nhiều" in answers[-1].lower()  # the sixth try: a new code is needed
-    code = site.code_for("0355555555")
-    assert "/khai-bao/cua-toi/" not in c.post("/khai-bao/xac-nhan/", {"code": code})[1]  # spent, even right
-    for _ in range(2):
-        c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})
-    status, url, page = c.post("/khai-bao/dang-nhap/", {"phone": "0355555555"})  # the fourth in 15 minutes
-    assert "/khai-bao/xac-nhan/" not in url and "quá nhiều" in page.lower()
-    status, url, page = c.post("/khai-bao/dang-nhap/", {"phone": "0123"})
-    assert "/khai-bao/xac-nhan/" not in url  # not a mobile number
-    # Pages for people send strangers to sign in and back.
-    assert "/khai-bao/dang-nhap/?next=/khai-bao/cua-toi/" in Client(site.url).get("/khai-bao/cua-toi/")[1]
-
-
-def test_follow_up_list_for_the_district_is_audited(site):
-    person = _person(site, "0777777777")
-    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Lê Văn Sốt", "citizen_id": "079190000001",
-                                           "symptoms": "on"})
-    admin = Client(site.url)
-    admin.login("quan1")
-    status, _, page = admin.get("/follow-up/")
-    assert status == 200 and "Lê Văn Sốt" in page and "Nguyễn Thị Vân Anh" not in page
-    assert "tra cứu người" in admin.get("/audit/")[2]
-    assert Client(site.url).get("/follow-up/")[1].endswith("/accounts/login/?next=/follow-up/")
-
-
 def test_check_in_by_the_poster_once_however_often_pressed(site):
     """A signed-in phone opens the checkpoint's address, picks who, checks in: one row in the
     same table as the gates' events (seen by `vhd-bridge events`), once even when pressed twice or
@@ -553,7 +514,6 @@ def test_check_in_by_the_poster_once_however_often_pressed(site):
         assert "CHECK-IN" in done and "PHẠM MINH CHÂU" in done and "Trường THCS Nguyễn Du" in done
     r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "events", "--db", site.db], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
-    import json
 
     mine = [e for e in map(json.loads, r.stdout.splitlines()) if e["subject"] == declaration_id]
     assert [(e["event_id"], e["checkpoint_id"], e["device_id"], e["direction"]) for e in mine] == [
@@ -622,81 +582,6 @@ def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(sit
     assert url_known.endswith("/don-vi/xac-nhan/") and url_unknown.endswith("/don-vi/xac-nhan/")
 
 
-_THROTTLE = r"""
-import json, os, django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from django.contrib.auth.models import User
-from django.test import Client
-User.objects.create_user("quan1", password="dung-mat-khau-123", is_staff=True)
-out = {}
-attacker = Client(REMOTE_ADDR="203.0.113.9")
-out["admin_wrong"] = [attacker.post("/admin/login/", {"username": "quan1", "password": f"sai-{i}",
-                                                       "next": "/admin/"}).status_code for i in range(6)]
-right = attacker.post("/admin/login/", {"username": "quan1", "password": "dung-mat-khau-123", "next": "/admin/"})
-out["admin_right_after"] = [right.status_code, "_auth_user_id" in attacker.session]
-out["site_after"] = attacker.post("/accounts/login/", {"username": "quan1",
-                                                       "password": "dung-mat-khau-123"}).status_code
-owner = Client(REMOTE_ADDR="198.51.100.7")
-r = owner.post("/accounts/login/", {"username": "quan1", "password": "dung-mat-khau-123"})
-out["owner_elsewhere"] = [r.status_code, "_auth_user_id" in owner.session]
-print(json.dumps(out))
-"""
-
-
-def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(django_script):
-    """Wrong passwords through Django's admin count as they do on the sign-in page; past the
-    limit even the right one is refused from that address, while the owner signs in elsewhere."""
-    out = django_script(_THROTTLE)
-    assert out["admin_wrong"] == [200] * 6  # the form again, each time
-    assert out["admin_right_after"] == [200, False]  # the right password no longer opens the admin here
-    assert out["site_after"] == 429  # the site's own page says why
-    assert out["owner_elsewhere"] == [302, True]  # the owner is not locked out by someone else's guesses
-
-
-_ACCOUNTS = r"""
-import json, django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from django.contrib.auth.models import Group, User
-from django.test import Client
-admin = User.objects.create_user("quan1", password="dung-mat-khau-123", is_staff=True)
-admin.groups.set([Group.objects.get(name="district_admin")])
-root = User.objects.create_superuser("root", password="mat-khau-goc-123")
-out = {}
-c = Client()
-c.login(username="quan1", password="dung-mat-khau-123")
-page = c.get("/accounts/logout/")
-out["logout_get"] = [page.status_code, 'action="/accounts/logout/"' in page.content.decode(),
-                     "_auth_user_id" in c.session]
-out["logout_post"] = [c.post("/accounts/logout/").status_code, "_auth_user_id" in c.session]
-c.login(username="quan1", password="dung-mat-khau-123")
-out["users"] = c.get("/admin/auth/user/").status_code
-form = c.get(f"/admin/auth/user/{admin.pk}/change/").content.decode()
-out["no_superuser_field"] = 'name="is_superuser"' not in form and 'name="user_permissions"' not in form
-root_page = c.get(f"/admin/auth/user/{root.pk}/change/")
-out["root_read_only"] = [root_page.status_code, 'name="username"' in root_page.content.decode()]
-out["root_password"] = c.get(f"/admin/auth/user/{root.pk}/password/").status_code
-new_user = {"username": "truyvet2", "password1": "mot-mat-khau-dai-9", "password2": "mot-mat-khau-dai-9",
-            "usable_password": "true"}
-out["add"] = c.post("/admin/auth/user/add/", new_user).status_code
-out["added"] = User.objects.filter(username="truyvet2").exists()
-print(json.dumps(out))
-"""
-
-
-def test_signing_out_by_address_and_the_district_managing_its_users(django_script):
-    """GET /accounts/logout/ shows the button (signing out stays a POST); the district
-    administrator manages users in Django's admin as the README says, without superuser powers."""
-    out = django_script(_ACCOUNTS)
-    assert out["logout_get"] == [200, True, True] and out["logout_post"] == [302, False]
-    assert out["users"] == 200 and out["no_superuser_field"]
-    assert out["root_read_only"] == [200, False] and out["root_password"] == 403  # a superuser is a superuser's
-    assert out["add"] == 302 and out["added"]
-
-
 _CHECKIN_ON_DJANGO = r"""
 import json, sys, django
 django.setup()
@@ -722,13 +607,3 @@ def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, bac
                           timeout=120).returncode == 0
     out = django_script(_CHECKIN_ON_DJANGO, db, db=db)
     assert out == {"stored": [True, False], "rows": 1, "vendor": backend}
-
-
-def test_the_portal_sends_people_back_only_to_its_own_pages(django_script):
-    """A sign-in link's `next` may name a page of the site; "//host", "/\\host" (which browsers read
-    as another host) and absolute addresses go to "Tờ khai của tôi" instead."""
-    cases = ["/c/CP-1/", "//evil.example", "/\\evil.example", "https://evil.example/c/", "/c/CP-1/?a=1&b=2"]
-    code = ("import json, sys, django\ndjango.setup()\nfrom centre.portal.views import _safe_next\n"
-            "print(json.dumps([_safe_next(v) for v in json.loads(sys.argv[1])]))\n")
-    home = "/khai-bao/cua-toi/"
-    assert django_script(code, json.dumps(cases)) == ["/c/CP-1/", home, home, home, "/c/CP-1/?a=1&b=2"]

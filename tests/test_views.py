@@ -45,11 +45,16 @@ def site(tmp_path_factory):
             os.environ[k] = v
 
 
+_ADDRESSES = iter(range(1, 250))
+
+
 @pytest.fixture
 def client(site):
+    """A browser of its own: its own address, so the per-address limits of one test are not
+    spent by another's."""
     from django.test import Client
 
-    return Client()
+    return Client(REMOTE_ADDR=f"192.0.2.{next(_ADDRESSES)}")
 
 
 def _staff(username: str, role: str | None, unit: str | None = None):
@@ -199,8 +204,8 @@ def test_staff_look_up_is_audited_and_a_check_in_is_stored_once(client):
 def test_report_csv_escapes_formulas_and_is_audited(client):
     from django.utils import timezone
 
-    from centre.reports.models import AuditEntry
     from centre.reports.figures import TZ
+    from centre.reports.models import AuditEntry
 
     _checkpoint("CP-V4", "0912000444", "=HYPERLINK(\"http://evil.example\")")
     client.force_login(_staff("quan1", "district_admin"))
@@ -257,3 +262,103 @@ def test_retention_forgets_idle_phone_accounts_that_hold_nothing(client):
     assert "1 idle phone account(s)" in out.getvalue()
     assert list(PhoneAccount.objects.filter(phone__in=("0987000021", "0987000022")).values_list("phone", flat=True)) \
         == ["0987000022"]
+
+
+def test_every_post_needs_its_csrf_token(site):
+    from django.test import Client
+
+    _staff("truyvet", "tracer")
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/accounts/login/", {"username": "truyvet", "password": "mat-khau-2021"}).status_code == 403
+    assert strict.post("/khai-bao/dang-nhap/", {"phone": "0987000031"}).status_code == 403
+    page = strict.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    assert strict.post("/accounts/login/", {"username": "truyvet", "password": "mat-khau-2021",
+                                            "csrfmiddlewaretoken": token}).status_code == 302
+
+
+def test_codes_are_limited_in_tries_and_in_number(client):
+    phone = "0355555555"
+    client.post("/khai-bao/dang-nhap/", {"phone": phone})
+    code = _code(phone)
+    answers = [client.post("/khai-bao/xac-nhan/", {"code": f"{n:06d}"}).content.decode() for n in range(1, 8)
+               if f"{n:06d}" != code][:6]
+    assert "Sai mã" in answers[0] and "quá nhiều" in answers[-1].lower()  # the sixth try: a new code is needed
+    assert client.post("/khai-bao/xac-nhan/", {"code": code}).status_code == 200  # spent, even right
+    for _ in range(2):
+        client.post("/khai-bao/dang-nhap/", {"phone": phone})
+    r = client.post("/khai-bao/dang-nhap/", {"phone": phone})  # the fourth in 15 minutes
+    assert r.status_code == 200 and "quá nhiều" in r.content.decode().lower()
+    assert client.post("/khai-bao/dang-nhap/", {"phone": "0123"}).status_code == 200  # not a mobile number
+
+
+def test_follow_up_list_for_the_district_is_audited(client):
+    from django.test import Client
+
+    from centre.reports.models import AuditEntry
+
+    assert _sign_in_by_phone(client, "0777777777").status_code == 302
+    r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Lê Văn Sốt", "citizen_id": "079190000001",
+                                                "symptoms": "on"})
+    assert r.status_code == 302
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190000002"})
+    admin = Client()
+    admin.force_login(_staff("quan3", "district_admin"))
+    page = admin.get("/follow-up/").content.decode()
+    assert "Lê Văn Sốt" in page and "Nguyễn Thị Vân Anh" not in page
+    assert AuditEntry.objects.filter(action=AuditEntry.LOOKUP, username="quan3").exists()
+    assert Client().get("/follow-up/")["Location"] == "/accounts/login/?next=/follow-up/"
+
+
+def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(site):
+    """Wrong passwords through Django's admin count as they do on the sign-in page; past the
+    limit even the right one is refused from that address, while the owner signs in elsewhere."""
+    from django.test import Client
+
+    _staff("quan9", "district_admin")
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    wrong = [attacker.post("/admin/login/", {"username": "quan9", "password": f"sai-{i}", "next": "/admin/"})
+             for i in range(6)]
+    assert [r.status_code for r in wrong] == [200] * 6  # the form again, each time
+    attacker.post("/admin/login/", {"username": "quan9", "password": "mat-khau-2021", "next": "/admin/"})
+    assert "_auth_user_id" not in attacker.session  # the right password no longer opens the admin here
+    r = attacker.post("/accounts/login/", {"username": "quan9", "password": "mat-khau-2021"})
+    assert r.status_code == 429  # the site's own page says why
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    r = owner.post("/accounts/login/", {"username": "quan9", "password": "mat-khau-2021"})
+    assert r.status_code == 302 and "_auth_user_id" in owner.session  # not locked out by someone else
+
+
+def test_the_district_manages_its_users_without_superuser_powers(client):
+    from django.contrib.auth.models import User
+
+    admin = _staff("quan4", "district_admin")
+    root = User.objects.filter(username="root").first() or User.objects.create_superuser("root", password="goc-123456")
+    client.force_login(admin)
+    assert client.get("/admin/auth/user/").status_code == 200
+    form = client.get(f"/admin/auth/user/{admin.pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in form and 'name="user_permissions"' not in form
+    root_page = client.get(f"/admin/auth/user/{root.pk}/change/")
+    assert root_page.status_code == 200 and 'name="username"' not in root_page.content.decode()  # read only
+    assert client.get(f"/admin/auth/user/{root.pk}/password/").status_code == 403  # a superuser's to change
+    r = client.post("/admin/auth/user/add/", {"username": "truyvet2", "password1": "mot-mat-khau-dai-9",
+                                              "password2": "mot-mat-khau-dai-9", "usable_password": "true"})
+    assert r.status_code == 302 and User.objects.filter(username="truyvet2").exists()
+
+
+@pytest.mark.parametrize("next_page, lands", [
+    ("/c/CP-V1/", "/c/CP-V1/"), ("/c/CP-V1/?a=1&b=2", "/c/CP-V1/?a=1&b=2"), ("//evil.example", "/khai-bao/cua-toi/"),
+    ("/\\evil.example", "/khai-bao/cua-toi/"), ("https://evil.example/c/", "/khai-bao/cua-toi/")])
+def test_the_portal_sends_people_back_only_to_its_own_pages(client, next_page, lands):
+    """A sign-in link's `next` may name a page of the site; "//host", "/\\host" (which browsers read
+    as another host) and absolute addresses go to "Tờ khai của tôi" instead."""
+    phone = f"09870001{abs(hash(next_page)) % 100:02d}"
+    client.post("/khai-bao/dang-nhap/", {"phone": phone, "next": next_page})
+    r = client.post("/khai-bao/xac-nhan/", {"code": _code(phone), "next": next_page})
+    assert r.status_code == 302 and r["Location"] == lands
+
+
+DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "079203001234", "birth_year": "1990", "sex": "F",
+               "nationality": "Việt Nam", "province": "TP. Hồ Chí Minh", "district": "Quận 1",
+               "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "",
+               "insurance_no": "DN4797900123456", "relation": ""}
