@@ -72,11 +72,20 @@ def test_sqlite_databases_of_earlier_releases_upgrade_with_the_same_figures(rele
     db = tmp_path / "old.sqlite3"
     with sqlite3.connect(db) as conn:
         conn.executescript((DATA / f"{release}.sqlite.sql").read_text())
+        # a declaration the portal of that release wrote, in Django's own text for times
+        conn.execute("INSERT INTO declarations (declaration_id, full_name, birth_year, sex, declared_at, expires_at) "
+                     "VALUES ('VHD-2026-WEB', 'Trần Văn Web', 1990, 'M', '2026-11-10 01:15:00', "
+                     "'2026-11-24 01:15:00.250000')")
     url = f"sqlite:///{db}"
     assert _migrate(url) >= 1
     upgraded = _figures(url)
     assert sum(r[2] + r[3] for r in upgraded) == 10, upgraded
     assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    with sqlite3.connect(db) as conn:  # every time in the bridge's one form
+        assert conn.execute("SELECT declared_at, expires_at FROM declarations WHERE declaration_id = 'VHD-2026-WEB'"
+                            ).fetchone() == ("2026-11-10T01:15:00.000Z", "2026-11-24T01:15:00.250Z")
+        assert conn.execute("SELECT count(*) FROM checkins WHERE scanned_at NOT LIKE '____-__-__T__:__:__.___Z'"
+                            ).fetchone() == (0,)
 
 
 def test_the_bridge_is_built_for_the_newest_schema_migration():

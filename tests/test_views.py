@@ -362,3 +362,32 @@ DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "0792030012
                "nationality": "Việt Nam", "province": "TP. Hồ Chí Minh", "district": "Quận 1",
                "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "",
                "insurance_no": "DN4797900123456", "relation": ""}
+
+
+def test_the_orm_and_the_bridge_agree_on_times_on_sqlite(site):
+    """A declaration the command line stored (the bridge's text) and one the portal stored compare
+    by the instant, not by how their text sorts: one expiring a minute from now is valid, one a
+    minute ago is not, on the same day."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from centre.portal.models import Declaration
+    from mqtt_bridge.centre_api import store_on
+    from protocol.event import format_time
+
+    now = timezone.now()
+    connection.ensure_connection()
+    store = store_on(connection.vendor, connection.connection)
+    for suffix, delta in (("SOON", 1), ("GONE", -1)):
+        store.add_declaration({"declaration_id": f"VHD-CLI-{suffix}", "full_name": "Người dân", "birth_year": 1990,
+                               "sex": "M", "expires_at": format_time(now + timedelta(minutes=delta))})
+    valid = set(Declaration.objects.filter(declaration_id__startswith="VHD-CLI-", expires_at__gt=now)
+                .values_list("declaration_id", flat=True))
+    assert valid == {"VHD-CLI-SOON"}
+    d = Declaration.objects.get(pk="VHD-CLI-SOON")
+    d.renew()  # written by the ORM: the bridge's text, read back as the same instant
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT expires_at FROM declarations WHERE declaration_id = 'VHD-CLI-SOON'")
+        assert cursor.fetchone()[0] == format_time(d.expires_at)

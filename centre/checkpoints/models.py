@@ -5,6 +5,8 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from centre.ledger.fields import StoredTime
+
 
 class Checkpoint(models.Model):
     checkpoint_id = models.CharField(_("checkpoint id"), primary_key=True, max_length=64)
@@ -16,7 +18,7 @@ class Checkpoint(models.Model):
         ("restaurant", _("restaurant")), ("lodging", _("lodging")), ("school", _("school")),
         ("hospital", _("hospital")), ("apartment", _("apartment block")), ("shop", _("shop")),
         ("office", _("office"))])
-    created_at = models.DateTimeField(_("registered"), db_default=Now())
+    created_at = StoredTime(_("registered"), db_default=Now())
 
     class Meta:
         db_table = "checkpoints"

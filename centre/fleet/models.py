@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from centre.checkpoints.models import Checkpoint
+from centre.ledger.fields import StoredTime
 
 
 class Device(models.Model):
@@ -13,14 +14,14 @@ class Device(models.Model):
     checkpoint = models.ForeignKey(Checkpoint, models.DO_NOTHING, db_column="checkpoint_id",
                                    verbose_name=_("checkpoint"))
     online = models.BooleanField(_("online"), default=False)
-    last_seen = models.DateTimeField(_("last seen"), null=True)
+    last_seen = StoredTime(_("last seen"), null=True)
     queue_depth = models.IntegerField(_("queue"), null=True)
     oldest_unsent_s = models.FloatField(_("oldest unsent (s)"), null=True)
     time_synced = models.BooleanField(_("clock synchronised"), null=True)
     firmware = models.CharField(_("firmware"), max_length=32, null=True)
-    revoked_at = models.DateTimeField(_("revoked"), null=True)
+    revoked_at = StoredTime(_("revoked"), null=True)
     telemetry = models.JSONField(_("telemetry"), null=True)  # the gate's last report, as it sent it
-    created_at = models.DateTimeField(_("enrolled"), db_default=Now())
+    created_at = StoredTime(_("enrolled"), db_default=Now())
 
     class Meta:
         db_table = "devices"

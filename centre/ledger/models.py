@@ -3,10 +3,14 @@ tables on its own hot path (COPY on PostgreSQL), the site reads them through the
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from centre.ledger.fields import StoredTime
 
 DIRECTIONS = [("in", pgettext_lazy("direction", "in")), ("out", pgettext_lazy("direction", "out"))]
 KINDS = [("vhd", _("declaration QR")), ("cccd", _("citizen id card"))]
@@ -18,7 +22,7 @@ class Checkin(models.Model):
 
     pk = models.CompositePrimaryKey("event_id", "scanned_at")
     event_id = models.CharField(max_length=36)  # text on SQLite, uuid on PostgreSQL
-    scanned_at = models.DateTimeField(_("time"))
+    scanned_at = StoredTime(_("time"))
     device_id = models.TextField(_("gate"))
     checkpoint_id = models.TextField(_("checkpoint"))
     direction = models.TextField(_("direction"), choices=DIRECTIONS)
@@ -29,7 +33,25 @@ class Checkin(models.Model):
     boot_id = models.TextField()
     time_synced = models.BooleanField()
     firmware = models.TextField()
-    received_at = models.DateTimeField(db_default=Now())
+    received_at = StoredTime(db_default=Now())
+
+    @classmethod
+    def of_person(cls, subjects: list[str], since: datetime, limit: int = 100) -> list[Checkin]:
+        """A person's scans (under any of their subjects: declaration id, citizen id) since then,
+        newest first, each with its place's name as `place`."""
+        from centre.checkpoints.models import Checkpoint
+
+        visits = list(cls.objects.filter(subject__in=subjects, scanned_at__gte=since).order_by("-scanned_at")[:limit])
+        names = dict(Checkpoint.objects.filter(pk__in={v.checkpoint_id for v in visits}).values_list("pk", "name"))
+        for v in visits:
+            v.place = names.get(v.checkpoint_id, v.checkpoint_id)
+        return visits
+
+    @classmethod
+    def at_checkpoint(cls, checkpoint_id: str, start: datetime, end: datetime, limit: int = 200):
+        """A checkpoint's scans in [start, end), newest first."""
+        return cls.objects.filter(checkpoint_id=checkpoint_id, scanned_at__gte=start,
+                                  scanned_at__lt=end).order_by("-scanned_at")[:limit]
 
     class Meta:
         db_table = "checkins"
@@ -46,7 +68,7 @@ class BootClock(models.Model):
     device_id = models.TextField()
     boot_id = models.TextField()
     offset_ms = models.BigIntegerField()
-    updated_at = models.DateTimeField(db_default=Now())
+    updated_at = StoredTime(db_default=Now())
 
     class Meta:
         db_table = "boot_clocks"
@@ -59,7 +81,7 @@ class UnplacedCheckin(models.Model):
     device_id = models.TextField()
     boot_id = models.TextField()
     body = models.TextField()
-    received_at = models.DateTimeField(db_default=Now())
+    received_at = StoredTime(db_default=Now())
 
     class Meta:
         db_table = "checkins_unplaced"
@@ -77,7 +99,7 @@ class CheckinHour(models.Model):
     hour = models.SmallIntegerField()
     ins = models.IntegerField()
     outs = models.IntegerField()
-    last_at = models.DateTimeField()
+    last_at = StoredTime()
 
     class Meta:
         db_table = "checkin_hourly"
@@ -91,7 +113,7 @@ class CheckinPerson(models.Model):
     day = models.DateField()
     checkpoint_id = models.TextField()
     person = models.TextField()
-    last_at = models.DateTimeField()
+    last_at = StoredTime()
     last_direction = models.TextField(choices=DIRECTIONS)
 
     class Meta:

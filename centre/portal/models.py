@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from centre.ledger.fields import StoredTime
+
 VALID_DAYS = 14  # a declaration's QR
 
 
@@ -32,8 +34,8 @@ class Declaration(models.Model):
     symptoms = models.BooleanField(default=False)
     exposure = models.BooleanField(default=False)
     travel = models.BooleanField(default=False)
-    declared_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True)
+    declared_at = StoredTime()
+    expires_at = StoredTime(null=True)
 
     class Meta:
         db_table = "declarations"

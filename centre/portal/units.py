@@ -4,7 +4,6 @@ poster at once, signs in later with that phone, sees its day; its staff check pe
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -16,16 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
 from centre.checkpoints.models import Checkpoint
+from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
-from centre.reports.figures import TZ, checkpoint_days
+from centre.reports.figures import TZ, checkpoint_days, day_bounds
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import as_time
 from protocol.person import normalise_phone
 
 
@@ -110,18 +109,12 @@ def confirm(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """The unit's checkpoints: posters, today's check-ins, the day's report (as the district sees it)."""
     store = SiteStore()
-    today = datetime.now(TZ).date()
-    start = datetime.combine(today, datetime.min.time(), TZ)
+    today = timezone.localtime(timezone=TZ).date()
+    start, end = day_bounds(today, today, TZ)
     checkpoints = []
     for cp in _mine(request).order_by("name"):
-        rows = store.query("SELECT display_name, direction, scanned_at, device_id FROM checkins WHERE "
-                           "checkpoint_id = ? AND scanned_at >= ? AND scanned_at < ? ORDER BY scanned_at DESC "
-                           "LIMIT 200", (cp.checkpoint_id, store.time_param(start),
-                                         store.time_param(start + timedelta(days=1))))
-        for r in rows:
-            r["at"] = as_time(r["scanned_at"]).astimezone(TZ)
         report = next(iter(checkpoint_days(store, today, today, cp.checkpoint_id)), None)
-        checkpoints.append({"cp": cp, "today": rows, "report": report})
+        checkpoints.append({"cp": cp, "today": Checkin.at_checkpoint(cp.checkpoint_id, start, end), "report": report})
     return render(request, "portal/unit_home.html", {"checkpoints": checkpoints})
 
 

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
+from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
@@ -27,8 +28,6 @@ from centre.portal.sms import SmsError
 from centre.reports.figures import TZ
 from centre.reports.models import AuditEntry
 from centre.reports.retention import CHECKIN_DAYS
-from centre.reports.store import SiteStore
-from mqtt_bridge.centre_api import as_time
 
 
 def _phone(request: HttpRequest) -> str:
@@ -147,18 +146,9 @@ def mine(request: HttpRequest) -> HttpResponse:
     check-outs of the retention window."""
     phone = _phone(request)
     people = list(Declaration.objects.filter(owner_phone=phone).order_by("-declared_at")[:50])
-    store = SiteStore()
-    since = store.time_param(timezone.now() - timedelta(days=CHECKIN_DAYS))
+    since = timezone.now() - timedelta(days=CHECKIN_DAYS)
     for d in people:
-        subjects = [s for s in (d.declaration_id, d.citizen_id) if s]
-        marks = ", ".join("?" * len(subjects))
-        d.visits = store.query(
-            f"SELECT c.direction, c.scanned_at, c.device_id, coalesce(p.name, c.checkpoint_id) AS place "
-            f"FROM checkins c LEFT JOIN checkpoints p ON p.checkpoint_id = c.checkpoint_id "
-            f"WHERE c.subject IN ({marks}) AND c.scanned_at >= ? ORDER BY c.scanned_at DESC LIMIT 100",
-            (*subjects, since))
-        for v in d.visits:
-            v["at"] = as_time(v["scanned_at"]).astimezone(TZ)
+        d.visits = Checkin.of_person([s for s in (d.declaration_id, d.citizen_id) if s], since)
     return render(request, "portal/mine.html", {"people": people, "phone_tail": phone[-3:],
                                                 "now": timezone.now()})
 
