@@ -391,3 +391,13 @@ def test_the_orm_and_the_bridge_agree_on_times_on_sqlite(site):
     with connection.cursor() as cursor:
         cursor.execute("SELECT expires_at FROM declarations WHERE declaration_id = 'VHD-CLI-SOON'")
         assert cursor.fetchone()[0] == format_time(d.expires_at)
+
+
+def test_declaring_from_a_checkpoints_page_goes_back_there_and_nowhere_else(client):
+    _checkpoint()
+    assert _sign_in_by_phone(client, "0987000041").status_code == 302
+    r = client.post("/khai-bao/to-khai/moi/?next=/c/CP-V1/", {**DECLARATION, "citizen_id": "079190000041"})
+    assert r.status_code == 302 and r["Location"] == "/c/CP-V1/"
+    for elsewhere in ("//evil.example/c/CP-V1/", "/khai-bao/cua-toi/"):
+        r = client.post(f"/khai-bao/to-khai/moi/?next={elsewhere}", {**DECLARATION, "citizen_id": "079190000042"})
+        assert r.status_code == 302 and r["Location"].startswith("/khai-bao/to-khai/VHD-"), elsewhere

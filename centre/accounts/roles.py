@@ -27,3 +27,12 @@ def ensure_roles(**_kwargs) -> None:
             if found:
                 wanted.append(found)
         group.permissions.set(wanted)
+
+
+def unit_of(user) -> str | None:
+    """The unit a unit manager is limited to; None for district-wide roles."""
+    if user.has_perm("reports.view_auditentry") or user.has_perm("fleet.view_device") \
+            or user.has_perm("reports.trace_contacts"):
+        return None
+    membership = getattr(user, "unit_membership", None)
+    return membership.unit if membership else ""

@@ -57,12 +57,3 @@ def home(request: HttpRequest) -> HttpResponse:
         if request.user.has_perm(perm):
             return redirect(page)
     return render(request, "centre/nothing.html", status=403)
-
-
-def unit_of(user) -> str | None:
-    """The unit a unit manager is limited to; None for district-wide roles."""
-    if user.has_perm("reports.view_auditentry") or user.has_perm("fleet.view_device") \
-            or user.has_perm("reports.trace_contacts"):
-        return None
-    membership = getattr(user, "unit_membership", None)
-    return membership.unit if membership else ""

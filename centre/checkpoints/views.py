@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from centre.accounts.views import unit_of
+from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
 from protocol.checkpoint import valid_checkpoint_id
 

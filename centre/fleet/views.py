@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from centre.accounts.views import unit_of
+from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
 from centre.fleet.models import Device
 from centre.ledger.models import CheckinHour

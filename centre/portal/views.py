@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +33,13 @@ from centre.reports.retention import CHECKIN_DAYS
 def _phone(request: HttpRequest) -> str:
     """The phone this person signed in with ("" when not signed in by phone)."""
     return phone_of(request.user, PhoneAccount.PERSON) or ""
+
+
+def _url_name(path: str) -> str | None:
+    try:
+        return resolve(urlsplit(path).path).url_name
+    except Resolver404:
+        return None
 
 
 def _safe_next(value: str | None) -> str:
@@ -94,8 +101,8 @@ def declare(request: HttpRequest) -> HttpResponse:
         c = form.cleaned_data
         owner = _phone(request)
         d = Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None)
-        back = request.GET.get("next", "")
-        if back.startswith("/c/"):  # declared from a checkpoint's page: back there to check in
+        back = _safe_next(request.GET.get("next"))
+        if _url_name(back) == "portal-checkpoint":  # declared from a checkpoint's page: back there to check in
             return redirect(back)
         return redirect("portal-declaration", declaration_id=d.declaration_id)
     return render(request, "portal/declare.html", {"form": form})

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from centre.accounts.views import unit_of
+from centre.accounts.roles import unit_of
 from centre.reports.figures import TZ, ReportError, checkpoint_days, day_bounds, unit_days
 from centre.reports.figures import render as render_rows
 from centre.reports.models import AuditEntry
