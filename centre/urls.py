@@ -1,7 +1,7 @@
 """The site's addresses."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from centre.accounts import views as accounts
 from centre.checkpoints import views as checkpoints
@@ -9,6 +9,22 @@ from centre.fleet import views as fleet
 from centre.portal import units
 from centre.portal import views as portal
 from centre.reports import views as reports
+
+
+class PosterFormat:
+    """Only the formats a poster is made in: any other address is not a page (and never reaches a
+    response header)."""
+
+    regex = "png|pdf"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(PosterFormat, "poster")
 
 urlpatterns = [
     path("", accounts.home, name="home"),
@@ -20,7 +36,7 @@ urlpatterns = [
     path("checkpoints/", checkpoints.checkpoint_list, name="checkpoints"),
     path("checkpoints/new/", checkpoints.checkpoint_new, name="checkpoint-new"),
     path("checkpoints/<str:checkpoint_id>/edit/", checkpoints.checkpoint_edit, name="checkpoint-edit"),
-    path("checkpoints/<str:checkpoint_id>/poster.<str:fmt>", checkpoints.poster, name="poster"),
+    path("checkpoints/<str:checkpoint_id>/poster.<poster:fmt>", checkpoints.poster, name="poster"),
     path("reports/", reports.reports, name="reports"),
     path("trace/", reports.trace_view, name="trace"),
     path("audit/", reports.audit, name="audit"),
@@ -41,7 +57,7 @@ urlpatterns = [
     path("don-vi/xac-nhan/", units.confirm, name="unit-confirm"),
     path("don-vi/dang-xuat/", units.sign_out, name="unit-sign-out"),
     path("don-vi/cua-toi/", units.home, name="unit-home"),
-    path("don-vi/<str:checkpoint_id>/poster.<str:fmt>", units.poster, name="unit-poster"),
+    path("don-vi/<str:checkpoint_id>/poster.<poster:fmt>", units.poster, name="unit-poster"),
     path("don-vi/<str:checkpoint_id>/nhan-vien/", units.staff, name="unit-staff"),
     path("don-vi/<str:checkpoint_id>/khai-ho/", units.staff_declare, name="unit-staff-declare"),
     path("don-vi/<str:checkpoint_id>/the/<str:declaration_id>.png", units.staff_card_qr, name="unit-staff-qr"),

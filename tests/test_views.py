@@ -73,9 +73,14 @@ def _staff(username: str, role: str | None, unit: str | None = None):
 
 
 def _code(phone: str) -> str:
+    """The last code sent to `phone` (a unit's goes out from a thread: waited for, 5 s at most)."""
+    import time
+
     from centre.portal import sms
 
-    texts = [text for to, text in sms.outbox if to == phone]
+    deadline = time.monotonic() + 5
+    while not (texts := [text for to, text in sms.outbox if to == phone]) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
 
 
@@ -401,3 +406,67 @@ def test_declaring_from_a_checkpoints_page_goes_back_there_and_nowhere_else(clie
     for elsewhere in ("//evil.example/c/CP-V1/", "/khai-bao/cua-toi/"):
         r = client.post(f"/khai-bao/to-khai/moi/?next={elsewhere}", {**DECLARATION, "citizen_id": "079190000042"})
         assert r.status_code == 302 and r["Location"].startswith("/khai-bao/to-khai/VHD-"), elsewhere
+
+
+def test_a_poster_comes_only_in_the_formats_it_is_made_in(client):
+    cp = _checkpoint("CP-V5", "0912000555", "Nhà thuốc An Khang")
+    assert _sign_in_by_phone(client, "0912000555", "unit").status_code == 302
+    r = client.get(f"/don-vi/{cp.checkpoint_id}/poster.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert r["Content-Disposition"] == f'attachment; filename="poster-{cp.checkpoint_id}.pdf"'
+    for fmt in ("svg", 'png"; x="y', "png\r\nSet-Cookie: a=b", "PNG", "png.exe"):
+        from urllib.parse import quote
+
+        assert client.get(f"/don-vi/{cp.checkpoint_id}/poster.{quote(fmt)}").status_code == 404, fmt
+    client.force_login(_staff("quan5", "district_admin"))
+    assert client.get(f"/checkpoints/{cp.checkpoint_id}/poster.svg").status_code == 404
+
+
+def test_a_check_in_form_sent_again_elsewhere_stores_and_shows_nothing(client):
+    """The same form pressed twice shows the one check-in stored, with its date; its event id sent
+    to another checkpoint (or for another direction) is refused, and nothing is stored there."""
+    from centre.ledger.models import Checkin
+
+    a, b = _checkpoint("CP-V6", "0912000666", "Trường A"), _checkpoint("CP-V7", "0912000777", "Trường B")
+    assert _sign_in_by_phone(client, "0987000051").status_code == 302
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190000051"})
+    page = client.get(f"/c/{a.checkpoint_id}/").content.decode()
+    form = {"declaration_id": re.search(r'name="declaration_id" value="([^"]+)"', page).group(1),
+            "event_id": re.search(r'name="event_id" value="([^"]+)"', page).group(1), "direction": "in"}
+    first = client.post(f"/c/{a.checkpoint_id}/", form)
+    again = client.post(f"/c/{a.checkpoint_id}/", form)
+    assert first.status_code == again.status_code == 200
+    stored = Checkin.objects.get(event_id=form["event_id"])
+    from django.utils import timezone
+
+    shown = timezone.localtime(stored.scanned_at).strftime("%H:%M %d/%m/%Y")
+    assert shown in first.content.decode() and shown in again.content.decode()
+    assert client.post(f"/c/{b.checkpoint_id}/", form).status_code == 400  # replayed at another door
+    assert client.post(f"/c/{a.checkpoint_id}/", {**form, "direction": "out"}).status_code == 400
+    assert list(Checkin.objects.filter(subject=form["declaration_id"]).values_list("checkpoint_id", "direction")) \
+        == [(a.checkpoint_id, "in")]
+
+
+def test_unit_sign_in_answers_alike_for_registered_numbers_and_others(site):
+    """The page, the code's answers and the limit on codes are the same whether or not a checkpoint
+    has the number; only a registered number gets an SMS."""
+    from django.test import Client
+
+    from centre.portal import sms
+    from centre.portal.models import SmsCode
+
+    _checkpoint("CP-V8", "0912000888", "Quán cơm Bình Dân")
+    answers = {}
+    for phone in ("0912000888", "0912000999"):  # registered, and not
+        c = Client(REMOTE_ADDR=f"198.51.100.{phone[-1]}")
+        r = c.post("/don-vi/dang-nhap/", {"phone": phone})
+        wrong = c.post("/don-vi/xac-nhan/", {"code": "000000"})
+        for _ in range(2):
+            c.post("/don-vi/dang-nhap/", {"phone": phone})
+        fourth = c.post("/don-vi/dang-nhap/", {"phone": phone})
+        answers[phone] = (r.status_code, r["Location"], wrong.status_code, wrong.content.decode().count("Sai mã"),
+                          fourth.status_code, "quá nhiều" in fourth.content.decode().lower(),
+                          SmsCode.objects.filter(phone=phone, purpose="unit").count())
+    assert answers["0912000888"] == answers["0912000999"] == (302, "/don-vi/xac-nhan/", 200, 1, 200, True, 3)
+    _code("0912000888")
+    assert not [to for to, _ in sms.outbox if to == "0912000999"]  # nothing sent to a number nobody registered

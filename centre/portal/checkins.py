@@ -8,6 +8,7 @@ import re
 from django.db import connection
 from django.utils import timezone
 
+from centre.ledger.models import Checkin
 from centre.portal.models import Declaration
 from mqtt_bridge.centre_api import store_on
 from protocol.event import Event, format_time, uuid7
@@ -21,12 +22,18 @@ def web_event(checkpoint_id: str, d: Declaration, direction: str, event_id: str,
                                 boot_id=source, time_synced=True, firmware="portal"))
 
 
-def store_checkin(event) -> bool:
+def store_checkin(event) -> Checkin | None:
     """Into the check-ins, as the bridge stores a gate's: once per event id (a second press or a
-    reload sends the same id). True when it was new. The event comes from web_event, checked
-    there by the protocol's own decoder."""
+    reload sends the same id). Returns what is stored under that id, this press's or an earlier
+    one's, to be shown as it is; None when the id holds another check-in (a form sent again at
+    another checkpoint, for another person or direction): nothing was stored for this one."""
     connection.ensure_connection()  # Django's own connection: none opened beside it per check-in
-    return store_on(connection.vendor, connection.connection).insert_checkins([event]) == 1
+    store_on(connection.vendor, connection.connection).insert_checkins([event])
+    stored = Checkin.objects.filter(event_id=event.event_id).first()
+    if stored is None or (stored.checkpoint_id, stored.subject, stored.direction) != (
+            event.checkpoint_id, event.subject, event.direction):
+        return None
+    return stored
 
 
 def new_event_id() -> str:

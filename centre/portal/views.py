@@ -25,7 +25,6 @@ from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_ev
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
-from centre.reports.figures import TZ
 from centre.reports.models import AuditEntry
 from centre.reports.retention import CHECKIN_DAYS
 
@@ -178,19 +177,21 @@ def checkpoint_page(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     from centre.checkpoints.models import Checkpoint
 
     cp = get_object_or_404(Checkpoint, pk=checkpoint_id)
-    phone = _phone(request)
+    phone, error = _phone(request), False
     people = list(Declaration.objects.filter(owner_phone=phone, expires_at__gt=timezone.now())
                   .order_by("declared_at")) if phone else []
     if request.method == "POST" and phone:
         d = next((p for p in people if p.declaration_id == request.POST.get("declaration_id")), None)
         direction, event_id = request.POST.get("direction"), request.POST.get("event_id", "")
-        if d is None or direction not in ("in", "out") or not EVENT_ID.fullmatch(event_id):
-            return render(request, "portal/checkpoint.html", {"cp": cp, "people": people, "signed_in": True,
-                                                              "error": True}, status=400)
-        store_checkin(web_event(cp.checkpoint_id, d, direction, event_id, "web"))
-        return render(request, "portal/checked_in.html", {"cp": cp, "d": d, "direction": direction,
-                                                          "at": timezone.now().astimezone(TZ)})
+        # what is stored under the form's id is what is shown: a form sent again elsewhere stores
+        # and shows nothing
+        stored = (store_checkin(web_event(cp.checkpoint_id, d, direction, event_id, "web"))
+                  if d is not None and direction in ("in", "out") and EVENT_ID.fullmatch(event_id) else None)
+        if stored is not None:
+            return render(request, "portal/checked_in.html", {"cp": cp, "d": d, "stored": stored})
+        error = True
     for p in people:
         p.event_id = new_event_id()  # one per form: a second press stores nothing new
     return render(request, "portal/checkpoint.html", {"cp": cp, "people": people, "signed_in": bool(phone),
-                                                      "here": request.get_full_path()})
+                                                      "here": request.get_full_path(), "error": error},
+                  status=400 if error else 200)
