@@ -101,6 +101,7 @@ WHITENOISE_USE_FINDERS = True  # serve from the package without a collectstatic 
 
 # Login throttle: failures per address and per user name in a window, counted in the database.
 LOGIN_WINDOW_SECONDS = 15 * 60
+ATTEMPTS_KEPT_SECONDS = 3600  # the longest window a limit counts in (SMS codes per address, staff look-ups)
 LOGIN_MAX_PER_USER = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER", 5)
 LOGIN_MAX_PER_ADDRESS = config.number("VHD_CENTRE_LOGIN_MAX_PER_ADDRESS", 30)
 LOGIN_MAX_PER_USER_EVERYWHERE = config.number("VHD_CENTRE_LOGIN_MAX_PER_USER_EVERYWHERE", 200)
@@ -120,6 +121,10 @@ SMS_CODE_SECONDS = config.number("VHD_SMS_CODE_SECONDS", 300)
 SMS_MAX_TRIES = 5
 SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
 SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour
+# Staff at a door look people up by phone number: per unit, at most this many an hour; the audit log
+# flags a unit that reaches the lower figure.
+STAFF_LOOKUPS_PER_HOUR = config.number("VHD_STAFF_LOOKUPS_PER_HOUR", 60)
+STAFF_LOOKUPS_FLAGGED = config.number("VHD_STAFF_LOOKUPS_FLAGGED", 30)
 PORTAL_URL = config.portal_url()  # the checkpoints' QR codes open this address
 AUTHORITY_DIR = config.text("VHD_AUTHORITY_DIR", str(CENTRE_HOME / "authority"))
 

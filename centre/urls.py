@@ -35,6 +35,7 @@ urlpatterns = [
     path("live/cards/", fleet.live_fragment, name="live-cards"),
     path("checkpoints/", checkpoints.checkpoint_list, name="checkpoints"),
     path("checkpoints/new/", checkpoints.checkpoint_new, name="checkpoint-new"),
+    path("checkpoints/review/", checkpoints.review, name="checkpoint-review"),
     path("checkpoints/<str:checkpoint_id>/edit/", checkpoints.checkpoint_edit, name="checkpoint-edit"),
     path("checkpoints/<str:checkpoint_id>/poster.<poster:fmt>", checkpoints.poster, name="poster"),
     path("reports/", reports.reports, name="reports"),

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -50,6 +50,7 @@ PERSON_CHECKINS = ("SELECT coalesce(d.citizen_id, c.subject) AS subject, c.displ
                    "ON c.kind = 'vhd' AND d.declaration_id = c.subject")
 
 LOCAL = ZoneInfo(ROLLUP_TZ)
+APPROVED_BY_TECHNICIAN = "technician (vhd-provision)"  # a checkpoint a technician registers is trusted
 
 DECLARATION_FIELDS = ("declaration_id", "full_name", "citizen_id", "birth_year", "sex", "phone",
                       "insurance_no", "on_behalf_of", "expires_at")
@@ -350,10 +351,11 @@ class SqliteStore(Store):
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
         check_checkpoint_id(checkpoint_id)
-        self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
-                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
-                   "address = excluded.address, contact_phone = excluded.contact_phone, "
-                   "unit = excluded.unit", (checkpoint_id, name, address, contact_phone, unit))])
+        self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit, approved_at, "
+                   "approved_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id) DO UPDATE SET "
+                   "name = excluded.name, address = excluded.address, contact_phone = excluded.contact_phone, "
+                   "unit = excluded.unit", (checkpoint_id, name, address, contact_phone, unit,
+                                            format_time(datetime.now(UTC)), APPROVED_BY_TECHNICIAN))])
 
     def add_device(self, device_id, checkpoint_id):
         self._tx([("INSERT INTO devices (device_id, checkpoint_id) VALUES (?, ?) ON CONFLICT (device_id) "

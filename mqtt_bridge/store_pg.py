@@ -10,7 +10,15 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from mqtt_bridge.schema import CHECKIN_COLUMNS, rollup_sql
-from mqtt_bridge.store import DECLARATION_FIELDS, Checkin, Store, StoreError, check_checkpoint_id, checkin_row
+from mqtt_bridge.store import (
+    APPROVED_BY_TECHNICIAN,
+    DECLARATION_FIELDS,
+    Checkin,
+    Store,
+    StoreError,
+    check_checkpoint_id,
+    checkin_row,
+)
 from protocol.event import Event, format_time
 
 logger = logging.getLogger(__name__)
@@ -187,10 +195,10 @@ class PgStore(Store):
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
         check_checkpoint_id(checkpoint_id)
         self._run(lambda c: c.execute(
-            "INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
+            "INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit, approved_at, approved_by) "
+            "VALUES (%s, %s, %s, %s, %s, now(), %s) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "
             "address = excluded.address, contact_phone = excluded.contact_phone, unit = excluded.unit",
-            (checkpoint_id, name, address, contact_phone, unit)))
+            (checkpoint_id, name, address, contact_phone, unit, APPROVED_BY_TECHNICIAN)))
 
     def add_device(self, device_id, checkpoint_id):
         self._run(lambda c: c.execute(

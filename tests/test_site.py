@@ -553,6 +553,12 @@ def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(sit
     # The person declared earlier on their own phone; at the door the staff find them by it.
     person = _person(site, "0966555444")
     person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Võ Thị Sáu", "citizen_id": "079150001111"})
+    with pytest.raises(urllib.error.HTTPError) as refused:  # looking people up waits for the district
+        unit.opener.open(f"{site.url}/don-vi/{checkpoint_id}/nhan-vien/")
+    assert refused.value.code == 403
+    admin = Client(site.url)
+    admin.login("quan1")
+    assert admin.post("/checkpoints/review/", {"checkpoint_id": checkpoint_id})[0] == 200
     _, _, page = unit.post(f"/don-vi/{checkpoint_id}/nhan-vien/", {"phone": "0966 555 444"})
     assert "Võ Thị Sáu" in page and "079150001111" not in page  # names only
     form = {k: re.search(rf'name="{k}" value="([^"]+)"', page).group(1)
@@ -564,8 +570,6 @@ def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(sit
     rows = open_store(site.db).query("SELECT device_id, direction FROM checkins WHERE subject = ?",
                                      (form["declaration_id"],))
     assert [(r["device_id"], r["direction"]) for r in rows] == [("staff", "in")]
-    admin = Client(site.url)
-    admin.login("quan1")
     assert "0966555444" in admin.get("/audit/")[2]  # the staff's look-up is in the audit log
     # Someone without a phone of their own, declared at the door: the card to print, at once.
     status, _, page = unit.post(f"/don-vi/{checkpoint_id}/khai-ho/", {

@@ -76,9 +76,11 @@ def test_sqlite_databases_of_earlier_releases_upgrade_with_the_same_figures(rele
         conn.execute("INSERT INTO declarations (declaration_id, full_name, birth_year, sex, declared_at, expires_at) "
                      "VALUES ('VHD-2026-WEB', 'Trần Văn Web', 1990, 'M', '2026-11-10 01:15:00', "
                      "'2026-11-24 01:15:00.250000')")
+        # a unit that registered itself on that release's portal
+        conn.execute("INSERT INTO checkpoints (checkpoint_id, name, unit) VALUES ('CP-0A1B2C3D', 'Quán Lạ', 'Quán Lạ')")
     url = f"sqlite:///{db}"
     assert _migrate(url) >= 1
-    upgraded = _figures(url)
+    upgraded = [r for r in _figures(url) if r[1] == "CP-U1"]  # the unit added above has zeros
     assert sum(r[2] + r[3] for r in upgraded) == 10, upgraded
     assert upgraded == _fresh(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     with sqlite3.connect(db) as conn:  # every time in the bridge's one form
@@ -86,6 +88,9 @@ def test_sqlite_databases_of_earlier_releases_upgrade_with_the_same_figures(rele
                             ).fetchone() == ("2026-11-10T01:15:00.000Z", "2026-11-24T01:15:00.250Z")
         assert conn.execute("SELECT count(*) FROM checkins WHERE scanned_at NOT LIKE '____-__-__T__:__:__.___Z'"
                             ).fetchone() == (0,)
+        # what a technician registered stays trusted; a self-registered unit waits for the district
+        assert dict(conn.execute("SELECT checkpoint_id, approved_at IS NOT NULL FROM checkpoints")) == {
+            "CP-U1": 1, "CP-0A1B2C3D": 0}
 
 
 def test_the_bridge_is_built_for_the_newest_schema_migration():

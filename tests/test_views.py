@@ -93,11 +93,14 @@ def _sign_in_by_phone(client, phone: str, kind: str = "person", code: str | None
     return client.post(confirm, {"code": code or _code(phone)})
 
 
-def _checkpoint(checkpoint_id="CP-V1", phone="0912000111", unit="Trường THCS Nguyễn Du"):
+def _checkpoint(checkpoint_id="CP-V1", phone="0912000111", unit="Trường THCS Nguyễn Du", approved=True):
+    from django.utils import timezone
+
     from centre.checkpoints.models import Checkpoint
 
     return Checkpoint.objects.update_or_create(checkpoint_id=checkpoint_id, defaults={
-        "name": f"{unit} - Cổng chính", "contact_phone": phone, "unit": unit, "kind": "school"})[0]
+        "name": f"{unit} - Cổng chính", "contact_phone": phone, "unit": unit, "kind": "school",
+        "approved_at": timezone.now() if approved else None, "approved_by": "quan1" if approved else None})[0]
 
 
 STAFF_PAGES = ["/fleet/", "/live/", "/checkpoints/", "/checkpoints/new/", "/reports/", "/trace/", "/audit/",
@@ -470,3 +473,40 @@ def test_unit_sign_in_answers_alike_for_registered_numbers_and_others(site):
     assert answers["0912000888"] == answers["0912000999"] == (302, "/don-vi/xac-nhan/", 200, 1, 200, True, 3)
     _code("0912000888")
     assert not [to for to, _ in sms.outbox if to == "0912000999"]  # nothing sent to a number nobody registered
+
+
+def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(client):
+    """Registering on the portal gives a poster at once, but staff look-ups wait for the district's
+    review; then they are limited per unit, and the audit log flags unusual volume."""
+    from django.test import Client, override_settings
+
+    from centre.checkpoints.models import Checkpoint
+    from centre.reports.models import AuditEntry
+
+    r = client.post("/don-vi/", {"name": "Tiệm tạp hoá Lạ", "kind": "shop", "address": "1 Đường Lạ",
+                                 "phone": "0912000990"})
+    assert r.status_code == 302
+    assert client.post("/don-vi/xac-nhan/", {"code": _code("0912000990")}).status_code == 302
+    cp = Checkpoint.objects.get(contact_phone="0912000990")
+    assert cp.approved_at is None
+    assert client.get(f"/don-vi/{cp.checkpoint_id}/poster.png").status_code == 200  # the poster works already
+    r = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"})
+    assert r.status_code == 403 and not AuditEntry.objects.filter(username__endswith=cp.checkpoint_id).exists()
+    district = Client()
+    district.force_login(_staff("quan6", "district_admin"))
+    assert cp.checkpoint_id in district.get("/checkpoints/review/").content.decode()
+    for role in ("tracer", "unit_manager", "technician"):  # only the district approves
+        other = Client()
+        other.force_login(_staff(f"review-{role}", role))
+        assert other.post("/checkpoints/review/", {"checkpoint_id": cp.checkpoint_id}).status_code == 403
+    assert district.post("/checkpoints/review/", {"checkpoint_id": cp.checkpoint_id}).status_code == 302
+    cp.refresh_from_db()
+    assert cp.approved_by == "quan6" and cp.checkpoint_id not in district.get("/checkpoints/review/").content.decode()
+    assert AuditEntry.objects.filter(action=AuditEntry.APPROVAL, username="quan6").exists()
+    with override_settings(STAFF_LOOKUPS_PER_HOUR=4, STAFF_LOOKUPS_FLAGGED=3):
+        statuses = [client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": f"094433300{i}"}).status_code
+                    for i in range(6)]
+    assert statuses == [200] * 4 + [429] * 2
+    flags = AuditEntry.objects.filter(action=AuditEntry.ALERT, username__endswith=cp.checkpoint_id)
+    assert flags.count() == 1 and "3 look-ups" in flags.get().reason
+    assert AuditEntry.objects.filter(action=AuditEntry.LOOKUP, username__endswith=cp.checkpoint_id).count() == 4

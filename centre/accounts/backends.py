@@ -54,5 +54,6 @@ class ThrottledModelBackend(ModelBackend):
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is not None:
             LoginAttempt.objects.filter(key__in=(pair_key, user_key)).delete()
-        LoginAttempt.objects.filter(at__lt=since).delete()
+        # counts kept as long as the longest window any limit reads (codes per address: an hour)
+        LoginAttempt.objects.filter(at__lt=timezone.now() - timedelta(seconds=settings.ATTEMPTS_KEPT_SECONDS)).delete()
         return user

@@ -3,6 +3,7 @@
 DISTRICT_ADMIN, TRACER, UNIT_MANAGER, TECHNICIAN = "district_admin", "tracer", "unit_manager", "technician"
 ROLES = {
     DISTRICT_ADMIN: ["checkpoints.view_checkpoint", "checkpoints.add_checkpoint", "checkpoints.change_checkpoint",
+                     "checkpoints.approve_checkpoint",
                      "fleet.view_device", "fleet.change_device", "reports.view_reports",
                      "reports.trace_contacts", "reports.view_auditentry",
                      # the site's users, in Django's admin (superuser status excepted: see admin.py)

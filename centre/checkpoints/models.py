@@ -19,12 +19,22 @@ class Checkpoint(models.Model):
         ("hospital", _("hospital")), ("apartment", _("apartment block")), ("shop", _("shop")),
         ("office", _("office"))])
     created_at = StoredTime(_("registered"), db_default=Now())
+    # A unit that registered itself looks people up at its door once the district approves it.
+    approved_at = StoredTime(_("approved"), null=True, blank=True)
+    approved_by = models.CharField(_("approved by"), max_length=150, null=True, blank=True)
 
     class Meta:
         db_table = "checkpoints"
         ordering = ["checkpoint_id"]
         verbose_name = _("checkpoint")
         verbose_name_plural = pgettext_lazy("model", "checkpoints")
+        permissions = [("approve_checkpoint", _("Can approve a unit's checkpoint"))]
+
+    def approve(self, by: str) -> None:
+        from django.utils import timezone
+
+        Checkpoint.objects.filter(pk=self.pk).update(approved_at=timezone.now(), approved_by=by[:150])
+        self.refresh_from_db(fields=["approved_at", "approved_by"])
 
     def __str__(self) -> str:
         return f"{self.checkpoint_id} {self.name}"

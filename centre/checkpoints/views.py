@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
+from centre.reports.models import AuditEntry
 from protocol.checkpoint import valid_checkpoint_id
 
 
@@ -51,7 +52,7 @@ def checkpoint_new(request: HttpRequest) -> HttpResponse:
         if Checkpoint.objects.filter(pk=form.cleaned_data["checkpoint_id"]).exists():
             form.add_error("checkpoint_id", _("This checkpoint exists already."))
         else:
-            form.save()
+            form.save().approve(by=request.user.get_username())  # the district registers it: approved
             return redirect("checkpoints")
     return render(request, "centre/checkpoint_form.html", {"form": form, "new": True})
 
@@ -84,3 +85,17 @@ def poster(request: HttpRequest, checkpoint_id: str, fmt: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="poster-{cp.checkpoint_id}.{fmt}"'
     return response
+
+
+@login_required
+@permission_required("checkpoints.approve_checkpoint", raise_exception=True)
+def review(request: HttpRequest) -> HttpResponse:
+    """Units that registered themselves, waiting for the district: until approved, their staff
+    cannot look people up at the door. Approving is recorded in the audit log."""
+    if request.method == "POST":
+        cp = get_object_or_404(Checkpoint, pk=request.POST.get("checkpoint_id", ""), approved_at__isnull=True)
+        cp.approve(by=request.user.get_username())
+        AuditEntry.record(AuditEntry.APPROVAL, f"{cp.checkpoint_id} {cp.name}", user=request.user)
+        return redirect("checkpoint-review")
+    waiting = Checkpoint.objects.filter(approved_at__isnull=True).order_by("created_at")
+    return render(request, "centre/review.html", {"waiting": waiting[:200], "total": waiting.count()})

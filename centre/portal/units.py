@@ -4,6 +4,7 @@ poster at once, signs in later with that phone, sees its day; its staff check pe
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
+from centre.accounts.models import LoginAttempt
 from centre.checkpoints.models import Checkpoint
 from centre.ledger.models import Checkin
 from centre.portal import otp
@@ -134,9 +136,11 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """At the door, for people without a smartphone: type their phone number, see the people
     declared under it by name only, check the chosen one in or out. Every look-up is audited."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    if cp.approved_at is None:  # a unit anyone could register: no look-up of people until reviewed
+        return render(request, "portal/staff_waiting.html", {"cp": cp}, status=403)
     who = f"unit {_phone(request)[-3:]} at {cp.checkpoint_id}"
     form = PhoneForm(request.POST if "phone" in request.POST else None)
-    people, done = [], None
+    people, done, error = [], None, None
     looked_up = request.session.get("staff_phone")
     if request.method == "POST" and "declaration_id" in request.POST:
         d = get_object_or_404(Declaration, pk=request.POST["declaration_id"])
@@ -145,7 +149,7 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
                 and EVENT_ID.fullmatch(event_id)):
             stored = store_checkin(web_event(cp.checkpoint_id, d, direction, event_id, "staff"))
             done = {"d": d, "stored": stored} if stored is not None else None
-    elif request.method == "POST" and form.is_valid():
+    elif request.method == "POST" and form.is_valid() and (error := _lookup_refused(_phone(request), who)) is None:
         phone = form.cleaned_data["phone"]
         request.session["staff_phone"] = phone
         AuditEntry.record(AuditEntry.LOOKUP, phone, "check-in at the door", username=who)
@@ -154,7 +158,25 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
                           phone=phone, expires_at__gt=timezone.now()).exclude(owner_phone=phone))
         for p in people:
             p.event_id = new_event_id()
-    return render(request, "portal/staff.html", {"cp": cp, "form": form, "people": people, "done": done})
+    return render(request, "portal/staff.html", {"cp": cp, "form": form, "people": people, "done": done,
+                                                 "error": error}, status=429 if error else 200)
+
+
+def _lookup_refused(unit_phone: str, who: str) -> str | None:
+    """Counts this look-up against the unit's hourly limit: None when it may go ahead, else why
+    not. The audit log flags a unit the first time it reaches the flagged volume within the hour."""
+    import hashlib
+    import hmac
+
+    tag = hmac.new(settings.SECRET_KEY.encode(), unit_phone.encode(), hashlib.sha256).hexdigest()[:32]
+    key = f"lookup:{tag}"
+    done = LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(hours=1)).count()
+    if done >= settings.STAFF_LOOKUPS_PER_HOUR:
+        return str(_("Too many look-ups from this unit in an hour: wait, or call the district."))
+    LoginAttempt.objects.create(key=key)
+    if done + 1 == settings.STAFF_LOOKUPS_FLAGGED:
+        AuditEntry.record(AuditEntry.ALERT, who, f"{done + 1} look-ups by phone number within an hour", username=who)
+    return None
 
 
 class OnBehalfForm(DeclarationForm):
