@@ -61,6 +61,7 @@ urlpatterns = [
     path("don-vi/<str:checkpoint_id>/poster.<poster:fmt>", units.poster, name="unit-poster"),
     path("don-vi/<str:checkpoint_id>/nhan-vien/", units.staff, name="unit-staff"),
     path("don-vi/<str:checkpoint_id>/khai-ho/", units.staff_declare, name="unit-staff-declare"),
+    path("don-vi/<str:checkpoint_id>/in-lai/", units.staff_reprint, name="unit-staff-reprint"),
     path("don-vi/<str:checkpoint_id>/the/<str:declaration_id>.png", units.staff_card_qr, name="unit-staff-qr"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

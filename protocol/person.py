@@ -27,11 +27,27 @@ def normalise_phone(text: str) -> str | None:
     return digits if _MOBILE.fullmatch(digits) else None
 
 
+NAME_PUNCTUATION = " -.'"
+
+
+def _name_character(c: str) -> bool:
+    """A letter of the Latin script (Vietnamese's, with its tone marks) or a name's punctuation:
+    what the gate's screen and the printed card draw. Emoji, symbols, digits and other scripts
+    would be stored and drawn as boxes."""
+    if c in NAME_PUNCTUATION:
+        return True
+    if unicodedata.category(c).startswith("M"):
+        return True  # a tone mark NFC could not compose onto its letter
+    return unicodedata.category(c).startswith("L") and unicodedata.name(c, "").startswith("LATIN ")
+
+
 def normalise_name(text: str) -> str | None:
     """The name as stored and signed (NFC, single spaces), or None if it cannot be: empty, over
-    100 letters, or more than the token carries."""
+    100 letters, a character that is not a Latin letter (Vietnamese's included) or a name's
+    punctuation, or more than the token carries."""
     name = unicodedata.normalize("NFC", " ".join((text or "").split()))
-    return name if name and len(name) <= NAME_MAX and name_fits(name) else None
+    return name if (name and len(name) <= NAME_MAX and all(_name_character(c) for c in name)
+                    and name_fits(name)) else None
 
 
 def citizen_id_ok(text: str) -> bool:

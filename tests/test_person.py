@@ -37,3 +37,15 @@ def test_names_are_stored_as_signed():
     assert normalise_name("  Nguyễn   Thị\\tVân Anh ".replace("\\t", "\t")) == "Nguyễn Thị Vân Anh"
     assert normalise_name("Nguye\u0302\u0303n") == "Nguyễn"  # NFC
     assert normalise_name("") is None and normalise_name("x" * 101) is None
+
+
+@pytest.mark.parametrize("name", ["Nguyễn Văn A 😀", "Trần ♥ Bình", "Lê Văn 3", "Иван Петров", "范文同", "Ngô\u200bBảo",
+                                  "<script>"])
+def test_a_name_holds_latin_letters_and_a_names_punctuation_only(name):
+    assert normalise_name(name) is None
+
+
+@pytest.mark.parametrize("name", ["Nguyễn Thị Vân Anh", "ĐẶNG THU HÀ", "Jean-Pierre O'Neil", "Mary J. Smith",
+                                  "Hồ Ngọc Hà", "Ưng Hoàng Phúc"])
+def test_vietnamese_and_latin_names_pass(name):
+    assert normalise_name(name) == name

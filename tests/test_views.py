@@ -510,3 +510,88 @@ def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(c
     flags = AuditEntry.objects.filter(action=AuditEntry.ALERT, username__endswith=cp.checkpoint_id)
     assert flags.count() == 1 and "3 look-ups" in flags.get().reason
     assert AuditEntry.objects.filter(action=AuditEntry.LOOKUP, username__endswith=cp.checkpoint_id).count() == 4
+
+
+def test_a_declaration_says_what_a_name_or_address_may_not_hold_and_stores_nothing(client):
+    from centre.portal.models import Declaration
+
+    assert _sign_in_by_phone(client, "0987000061").status_code == 302
+    before = Declaration.objects.count()
+    page = client.get("/khai-bao/to-khai/moi/").content.decode()
+    assert 'maxlength="200"' not in page  # a browser would cut a pasted address without a word
+    for fields, message in (({"full_name": "Nguyễn Văn A 😀"}, "không có số, ký hiệu hay biểu tượng cảm xúc"),
+                            ({"address_line": "12 Lê Lợi " * 27}, "200"),
+                            ({"citizen_id": "07920300123"}, "12")):
+        r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, **fields})
+        text = r.content.decode()
+        assert r.status_code == 200 and message in text, fields
+        if "citizen_id" in fields:  # one message, not a second misleading one
+            assert "CCCD hoặc số hộ chiếu" not in text and "citizen id or a passport" not in text
+    assert Declaration.objects.count() == before
+
+
+def test_staff_declare_someone_without_a_phone_and_print_their_card_again_by_name(client):
+    """A walk-in with no phone at all gets a card valid as long as the district says; later the
+    staff find it by name and birth year (only among cards made at this checkpoint) and print it."""
+    from datetime import timedelta
+
+    from django.test import Client, override_settings
+    from django.utils import timezone
+
+    from centre.portal.models import Declaration
+
+    cp = _checkpoint("CP-V9", "0912000191", "Chợ Tân Định")
+    other = _checkpoint("CP-V10", "0912000192", "Chợ Bà Chiểu")
+    assert _sign_in_by_phone(client, "0912000191", "unit").status_code == 302
+    walk_in = {**DECLARATION, "full_name": "Lý Thị Mười", "citizen_id": "", "passport": "B1234567",
+               "birth_year": "1941", "person_phone": ""}
+    with override_settings(PRINTED_CARD_DAYS=60):
+        r = client.post(f"/don-vi/{cp.checkpoint_id}/khai-ho/", walk_in)
+    assert r.status_code == 200 and 'id="staff-card"' in r.content.decode()
+    d = Declaration.objects.get(full_name="Lý Thị Mười")
+    assert d.owner_phone is None and d.phone is None
+    assert abs(d.expires_at - (timezone.now() + timedelta(days=60))) < timedelta(minutes=1)
+    qr = re.search(r'src="(/don-vi/[^"]+\.png)"', r.content.decode()).group(1)
+    assert client.get(qr)["Content-Type"] == "image/png"
+    # The other checkpoint's staff do not find it; this one's do, and print it again.
+    elsewhere = Client(REMOTE_ADDR="192.0.2.250")
+    assert _sign_in_by_phone(elsewhere, "0912000192", "unit").status_code == 302
+    page = elsewhere.post(f"/don-vi/{other.checkpoint_id}/in-lai/", {"full_name": "lý thị mười", "birth_year": "1941"})
+    assert 'id="none-found"' in page.content.decode()
+    page = client.post(f"/don-vi/{cp.checkpoint_id}/in-lai/", {"full_name": "LÝ THỊ  MƯỜI", "birth_year": "1941"})
+    assert d.declaration_id in page.content.decode()
+    Declaration.objects.filter(pk=d.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    with override_settings(PRINTED_CARD_DAYS=30):
+        r = client.post(f"/don-vi/{cp.checkpoint_id}/in-lai/", {"declaration_id": d.declaration_id})
+    assert r.status_code == 200 and 'id="staff-card"' in r.content.decode()
+    d.refresh_from_db()
+    assert d.expires_at > timezone.now() + timedelta(days=29)  # valid again
+    assert elsewhere.post(f"/don-vi/{other.checkpoint_id}/in-lai/",
+                          {"declaration_id": d.declaration_id}).status_code == 404
+
+
+def test_dates_are_vietnamese_and_the_trace_forms_default_period_shows_today(client):
+    from django.utils import timezone
+
+    from centre.portal.checkins import new_event_id, store_checkin, web_event
+    from centre.portal.models import Declaration
+    from centre.reports.figures import TZ
+
+    client.force_login(_staff("quan7", "district_admin"))
+    cp = _checkpoint("CP-V11", "0912000211", "Nhà văn hoá")
+    for typed in ("05/11/2026", "2026-11-05", "05-11-2026"):  # 5 November, however typed, in either language
+        for language in ("vi", "en"):
+            client.cookies["django_language"] = language
+            r = client.get(f"/reports/?date_from={typed}&format=csv")
+            days = {row["day"] for row in csv.DictReader(io.StringIO(r.content.decode()))}
+            assert days == {"2026-11-05"}, (typed, language, days)
+    client.cookies["django_language"] = "vi"
+    d = Declaration(declaration_id="VHD-2026-TRACE", full_name="Người Được Truy Vết")
+    assert store_checkin(web_event(cp.checkpoint_id, d, "in", new_event_id(), "staff")) is not None
+    page = client.get("/trace/").content.decode()
+    today = timezone.localtime(timezone=TZ).date()
+    assert f'value="{today.isoformat()}"' in page  # "to" is today by default, not empty
+    first = (today - timezone.timedelta(days=13)).strftime("%d/%m/%Y")
+    r = client.post("/trace/", {"person": "VHD-2026-TRACE", "date_from": first, "max_stay_hours": "4",
+                                "reason": "Ca F0 số 12, công văn 3/TTYT"})
+    assert r.status_code == 200 and "CP-V11" in r.content.decode()  # today's visit, with "to" left empty

@@ -13,6 +13,16 @@ MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
             "too_many_tries": _("Too many wrong codes: ask for a new one.")}
 
 
+class Text(forms.CharField):
+    """Text whose limit the server checks and the error states ("at most 200 characters (it has
+    266)"): no maxlength attribute, with which a browser cuts a pasted address short without a word."""
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
 class PhoneForm(forms.Form):
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
@@ -30,29 +40,30 @@ class CodeForm(forms.Form):
 
 
 class DeclarationForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    full_name = Text(label=_("Full name"), max_length=100)
     citizen_id = forms.CharField(label=_("Citizen id (12 digits)"), max_length=12, required=False)
-    passport = forms.CharField(label=_("or passport number"), max_length=20, required=False)
+    passport = Text(label=_("or passport number"), max_length=20, required=False)
     birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("M", _("male")), ("F", _("female"))])
-    nationality = forms.CharField(label=_("Nationality"), max_length=60, initial="Việt Nam")
-    province = forms.CharField(label=_("Province / city"), max_length=80)
-    district = forms.CharField(label=_("District"), max_length=80)
-    commune = forms.CharField(label=_("Commune / ward"), max_length=80)
-    address_line = forms.CharField(label=_("House number, street"), max_length=200, required=False)
+    nationality = Text(label=_("Nationality"), max_length=60, initial="Việt Nam")
+    province = Text(label=_("Province / city"), max_length=80)
+    district = Text(label=_("District"), max_length=80)
+    commune = Text(label=_("Commune / ward"), max_length=80)
+    address_line = Text(label=_("House number, street"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     insurance_no = forms.CharField(label=_("Health-insurance card (15 characters)"), max_length=15, required=False)
     symptoms = forms.BooleanField(label=_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
                                            "loss of taste or smell?"), required=False)
     exposure = forms.BooleanField(label=_("Contact with a confirmed or suspected case?"), required=False)
     travel = forms.BooleanField(label=_("Travel through an area with cases?"), required=False)
-    relation = forms.CharField(label=_("Declaring for a relative: who they are to you (leave empty for "
+    relation = Text(label=_("Declaring for a relative: who they are to you (leave empty for "
                                         "yourself)"), max_length=40, required=False)
 
     def clean_full_name(self):
         name = normalise_name(self.cleaned_data["full_name"])
         if name is None:
-            raise forms.ValidationError(_("A name of at most 100 letters."))
+            raise forms.ValidationError(_("Letters only (Vietnamese or Latin), with spaces, '-', '.' or ', "
+                                          "at most 100: no digits, symbols or emoji."))
         return name
 
     def clean_citizen_id(self):
@@ -87,6 +98,8 @@ class DeclarationForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "citizen_id" in self.errors:
+            return data  # its own message says what is wrong: no second one above it
         if not data.get("citizen_id") and not (data.get("passport") or "").strip():
             raise forms.ValidationError(_("Give a citizen id or a passport number."))
         return data

@@ -54,8 +54,10 @@ class Declaration(models.Model):
                            int(self.expires_at.timestamp()))
 
     @classmethod
-    def declare(cls, c: dict, owner_phone: str, phone: str, on_behalf_of: str | None) -> Declaration:
-        """A new declaration from the form's cleaned data, stored only once its QR can be signed."""
+    def declare(cls, c: dict, owner_phone: str | None, phone: str | None, on_behalf_of: str | None,
+                valid_days: int = VALID_DAYS) -> Declaration:
+        """A new declaration from the form's cleaned data, stored only once its QR can be signed;
+        no phone at all for a walk-in declared by staff (their printed card is their QR)."""
         now = timezone.now().replace(microsecond=0)
         d = cls(declaration_id=f"VHD-{now.year}-{secrets.token_hex(5).upper()}", full_name=c["full_name"],
                 citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
@@ -64,16 +66,16 @@ class Declaration(models.Model):
                 address_line=c["address_line"], phone=phone, insurance_no=c["insurance_no"] or None,
                 on_behalf_of=on_behalf_of, owner_phone=owner_phone, symptoms=c["symptoms"],
                 exposure=c["exposure"], travel=c["travel"], declared_at=now,
-                expires_at=now + timedelta(days=VALID_DAYS))
+                expires_at=now + timedelta(days=valid_days))
         d.qr_text()  # the key is there and the name fits the token, before anything is stored
         d.save(force_insert=True)
         return d
 
-    def renew(self) -> None:
-        """Valid again for VALID_DAYS from now (a new QR: its times are signed)."""
+    def renew(self, valid_days: int = VALID_DAYS) -> None:
+        """Valid again for `valid_days` from now (a new QR: its times are signed)."""
         now = timezone.now().replace(microsecond=0)
-        Declaration.objects.filter(pk=self.pk).update(declared_at=now, expires_at=now + timedelta(days=VALID_DAYS))
-        self.declared_at, self.expires_at = now, now + timedelta(days=VALID_DAYS)
+        Declaration.objects.filter(pk=self.pk).update(declared_at=now, expires_at=now + timedelta(days=valid_days))
+        self.declared_at, self.expires_at = now, now + timedelta(days=valid_days)
 
 
 def _signer():

@@ -9,7 +9,8 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,7 @@ from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
-from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
+from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, Text
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.figures import TZ, checkpoint_days, day_bounds
@@ -40,9 +41,9 @@ def _mine(request: HttpRequest):
 
 
 class RegisterForm(forms.Form):
-    name = forms.CharField(label=_("Name of the place"), max_length=200)
+    name = Text(label=_("Name of the place"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Checkpoint._meta.get_field("kind").choices)
-    address = forms.CharField(label=_("Address"), max_length=300)
+    address = Text(label=_("Address"), max_length=300)
     phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
 
     def clean_phone(self):
@@ -180,14 +181,29 @@ def _lookup_refused(unit_phone: str, who: str) -> str | None:
 
 
 class OnBehalfForm(DeclarationForm):
-    person_phone = forms.CharField(label=_("The person's phone (their declarations are found by it)"),
-                                   max_length=20)
+    person_phone = forms.CharField(label=_("The person's phone, if they have one (their declarations are found by "
+                                           "it; leave empty for someone without a phone)"), max_length=20,
+                                   required=False)
 
     def clean_person_phone(self):
-        phone = normalise_phone(self.cleaned_data["person_phone"])
+        value = self.cleaned_data["person_phone"].strip()
+        if not value:
+            return None
+        phone = normalise_phone(value)
         if not phone:
             raise forms.ValidationError(_("A Vietnamese mobile number."))
         return phone
+
+
+def _made_here(cp: Checkpoint) -> str:
+    """What a declaration made by this checkpoint's staff records as its maker (id first: kept
+    whole however long the name)."""
+    return f"({cp.checkpoint_id}) {cp.name}"[:100]
+
+
+def _card(request: HttpRequest, cp: Checkpoint, d: Declaration) -> HttpResponse:
+    request.session["staff_cards"] = [*request.session.get("staff_cards", [])[-20:], d.declaration_id]
+    return render(request, "portal/staff_card.html", {"cp": cp, "d": d})
 
 
 @unit_required
@@ -197,11 +213,43 @@ def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        d = Declaration.declare(c, c["person_phone"], c["person_phone"], f"{cp.name} ({cp.checkpoint_id})"[:100])
-        request.session.setdefault("staff_cards", [])
-        request.session["staff_cards"] = [*request.session["staff_cards"][-20:], d.declaration_id]
-        return render(request, "portal/staff_card.html", {"cp": cp, "d": d})
+        return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
+                                                      valid_days=settings.PRINTED_CARD_DAYS))
     return render(request, "portal/declare.html", {"form": form})
+
+
+class ReprintForm(forms.Form):
+    full_name = Text(label=_("Full name"), max_length=100)
+    birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900, max_value=2100)
+
+
+@unit_required
+def staff_reprint(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
+    """A card printed here before, found by name and birth year among the declarations this
+    checkpoint's staff made (no one else's), printed again and valid again. Each search is a
+    look-up of a person: approved units only, counted, audited."""
+    cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    if cp.approved_at is None:
+        return render(request, "portal/staff_waiting.html", {"cp": cp}, status=403)
+    made_here = Declaration.objects.filter(Q(on_behalf_of__startswith=f"({cp.checkpoint_id})")
+                                           | Q(on_behalf_of__endswith=f"({cp.checkpoint_id})"))
+    if request.method == "POST" and "declaration_id" in request.POST:
+        d = get_object_or_404(made_here, pk=request.POST["declaration_id"])
+        if d.declaration_id not in request.session.get("staff_found", []):
+            raise Http404  # only what this session's search found
+        d.renew(valid_days=settings.PRINTED_CARD_DAYS)
+        return _card(request, cp, d)
+    form = ReprintForm(request.POST or None)
+    found, error = None, None
+    who = f"unit {_phone(request)[-3:]} at {cp.checkpoint_id}"
+    if request.method == "POST" and form.is_valid() and (error := _lookup_refused(_phone(request), who)) is None:
+        name = " ".join(form.cleaned_data["full_name"].split()).casefold()
+        AuditEntry.record(AuditEntry.LOOKUP, form.cleaned_data["full_name"], "card reprint at the door", username=who)
+        found = [d for d in made_here.filter(birth_year=form.cleaned_data["birth_year"]).order_by("-declared_at")[:500]
+                 if d.full_name.casefold() == name][:10]
+        request.session["staff_found"] = [d.declaration_id for d in found]
+    return render(request, "portal/staff_reprint.html", {"cp": cp, "form": form, "found": found, "error": error},
+                  status=429 if error else 200)
 
 
 @unit_required

@@ -25,9 +25,19 @@ def _today() -> date:
     return datetime.now(TZ).date()
 
 
+# Vietnamese dates: 29/11/2026 is the 29th of November in either language (never 11 May for
+# 05/11/2026), and a phone's date picker (type="date") sends 2026-11-29.
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"]
+
+
+def date_field(label, **kwargs) -> forms.DateField:
+    return forms.DateField(label=label, input_formats=DATE_FORMATS, localize=False,
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **kwargs)
+
+
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label=_("from"), required=False)
-    date_to = forms.DateField(label=_("to"), required=False)
+    date_from = date_field(_("from"), required=False)
+    date_to = date_field(_("to"), required=False)
     by = forms.ChoiceField(label=_("per"), choices=[("checkpoint", _("checkpoint")), ("unit", _("unit"))],
                            required=False)
 
@@ -45,8 +55,8 @@ class PeriodForm(forms.Form):
 
 class TraceForm(forms.Form):
     person = forms.CharField(label=_("declaration id or citizen id"), max_length=64)
-    date_from = forms.DateField(label=_("from"))
-    date_to = forms.DateField(label=_("to"), required=False)
+    date_from = date_field(_("from"))
+    date_to = date_field(_("to (empty: today)"), required=False)
     max_stay_hours = forms.FloatField(label=_("longest stay without check-out (hours)"), min_value=0.25,
                                       max_value=24, initial=4)
     reason = forms.CharField(label=_("reason (case, order number)"), min_length=5, max_length=500,
@@ -55,7 +65,7 @@ class TraceForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("date_from"):
-            data["date_to"] = data.get("date_to") or data["date_from"]
+            data["date_to"] = data.get("date_to") or _today()  # the default period ends today: it shows something
             if data["date_to"] < data["date_from"] or (data["date_to"] - data["date_from"]).days > 30:
                 raise forms.ValidationError(_("Trace at most 31 days, in order."))
         return data
@@ -98,7 +108,8 @@ def reports(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("reports.trace_contacts", raise_exception=True)
 def trace_view(request: HttpRequest) -> HttpResponse:
-    form = TraceForm(request.POST or None, initial={"date_from": _today() - timedelta(days=13), "max_stay_hours": 4})
+    form = TraceForm(request.POST or None, initial={"date_from": _today() - timedelta(days=13), "date_to": _today(),
+                                                    "max_stay_hours": 4})
     result = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
