@@ -51,6 +51,7 @@ urlpatterns = [
     path("khai-bao/to-khai/<str:declaration_id>/the/", portal.declaration_card, name="portal-card"),
     path("khai-bao/to-khai/<str:declaration_id>/gia-han/", portal.renew, name="portal-renew"),
     path("khai-bao/cua-toi/", portal.mine, name="portal-mine"),
+    path("khai-bao/du-lieu-ca-nhan/", portal.privacy, name="portal-privacy"),
     path("follow-up/", portal.follow_up, name="follow-up"),
     path("c/<str:checkpoint_id>/", portal.checkpoint_page, name="portal-checkpoint"),
     path("don-vi/", units.register, name="unit-register"),

@@ -14,11 +14,13 @@ from protocol.checkpoint import checkpoint_qr_text
 DPI = 150
 A4 = (1240, 1754)  # at 150 dpi
 
+# For every checkpoint, with or without a gate at its door.
 STEPS = [
-    "Đưa mã QR khai báo y tế (trên điện thoại hoặc giấy) hoặc CCCD gắn chip vào camera của máy quét.",
-    "Chờ tiếng bíp: đèn xanh là đã ghi nhận, đèn đỏ là chưa hợp lệ (xem lý do trên màn hình).",
-    "Người dùng ứng dụng có thể quét mã QR bên trên để check-in / check-out.",
-    "Khi ra về, quét lại để check-out.",
+    "Quét mã QR bên trên bằng camera điện thoại, chọn người và bấm Check-in "
+    "(lần đầu: khai báo y tế bằng số điện thoại).",
+    "Không có điện thoại: đưa thẻ QR đã in hoặc CCCD gắn chip cho nhân viên, "
+    "hoặc vào camera của máy quét nếu có (đèn xanh, tiếng bíp: đã ghi nhận).",
+    "Khi ra về, làm lại như vậy để check-out.",
 ]
 
 
@@ -56,6 +58,8 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
     for line in _wrap(d, name, f(58, True), w - 2 * margin)[:3]:
         d.text((w // 2, y), line, font=f(58, True), fill="black", anchor="ma")
         y += 72
+    # the unit once: not again where the place is named after it (a unit that registered itself)
+    unit = "" if unit.strip().casefold() in name.casefold() else unit
     for text in (address, unit, f"Liên hệ: {phone}" if phone else ""):
         for line in _wrap(d, text, f(32), w - 2 * margin)[:2]:
             d.text((w // 2, y), line, font=f(32), fill=(60, 60, 60), anchor="ma")

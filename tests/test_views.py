@@ -307,7 +307,7 @@ def test_follow_up_list_for_the_district_is_audited(client):
 
     assert _sign_in_by_phone(client, "0777777777").status_code == 302
     r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Lê Văn Sốt", "citizen_id": "079190000001",
-                                                "symptoms": "on"})
+                                                "symptoms": "yes"})
     assert r.status_code == 302
     client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190000002"})
     admin = Client()
@@ -369,7 +369,8 @@ def test_the_portal_sends_people_back_only_to_its_own_pages(client, next_page, l
 DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "079203001234", "birth_year": "1990", "sex": "F",
                "nationality": "Việt Nam", "province": "TP. Hồ Chí Minh", "district": "Quận 1",
                "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "",
-               "insurance_no": "DN4797900123456", "relation": ""}
+               "insurance_no": "DN4797900123456", "relation": "", "symptoms": "no", "exposure": "no", "travel": "no",
+               "consent": "on"}
 
 
 def test_the_orm_and_the_bridge_agree_on_times_on_sqlite(site):
@@ -595,3 +596,52 @@ def test_dates_are_vietnamese_and_the_trace_forms_default_period_shows_today(cli
     r = client.post("/trace/", {"person": "VHD-2026-TRACE", "date_from": first, "max_stay_hours": "4",
                                 "reason": "Ca F0 số 12, công văn 3/TTYT"})
     assert r.status_code == 200 and "CP-V11" in r.content.decode()  # today's visit, with "to" left empty
+
+
+def test_health_questions_need_an_answer_and_nothing_is_stored_without_consent(client):
+    from centre.portal.models import Declaration
+
+    assert _sign_in_by_phone(client, "0987000071").status_code == 302
+    before = Declaration.objects.count()
+    unanswered = {k: v for k, v in DECLARATION.items() if k != "exposure"}
+    r = client.post("/khai-bao/to-khai/moi/", {**unanswered, "citizen_id": "079190000071"})
+    assert r.status_code == 200 and "Hãy trả lời Có hoặc Không." in r.content.decode()
+    r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190000071", "consent": ""})
+    assert r.status_code == 200 and Declaration.objects.count() == before
+    page = client.get("/khai-bao/du-lieu-ca-nhan/").content.decode()
+    assert "21" in page and "Nghị định 13/2023/NĐ-CP" in page  # what is kept, how long, under which rules
+    r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190000071", "travel": "yes"})
+    assert r.status_code == 302
+    d = Declaration.objects.get(citizen_id="079190000071")
+    assert (d.symptoms, d.exposure, d.travel) == (False, False, True)
+
+
+def test_refusals_and_missing_pages_speak_vietnamese(client):
+    _staff("kythuat2", "technician")
+    client.force_login(_staff("kythuat2", "technician"))
+    r = client.get("/reports/")
+    assert r.status_code == 403 and "Bạn không mở được trang này" in r.content.decode()
+    r = client.get("/khong-co-trang-nay/")
+    assert r.status_code == 404 and "Không tìm thấy trang" in r.content.decode()
+
+
+def test_the_poster_names_the_unit_once_and_its_steps_fit_a_door_without_a_gate():
+    from PIL import ImageDraw
+
+    from common import poster
+
+    drawn: list[str] = []
+    original = ImageDraw.ImageDraw.text
+
+    def spy(self, xy, text, *args, **kwargs):
+        drawn.append(text)
+        return original(self, xy, text, *args, **kwargs)
+
+    ImageDraw.ImageDraw.text = spy
+    try:
+        poster.render_poster("CP-1A2B3C4D", "Tiệm tạp hoá Cô Ba", "5 Nguyễn Trãi", "0933111222", "Tiệm tạp hoá Cô Ba")
+    finally:
+        ImageDraw.ImageDraw.text = original
+    assert sum("Tiệm tạp hoá Cô Ba" in t for t in drawn) == 1
+    assert any("điện thoại" in step and "Check-in" in step for step in poster.STEPS)
+    assert any("nhân viên" in step for step in poster.STEPS)

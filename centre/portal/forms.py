@@ -23,6 +23,13 @@ class Text(forms.CharField):
         return attrs
 
 
+def yes_no(label) -> forms.TypedChoiceField:
+    """A health question answered Có or Không, both explicit: no answer is not "no"."""
+    return forms.TypedChoiceField(label=label, choices=[("yes", _("Yes")), ("no", _("No"))],
+                                  coerce=lambda value: value == "yes", widget=forms.RadioSelect,
+                                  error_messages={"required": _("Answer Yes or No.")})
+
+
 class PhoneForm(forms.Form):
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
@@ -52,12 +59,16 @@ class DeclarationForm(forms.Form):
     address_line = Text(label=_("House number, street"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     insurance_no = forms.CharField(label=_("Health-insurance card (15 characters)"), max_length=15, required=False)
-    symptoms = forms.BooleanField(label=_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
-                                           "loss of taste or smell?"), required=False)
-    exposure = forms.BooleanField(label=_("Contact with a confirmed or suspected case?"), required=False)
-    travel = forms.BooleanField(label=_("Travel through an area with cases?"), required=False)
+    symptoms = yes_no(_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
+                        "loss of taste or smell?"))
+    exposure = yes_no(_("Contact with a confirmed or suspected case?"))
+    travel = yes_no(_("Travel through an area with cases?"))
     relation = Text(label=_("Declaring for a relative: who they are to you (leave empty for "
                                         "yourself)"), max_length=40, required=False)
+    consent = forms.BooleanField(label=_("I commit that what I declared is true, and I agree that it is processed "
+                                         "for epidemic control as the page on personal data says."),
+                                 error_messages={"required": _("Without this commitment and consent nothing is "
+                                                               "stored.")})
 
     def clean_full_name(self):
         name = normalise_name(self.cleaned_data["full_name"])

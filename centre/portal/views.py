@@ -93,6 +93,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"signed_in": bool(_phone(request))})
 
 
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What is kept, for how long and who sees it: read before anything is declared."""
+    from centre.portal.models import VALID_DAYS
+    from centre.reports.retention import CHECKIN_DAYS, DECLARATION_DAYS_AFTER_EXPIRY
+
+    return render(request, "portal/privacy.html", {"checkin_days": CHECKIN_DAYS, "valid_days": VALID_DAYS,
+                                                   "after_days": DECLARATION_DAYS_AFTER_EXPIRY})
+
+
 @person_required
 def declare(request: HttpRequest) -> HttpResponse:
     form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
