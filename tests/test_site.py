@@ -420,6 +420,36 @@ DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "0792030012
                "consent": "on"}
 
 
+def _fill_declaration(browser, form: dict) -> None:
+    for name, value in form.items():
+        if name == "sex":
+            browser.find_element(By.CSS_SELECTOR, f"select[name=sex] option[value={value}]").click()
+        elif name in ("symptoms", "exposure", "travel"):  # Có / Không, each answered
+            browser.find_element(By.CSS_SELECTOR, f"input[name={name}][value={value}]").click()
+        elif name == "consent":
+            browser.find_element(By.NAME, name).click()
+        elif value:
+            field = browser.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, "#declare-form button").click()
+
+
+def _tap_targets_fit_a_finger(browser, url: str | None = None) -> None:
+    if url:
+        browser.get(url)
+    small = browser.execute_script("""
+        const out = [];
+        for (const e of document.querySelectorAll('header a, header button, main a, main button, main label')) {
+            const choice = e.querySelector('input[type=radio], input[type=checkbox]');
+            if (e.tagName === 'LABEL' && !choice) continue;
+            const r = e.getBoundingClientRect();
+            if (r.width && r.height < 44) out.push(`${e.tagName} ${e.textContent.trim().slice(0, 30)} ${r.height}`);
+        }
+        return out;""")
+    assert not small, small
+
+
 def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site, browser, tmp_path):
     """At a phone's size: sign in with the number and the SMS code (a wrong code first), declare
     for oneself and for one's mother, download both QR codes; the gate's own decoder, with the
@@ -444,18 +474,7 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
         browser.get(site.url + "/khai-bao/to-khai/moi/")
         form = {**DECLARATION, "full_name": who, "relation": relation,
                 "citizen_id": "079203001234" if not relation else "079160004321"}
-        for name, value in form.items():
-            if name == "sex":
-                browser.find_element(By.CSS_SELECTOR, f"select[name=sex] option[value={value}]").click()
-            elif name in ("symptoms", "exposure", "travel"):  # Có / Không, each answered
-                browser.find_element(By.CSS_SELECTOR, f"input[name={name}][value={value}]").click()
-            elif name == "consent":
-                browser.find_element(By.NAME, name).click()
-            elif value:
-                field = browser.find_element(By.NAME, name)
-                field.clear()
-                field.send_keys(value)
-        browser.find_element(By.CSS_SELECTOR, "#declare-form button").click()
+        _fill_declaration(browser, form)
         WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
         assert f"Xin chào: {who.upper()}" in browser.find_element(By.ID, "result").text
         ids.append(browser.current_url.rstrip("/").rsplit("/", 1)[-1])
@@ -492,6 +511,18 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
     _shot(browser, "portal-checkin")
     browser.get(site.url + "/khai-bao/cua-toi/")
     assert "Trường THCS Nguyễn Du" in browser.find_element(By.ID, f"person-{ids[0]}").text
+    # At 412 px: every link, button and answer is at least 44 px tall; a form sent with mistakes
+    # says so at the top of the screen, each with a link to its field.
+    _tap_targets_fit_a_finger(browser, site.url + "/khai-bao/cua-toi/")
+    browser.get(site.url + "/khai-bao/to-khai/moi/")
+    _fill_declaration(browser, {**DECLARATION, "full_name": "Nguyễn Văn A ☺", "citizen_id": "079203001235",
+                                "insurance_no": "DN479790012345X"})
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "error-summary"))
+    summary = browser.find_element(By.ID, "error-summary")
+    assert summary.rect["y"] < 915 and "biểu tượng cảm xúc" in summary.text and "BHYT" in summary.text.upper()
+    assert len(summary.find_elements(By.TAG_NAME, "a")) == 2  # each mistake links to its field
+    _shot(browser, "portal-errors")
+    _tap_targets_fit_a_finger(browser)
     # Another phone sees none of it.
     other = _person(site, "0987654321")
     assert other.get(f"/khai-bao/to-khai/{ids[0]}/")[0] == 404
