@@ -118,6 +118,7 @@ SMS_TOKEN_FILE = config.text("VHD_SMS_TOKEN_FILE")
 SMS_TEMPLATE = config.text("VHD_SMS_TEMPLATE", '{"to": "{phone}", "message": "{text}"}')
 SMS_TIMEOUT_SECONDS = 5
 SMS_CODE_SECONDS = config.number("VHD_SMS_CODE_SECONDS", 300)
+SMS_PLAIN = config.flag("VHD_SMS_PLAIN")  # codes without diacritics, for a gateway that needs plain text
 SMS_MAX_TRIES = 5
 SMS_MAX_PER_PHONE = 3  # codes per number in 15 minutes
 SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per address in an hour

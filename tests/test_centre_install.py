@@ -131,7 +131,7 @@ def test_installed_centre_units_serve_people_gates_and_the_district_as_systemd_r
         assert wait_until(lambda: gateway.received, timeout=20)
         auth, body = gateway.received[-1]
         assert auth == "Bearer gateway-secret"
-        code = re.search(r"ma xac nhan (\d{6})", json.dumps(body, ensure_ascii=False)).group(1)
+        code = re.search(r"mã xác nhận (\d{6})", json.dumps(body, ensure_ascii=False)).group(1)
         status, path, _ = site.submit("/khai-bao/xac-nhan/", {"code": code})
         assert path == "/khai-bao/cua-toi/", (status, path)
         status, path, page = site.submit("/khai-bao/to-khai/moi/", {

@@ -192,7 +192,7 @@ def test_portal_demo_serves_people_and_units_with_sms_on_the_console(tmp_path):
                 return r.url
 
         assert "/khai-bao/xac-nhan/" in post("/khai-bao/dang-nhap/", {"phone": "0912345678"})
-        code = next(re.search(r"ma xac nhan (\d{6})", line).group(1) for line in out.follow(20)
+        code = next(re.search(r"mã xác nhận (\d{6})", line).group(1) for line in out.follow(20)
                     if "SMS to 0912345678" in line)
         assert post("/khai-bao/xac-nhan/", {"code": code}).endswith("/khai-bao/cua-toi/")
     finally:

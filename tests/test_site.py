@@ -577,7 +577,7 @@ def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(sit
     from drivers.decoder import make_decoder
 
     unit = Client(site.url)
-    status, url, _ = unit.post("/don-vi/", {"name": "Tạp hóa Cô Ba", "kind": "shop",
+    status, url, _ = unit.post("/don-vi/", {"name": "Tạp hóa Cô Ba", "kind": "shop", "contact_person": "Lê Thị Ba",
                                             "address": "5 Nguyễn Trãi, Quận 5", "phone": "0933 111 222"})
     assert "/don-vi/xac-nhan/" in url
     status, url, page = unit.post("/don-vi/xac-nhan/", {"code": site.code_for("0933111222")})

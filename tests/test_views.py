@@ -485,11 +485,12 @@ def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(c
     from centre.reports.models import AuditEntry
 
     r = client.post("/don-vi/", {"name": "Tiệm tạp hoá Lạ", "kind": "shop", "address": "1 Đường Lạ",
+                                 "contact_person": "Phan Văn Lạ",
                                  "phone": "0912000990"})
     assert r.status_code == 302
     assert client.post("/don-vi/xac-nhan/", {"code": _code("0912000990")}).status_code == 302
     cp = Checkpoint.objects.get(contact_phone="0912000990")
-    assert cp.approved_at is None
+    assert cp.approved_at is None and cp.contact_person == "Phan Văn Lạ"
     assert client.get(f"/don-vi/{cp.checkpoint_id}/poster.png").status_code == 200  # the poster works already
     r = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"})
     assert r.status_code == 403 and not AuditEntry.objects.filter(username__endswith=cp.checkpoint_id).exists()
@@ -645,3 +646,17 @@ def test_the_poster_names_the_unit_once_and_its_steps_fit_a_door_without_a_gate(
     assert sum("Tiệm tạp hoá Cô Ba" in t for t in drawn) == 1
     assert any("điện thoại" in step and "Check-in" in step for step in poster.STEPS)
     assert any("nhân viên" in step for step in poster.STEPS)
+
+
+def test_the_code_comes_in_vietnamese_with_its_diacritics_or_plain_by_setting(client):
+    from django.test import override_settings
+
+    from centre.portal import sms
+
+    client.post("/khai-bao/dang-nhap/", {"phone": "0987000081"})
+    text = [t for to, t in sms.outbox if to == "0987000081"][-1]
+    assert text.startswith("VHD: mã xác nhận ") and "phút" in text and len(text) <= 70  # one Unicode SMS
+    with override_settings(SMS_PLAIN=True):
+        client.post("/khai-bao/dang-nhap/", {"phone": "0987000082"})
+    text = [t for to, t in sms.outbox if to == "0987000082"][-1]
+    assert text.startswith("VHD: ma xac nhan ") and text.isascii()

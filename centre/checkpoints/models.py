@@ -13,6 +13,7 @@ class Checkpoint(models.Model):
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     contact_phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
+    contact_person = models.CharField(_("contact person"), max_length=100, null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=200, blank=True, default="")
     kind = models.CharField(_("kind"), max_length=20, blank=True, default="", choices=[
         ("restaurant", _("restaurant")), ("lodging", _("lodging")), ("school", _("school")),

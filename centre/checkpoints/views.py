@@ -18,7 +18,7 @@ from protocol.checkpoint import valid_checkpoint_id
 class CheckpointForm(forms.ModelForm):
     class Meta:
         model = Checkpoint
-        fields = ["checkpoint_id", "name", "address", "contact_phone", "unit"]
+        fields = ["checkpoint_id", "name", "address", "contact_person", "contact_phone", "unit"]
 
     def clean_checkpoint_id(self):
         value = self.cleaned_data["checkpoint_id"].strip()

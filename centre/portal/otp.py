@@ -42,13 +42,20 @@ def request_code(phone: str, purpose: str, address: str, send: bool = True, back
     SmsCode.objects.filter(phone=phone, purpose=purpose, used=False).update(used=True)  # one live code
     SmsCode.objects.create(phone=phone, purpose=purpose, code_hash=_hash(phone, code),
                            expires_at=timezone.now() + timedelta(seconds=settings.SMS_CODE_SECONDS))
-    text = (f"VHD: ma xac nhan {code}, hieu luc {settings.SMS_CODE_SECONDS // 60} phut. "
-            "Khong chia se ma nay.")
+    text = code_text(code, settings.SMS_CODE_SECONDS // 60, settings.SMS_PLAIN)
     if send and background:
         threading.Thread(target=_send_quietly, args=(phone, text), name="sms", daemon=True).start()
     elif send:
         sms.send(phone, text)
     return None
+
+
+def code_text(code: str, minutes: int, plain: bool) -> str:
+    """The code's SMS in Vietnamese with its diacritics (one Unicode SMS), or without them where the
+    gateway or its price needs plain text (VHD_SMS_PLAIN)."""
+    if plain:
+        return f"VHD: ma xac nhan {code}, hieu luc {minutes} phut. Khong chia se ma nay."
+    return f"VHD: mã xác nhận {code}, hiệu lực {minutes} phút. Không chia sẻ mã này."
 
 
 def _send_quietly(phone: str, text: str) -> None:

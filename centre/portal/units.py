@@ -44,6 +44,7 @@ class RegisterForm(forms.Form):
     name = Text(label=_("Name of the place"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Checkpoint._meta.get_field("kind").choices)
     address = Text(label=_("Address"), max_length=300)
+    contact_person = Text(label=_("Contact person (the district calls them)"), max_length=100)
     phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
 
     def clean_phone(self):
@@ -100,6 +101,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
             if "name" in pending:  # a registration: the checkpoint exists from now on
                 Checkpoint.objects.create(checkpoint_id=f"CP-{secrets.token_hex(4).upper()}", name=pending["name"],
                                           address=pending["address"], contact_phone=pending["phone"],
+                                          contact_person=pending.get("contact_person"),
                                           unit=pending["name"], kind=pending["kind"])
             return redirect("unit-home")
         error = MESSAGES[getattr(request, "phone_code_problem", "wrong")]
