@@ -648,3 +648,53 @@ def test_a_web_check_in_goes_through_the_sites_own_connection_once(tmp_path, bac
                           timeout=120).returncode == 0
     out = django_script(_CHECKIN_ON_DJANGO, db, db=db)
     assert out == {"stored": [out["event"], True], "rows": 1, "vendor": backend, "event": out["event"]}
+
+
+def test_my_declarations_and_their_qr_open_without_network_once_loaded(site, browser):
+    """A phone that opened "Tờ khai của tôi" once shows it, QR codes included, with no network (the
+    copy it kept, saying so and when it was refreshed); signing out leaves nothing on the phone. The
+    phone reaches the site through a proxy that is then cut, and its own network is switched off."""
+    from tests.services import TcpProxy
+
+    port = int(site.url.rsplit(":", 1)[1])
+    proxy = TcpProxy("127.0.0.1", port)
+    url = f"http://127.0.0.1:{proxy.port}"
+    browser.delete_all_cookies()
+    browser.get(url + "/khai-bao/dang-nhap/")
+    browser.find_element(By.NAME, "phone").send_keys("0911222333")
+    browser.find_element(By.CSS_SELECTOR, "#phone-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
+    browser.find_element(By.NAME, "code").send_keys(site.code_for("0911222333"))
+    browser.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+    browser.get(url + "/khai-bao/to-khai/moi/")
+    _fill_declaration(browser, {**DECLARATION, "full_name": "Đỗ Văn Mạng", "citizen_id": "079180003333"})
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
+    browser.get(url + "/khai-bao/cua-toi/")
+    assert browser.execute_async_script("navigator.serviceWorker.ready.then(() => arguments[0](true))")
+    browser.get(url + "/khai-bao/cua-toi/")  # now under the service worker: kept on the phone
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !!navigator.serviceWorker.controller"))
+    kept = browser.find_element(By.ID, "refreshed").get_attribute("data-at")
+    time.sleep(1.1)
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
+                                                                  "downloadThroughput": -1, "uploadThroughput": -1})
+    proxy.cut()
+    try:
+        browser.get(url + "/khai-bao/cua-toi/")
+        assert "Đỗ Văn Mạng" in browser.find_element(By.TAG_NAME, "main").text
+        assert browser.find_element(By.ID, "refreshed").get_attribute("data-at") == kept  # the copy, not a new page
+        WebDriverWait(browser, 5).until(lambda b: b.find_element(By.ID, "offline").is_displayed())
+        assert browser.execute_script("return [...document.images].length > 0 && "
+                                      "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        _shot(browser, "portal-offline")
+    finally:
+        proxy.restore()
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                                      "downloadThroughput": -1,
+                                                                      "uploadThroughput": -1})
+    browser.get(url + "/khai-bao/cua-toi/")
+    browser.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
+    assert browser.execute_async_script("caches.keys().then(keys => arguments[0](keys))") == []
+    proxy.close()

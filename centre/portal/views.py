@@ -84,13 +84,36 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 
 def sign_out(request: HttpRequest) -> HttpResponse:
+    response = redirect("portal-home")
     if request.method == "POST":
         logout(request)
-    return redirect("portal-home")
+        # a shared phone keeps nobody's declarations or QR codes once they sign out
+        response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"signed_in": bool(_phone(request))})
+
+
+def manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest: "Tờ khai của tôi" on the phone's home screen."""
+    import json
+
+    from django.templatetags.static import static
+
+    body = {"name": str(_("Health declaration")), "short_name": "Khai báo y tế", "lang": "vi",
+            "start_url": reverse("portal-mine"), "scope": "/khai-bao/", "display": "standalone",
+            "background_color": "#f4f6f5", "theme_color": "#006e46",
+            "icons": [{"src": static(f"centre/icon-{n}.png"), "sizes": f"{n}x{n}", "type": "image/png"}
+                      for n in (192, 512)]}
+    return HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/manifest+json")
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    response = render(request, "portal/sw.js", content_type="application/javascript")
+    response["Cache-Control"] = "no-cache"  # a new version is picked up at the next visit
+    return response
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
