@@ -698,3 +698,38 @@ def test_my_declarations_and_their_qr_open_without_network_once_loaded(site, bro
     WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
     assert browser.execute_async_script("caches.keys().then(keys => arguments[0](keys))") == []
     proxy.close()
+
+
+def test_the_persons_path_works_with_javascript_off(site):
+    """Sign in, declare (Có/Không answered, consent given), see "Tờ khai của tôi", check in by the
+    poster: plain forms and links, in a phone-sized Chromium with JavaScript switched off."""
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--window-size=412,915", "--lang=vi"):
+        opts.add_argument(flag)
+    opts.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        driver.get("data:text/html,<p id=x>off</p><script>document.getElementById('x').textContent='on'</script>")
+        assert driver.find_element(By.ID, "x").text == "off"  # the page's scripts do not run
+        driver.get(site.url + "/khai-bao/")
+        driver.find_element(By.ID, "start").click()
+        driver.find_element(By.NAME, "phone").send_keys("0977000111")
+        driver.find_element(By.CSS_SELECTOR, "#phone-form button").click()
+        WebDriverWait(driver, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
+        driver.find_element(By.NAME, "code").send_keys(site.code_for("0977000111"))
+        driver.find_element(By.CSS_SELECTOR, "#code-form button").click()
+        WebDriverWait(driver, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+        driver.find_element(By.ID, "declare-self").click()
+        _fill_declaration(driver, {**DECLARATION, "full_name": "Bùi Thị Không Script", "citizen_id": "079190007777"})
+        WebDriverWait(driver, 10).until(lambda b: b.find_elements(By.ID, "result"))
+        assert "BÙI THỊ KHÔNG SCRIPT" in driver.find_element(By.ID, "result").text
+        driver.get(site.url + "/c/CP-ND/")
+        driver.find_element(By.CSS_SELECTOR, ".person-checkin button.in").click()
+        WebDriverWait(driver, 10).until(lambda b: b.find_elements(By.ID, "confirmation"))
+        assert "CHECK-IN" in driver.find_element(By.ID, "confirmation").text
+        driver.get(site.url + "/khai-bao/cua-toi/")
+        assert "Trường THCS Nguyễn Du" in driver.find_element(By.TAG_NAME, "main").text
+    finally:
+        driver.quit()
