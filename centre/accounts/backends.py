@@ -3,8 +3,6 @@ sign-in page and Django's admin alike), counted in the database every worker sha
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from centre.accounts.models import LoginAttempt
+from centre.keyed import keyed_hash
 
 
 def client_address(request) -> str:
@@ -25,7 +24,7 @@ def client_address(request) -> str:
 
 def _keys(request, username: str) -> tuple[str, str, str]:
     """(this address, this user name from this address, this user name from anywhere)."""
-    tag = hmac.new(settings.SECRET_KEY.encode(), username.strip().lower().encode(), hashlib.sha256).hexdigest()
+    tag = keyed_hash(username.strip().lower())
     address = client_address(request)
     return f"ip:{address}"[:80], f"pair:{tag[:24]}:{address}"[:80], f"user:{tag[:32]}"
 

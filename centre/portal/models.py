@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from centre.keyed import keyed_hash
 from centre.ledger.fields import StoredTime
 
 VALID_DAYS = 14  # a declaration's QR
@@ -119,16 +120,13 @@ class PhoneAccount(models.Model):
     @classmethod
     def user_for(cls, phone: str, kind: str):
         """The account's user, made the first time this phone signs in as this kind."""
-        import hashlib
-        import hmac
-
         from django.contrib.auth import get_user_model
         from django.db import IntegrityError, transaction
 
         account = cls.objects.filter(phone=phone, kind=kind).select_related("user").first()
         if account is not None:
             return account.user
-        tag = hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{phone}".encode(), hashlib.sha256).hexdigest()
+        tag = keyed_hash(f"{kind}:{phone}")
         try:
             with transaction.atomic():
                 user = get_user_model()(username=f"{kind}-{tag[:24]}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -14,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from centre.accounts.models import LoginAttempt
+from centre.keyed import keyed_hash
 from centre.portal import sms
 from centre.portal.models import SmsCode
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def _hash(phone: str, code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(f"{phone}:{code}")
 
 
 def _recent(key: str, seconds: int) -> int:

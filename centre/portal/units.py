@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from centre.accounts.backends import client_address
 from centre.accounts.models import LoginAttempt
 from centre.checkpoints.models import Checkpoint
+from centre.keyed import keyed_hash
 from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import phone_of, unit_required
@@ -168,11 +169,7 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
 def _lookup_refused(unit_phone: str, who: str) -> str | None:
     """Counts this look-up against the unit's hourly limit: None when it may go ahead, else why
     not. The audit log flags a unit the first time it reaches the flagged volume within the hour."""
-    import hashlib
-    import hmac
-
-    tag = hmac.new(settings.SECRET_KEY.encode(), unit_phone.encode(), hashlib.sha256).hexdigest()[:32]
-    key = f"lookup:{tag}"
+    key = f"lookup:{keyed_hash(unit_phone)[:32]}"
     done = LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(hours=1)).count()
     if done >= settings.STAFF_LOOKUPS_PER_HOUR:
         return str(_("Too many look-ups from this unit in an hour: wait, or call the district."))
