@@ -420,6 +420,16 @@ DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "0792030012
                "consent": "on"}
 
 
+def _phone_sign_in(browser, site, phone: str) -> None:
+    """From the sign-in page: the number, then the code the SMS brought, landing on "Tờ khai của tôi"."""
+    browser.find_element(By.NAME, "phone").send_keys(phone)
+    browser.find_element(By.CSS_SELECTOR, "#phone-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
+    browser.find_element(By.NAME, "code").send_keys(site.code_for(phone))
+    browser.find_element(By.CSS_SELECTOR, "#code-form button").click()
+    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+
+
 def _fill_declaration(browser, form: dict) -> None:
     for name, value in form.items():
         if name == "sex":
@@ -661,12 +671,7 @@ def test_my_declarations_and_their_qr_open_without_network_once_loaded(site, bro
     url = f"http://127.0.0.1:{proxy.port}"
     browser.delete_all_cookies()
     browser.get(url + "/khai-bao/dang-nhap/")
-    browser.find_element(By.NAME, "phone").send_keys("0911222333")
-    browser.find_element(By.CSS_SELECTOR, "#phone-form button").click()
-    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
-    browser.find_element(By.NAME, "code").send_keys(site.code_for("0911222333"))
-    browser.find_element(By.CSS_SELECTOR, "#code-form button").click()
-    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+    _phone_sign_in(browser, site, "0911222333")
     browser.get(url + "/khai-bao/to-khai/moi/")
     _fill_declaration(browser, {**DECLARATION, "full_name": "Đỗ Văn Mạng", "citizen_id": "079180003333"})
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
@@ -715,12 +720,7 @@ def test_the_persons_path_works_with_javascript_off(site):
         assert driver.find_element(By.ID, "x").text == "off"  # the page's scripts do not run
         driver.get(site.url + "/khai-bao/")
         driver.find_element(By.ID, "start").click()
-        driver.find_element(By.NAME, "phone").send_keys("0977000111")
-        driver.find_element(By.CSS_SELECTOR, "#phone-form button").click()
-        WebDriverWait(driver, 10).until(lambda b: "/khai-bao/xac-nhan/" in b.current_url)
-        driver.find_element(By.NAME, "code").send_keys(site.code_for("0977000111"))
-        driver.find_element(By.CSS_SELECTOR, "#code-form button").click()
-        WebDriverWait(driver, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/cua-toi/")
+        _phone_sign_in(driver, site, "0977000111")
         driver.find_element(By.ID, "declare-self").click()
         _fill_declaration(driver, {**DECLARATION, "full_name": "Bùi Thị Không Script", "citizen_id": "079190007777"})
         WebDriverWait(driver, 10).until(lambda b: b.find_elements(By.ID, "result"))
