@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYVER := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])')
 STAMP := $(VENV)/.installed-$(PYVER)
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 OUT ?= demo-out
 PORT ?= 8000
 
@@ -33,6 +34,12 @@ $(STAMP): setup.py requirements-test.txt
 
 venv: $(STAMP)
 
+# axe-core for the browser tests' accessibility checks: exactly what package-lock.json pins
+# (its integrity hash checked by npm), no install scripts run.
+$(AXE): tests/axe/package-lock.json
+	npm ci --prefix tests/axe --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
 # Resolve every lock file again (newest versions within setup.py's ranges and
 # constraints.txt), then run the whole suite on them.
 lock: venv
@@ -45,7 +52,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: system-deps venv lint
+test: system-deps venv lint $(AXE)
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(VENV)/bin/pytest -q
 
 demo: demo-deps venv
@@ -64,4 +71,4 @@ bench: system-deps venv
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/drain.py
 
 clean:
-	rm -rf $(VENV) $(OUT) *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(OUT) tests/axe/node_modules *.egg-info .pytest_cache .ruff_cache .hypothesis

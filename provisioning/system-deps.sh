@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages VHD Gate needs when they are missing. Safe to run again; does
 # nothing when all are there. `system-deps.sh demo`: what the demo needs (zbar, DejaVu fonts,
-# mosquitto, venv); `system-deps.sh test` (default): also PostgreSQL, systemd-analyze, Chromium.
+# mosquitto, venv); `system-deps.sh test` (default): also PostgreSQL, systemd-analyze, Chromium, npm.
 set -euo pipefail
 mode=${1:-test}
 
@@ -17,6 +17,8 @@ if [ "$mode" = test ]; then
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
   # The dashboard is tested in headless Chromium driven through chromedriver.
   { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)
+  # axe-core, the accessibility checker the browser tests inject, comes from npm (tests/axe).
+  command -v npm >/dev/null 2>&1 || need+=(npm)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -733,3 +733,97 @@ def test_the_persons_path_works_with_javascript_off(site):
         assert "Trường THCS Nguyễn Du" in driver.find_element(By.TAG_NAME, "main").text
     finally:
         driver.quit()
+
+
+# --- accessibility: axe-core (npm, pinned by tests/axe/package-lock.json) ------------------------
+
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_22_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def _axe_violations(browser, path: str) -> list[str]:
+    """axe-core's WCAG 2.2 A and AA violations on the page at `path`, one line each."""
+    assert AXE.is_file(), "axe-core is missing: `make test` installs it (npm ci --prefix tests/axe)"
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
+        ".then(r => done({version: axe.version, passes: r.passes.length, "
+        "violations: r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3)"
+        ".join(', '))}), e => done({error: String(e)}));",
+        WCAG_22_A_AA)
+    assert "error" not in result, result
+    assert result["version"].startswith("4."), result["version"]
+    assert result["passes"] + len(result["violations"]) >= 5, (path, result)  # the rules ran on a real page
+    return [f"{path} {v}" for v in result["violations"]]
+
+
+def test_pages_of_people_units_staff_and_the_district_meet_wcag_2_2_a_and_aa(site, browser):
+    """axe-core 4.x in Chromium at a phone's size: every page a person, a unit, its staff at the
+    door and each district role opens, forms with mistakes included, has no WCAG 2.2 A or AA
+    violation. A page made to break a rule is caught first (the check can fail)."""
+    found = []
+
+    def check(path: str, then=None, shows: str | None = None) -> None:
+        """The page at `path`; or what it shows once `then` has sent its form (the element `shows`)."""
+        browser.get(site.url + path)
+        if then:
+            then()
+            WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, shows))
+        found.extend(_axe_violations(browser, path + (f" -> {shows}" if shows else "")))
+
+    browser.get("data:text/html,<html><body><img src=x.png><input type=text></body></html>")
+    assert _axe_violations(browser, "broken"), "axe found nothing on a page made to break WCAG"
+    browser.delete_all_cookies()
+    for path in ("/khai-bao/", "/khai-bao/dang-nhap/", "/khai-bao/du-lieu-ca-nhan/", "/don-vi/",
+                 "/don-vi/dang-nhap/", "/accounts/login/", "/c/CP-ND/", "/khong-co-trang-nay/"):
+        check(path)
+    check("/khai-bao/dang-nhap/", lambda: (browser.find_element(By.NAME, "phone").send_keys("12345"),
+                                           browser.find_element(By.CSS_SELECTOR, "#phone-form button").click()),
+          "#error-summary")
+    browser.get(site.url + "/khai-bao/dang-nhap/")
+    _phone_sign_in(browser, site, "0922444666")
+    check("/khai-bao/cua-toi/")
+    check("/khai-bao/to-khai/moi/", lambda: _fill_declaration(browser, {
+        **DECLARATION, "full_name": "Nguyễn Văn A ☺", "citizen_id": "0792"}), "#error-summary")
+    browser.get(site.url + "/khai-bao/to-khai/moi/")
+    _fill_declaration(browser, {**DECLARATION, "full_name": "Phan Thị Tiếp Cận", "citizen_id": "079195008888"})
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
+    declaration = urllib.parse.urlparse(browser.current_url).path
+    check(declaration)
+    check(declaration + "the/")
+    check("/c/CP-ND/")
+    # A unit, signed in by its phone's code (its session handed to the browser), approved.
+    unit = Client(site.url)
+    unit.post("/don-vi/", {"name": "Nhà thuốc Tiếp Cận", "kind": "shop", "contact_person": "Hà Văn Bốn",
+                           "address": "9 Hùng Vương, Quận 5", "phone": "0933444555"})
+    _, _, page = unit.post("/don-vi/xac-nhan/", {"code": site.code_for("0933444555")})
+    checkpoint_id = re.search(r'id="unit-(CP-[0-9A-F]{8})"', page).group(1)
+    admin = Client(site.url)
+    admin.login("quan1")
+    check("/don-vi/")  # the district's review list is checked below, with this unit waiting on it
+    _sign_in(browser, site, "quan1")
+    check("/checkpoints/review/")
+    admin.post("/checkpoints/review/", {"checkpoint_id": checkpoint_id})
+    browser.delete_all_cookies()
+    browser.get(site.url + "/don-vi/dang-nhap/")
+    browser.add_cookie({"name": "sessionid", "value": unit.session()})
+    for path in ("/don-vi/cua-toi/", f"/don-vi/{checkpoint_id}/nhan-vien/", f"/don-vi/{checkpoint_id}/khai-ho/",
+                 f"/don-vi/{checkpoint_id}/in-lai/"):
+        check(path)
+    check(f"/don-vi/{checkpoint_id}/nhan-vien/", lambda: (
+        browser.find_element(By.NAME, "phone").send_keys("0922444666"),
+        browser.find_element(By.CSS_SELECTOR, "#lookup button").click()), ".person-checkin")
+    # The district's roles, each on the pages it may open.
+    for name in USERS:
+        _sign_in(browser, site, name)
+        check("/")
+        for path in sorted(ALLOWED[name]):
+            check(path)
+    _sign_in(browser, site, "quan1")
+    for path in ("/follow-up/", "/checkpoints/CP-ND/edit/", "/reports/?by=unit"):
+        check(path)
+    check("/trace/", lambda: (browser.find_element(By.NAME, "person").send_keys("VHD-ANH"),
+                              browser.find_element(By.NAME, "reason").send_keys("Ca bệnh số 12"),
+                              browser.find_element(By.CSS_SELECTOR, "#trace-form button").click()), "#trace-result")
+    assert not found, "\n".join(found)
