@@ -38,6 +38,8 @@ setup(
         "bridge": ["psycopg[binary]>=3.1", "prometheus_client>=0.20"],
         # The centre's web site (Django 5.2 LTS runs on Debian 12's and Raspberry Pi OS's Python 3.11).
         "centre": ["django>=5.2,<5.3", "gunicorn>=27", "whitenoise>=6.6", "argon2-cffi>=23",
+                   # the official administrative units (tỉnh, phường/xã since July 2025) and their codes
+                   "vietnam-provinces>=2025.8",
                    "psycopg[binary]>=3.1"],
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "selenium>=4.20", "mypy>=1.10"],
     },

@@ -55,6 +55,7 @@ urlpatterns = [
     path("khai-bao/manifest.webmanifest", portal.manifest, name="portal-manifest"),
     path("khai-bao/sw.js", portal.service_worker, name="portal-sw"),
     path("follow-up/", portal.follow_up, name="follow-up"),
+    path("dia-ban/<int:province>.json", portal.wards, name="wards"),
     path("c/<str:checkpoint_id>/", portal.checkpoint_page, name="portal-checkpoint"),
     path("don-vi/", units.register, name="unit-register"),
     path("don-vi/dang-nhap/", units.sign_in, name="unit-sign-in"),

@@ -367,8 +367,8 @@ def test_the_portal_sends_people_back_only_to_its_own_pages(client, next_page, l
 
 
 DECLARATION = {"full_name": "Nguyễn Thị Vân Anh", "citizen_id": "079203001234", "birth_year": "1990", "sex": "F",
-               "nationality": "Việt Nam", "province": "TP. Hồ Chí Minh", "district": "Quận 1",
-               "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "",
+               "nationality": "Việt Nam", "province_code": "79", "ward_code": "26740",
+               "address_line": "12 Lê Lợi", "phone": "",
                "insurance_no": "DN4797900123456", "relation": "", "symptoms": "no", "exposure": "no", "travel": "no",
                "consent": "on"}
 
@@ -485,12 +485,14 @@ def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(c
     from centre.reports.models import AuditEntry
 
     r = client.post("/don-vi/", {"name": "Tiệm tạp hoá Lạ", "kind": "shop", "address": "1 Đường Lạ",
-                                 "contact_person": "Phan Văn Lạ",
+                                 "province_code": "79", "ward_code": "27316", "contact_person": "Phan Văn Lạ",
                                  "phone": "0912000990"})
     assert r.status_code == 302
     assert client.post("/don-vi/xac-nhan/", {"code": _code("0912000990")}).status_code == 302
     cp = Checkpoint.objects.get(contact_phone="0912000990")
     assert cp.approved_at is None and cp.contact_person == "Phan Văn Lạ"
+    assert (cp.province_code, cp.ward_code, cp.address) == (79, 27316, "1 Đường Lạ, Phường An Đông, "
+                                                                         "Thành phố Hồ Chí Minh")
     assert client.get(f"/don-vi/{cp.checkpoint_id}/poster.png").status_code == 200  # the poster works already
     r = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"})
     assert r.status_code == 403 and not AuditEntry.objects.filter(username__endswith=cp.checkpoint_id).exists()
@@ -660,3 +662,80 @@ def test_the_code_comes_in_vietnamese_with_its_diacritics_or_plain_by_setting(cl
         client.post("/khai-bao/dang-nhap/", {"phone": "0987000082"})
     text = [t for to, t in sms.outbox if to == "0987000082"][-1]
     assert text.startswith("VHD: ma xac nhan ") and text.isascii()
+
+
+def test_addresses_by_the_official_units_and_their_codes_old_addresses_too(client):
+    """A declaration keeps its province's and ward's national codes (vietnam-provinces, July 2025);
+    a ward of another province is refused; an address from before July 2025 is kept as its
+    district and commune in words, under its province's code. Without JavaScript, "Chọn" shows
+    the form again with the province's wards and no mistakes marked; with it, portal.js reads the
+    same list as JSON. The district's follow-up list narrows by code."""
+    from django.test import Client
+
+    from centre.portal.models import Declaration
+
+    assert _sign_in_by_phone(client, "0987000071").status_code == 302
+    before = Declaration.objects.count()
+    page = client.get("/khai-bao/to-khai/moi/").content.decode()
+    assert '<option value="79">Thành phố Hồ Chí Minh</option>' in page and "Phường Sài Gòn" not in page
+    page = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "pick": "1", "ward_code": ""}).content.decode()
+    assert '<option value="26740">Phường Sài Gòn</option>' in page and 'id="error-summary"' not in page
+    assert 'value="Nguyễn Thị Vân Anh"' in page  # what was typed is kept
+    assert Declaration.objects.count() == before
+    for fields, message in (({"ward_code": "70"}, "26740"),  # Phường Hoàn Kiếm is in Hà Nội, not here
+                            ({"ward_code": ""}, "trước tháng 7/2025"),
+                            ({"province_code": "2"}, ""),
+                            ({"email": "van@ví-dụ.vn"}, "chữ Latin")):
+        r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, **fields})
+        assert r.status_code == 200 and 'id="error-summary"' in r.content.decode(), fields
+        assert message in r.content.decode(), fields
+    assert Declaration.objects.count() == before
+    r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190007001", "symptoms": "yes",
+                                                "email": "Van.Anh@Example.VN"})
+    new = Declaration.objects.get(citizen_id="079190007001")
+    assert (new.province_code, new.ward_code, new.province, new.commune, new.district, new.email) == (
+        79, 26740, "Thành phố Hồ Chí Minh", "Phường Sài Gòn", None, "van.anh@example.vn")
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079190007002", "symptoms": "yes",
+                                           "ward_code": "", "district": "Quận Thanh Xuân",
+                                           "commune": "Phường Khương Trung", "province_code": "1"})
+    old = Declaration.objects.get(citizen_id="079190007002")
+    assert (old.province_code, old.ward_code, old.district, old.commune, old.province) == (
+        1, None, "Quận Thanh Xuân", "Phường Khương Trung", "Thành phố Hà Nội")
+    r = client.get("/dia-ban/79.json")
+    assert r["Cache-Control"].startswith("public") and [26740, "Phường Sài Gòn"] in r.json()["wards"]
+    assert client.get("/dia-ban/2.json").status_code == 404
+    district = Client()
+    district.force_login(_staff("quan7", "district_admin"))
+    page = district.get("/follow-up/?province_code=79&ward_code=26740").content.decode()
+    assert "079190007001" not in page and new.place in page and "Khương Trung" not in page
+    page = district.get("/follow-up/?province_code=1").content.decode()
+    assert "Quận Thanh Xuân" in page and "Phường Sài Gòn" not in page
+
+
+def test_a_unit_registers_with_its_ward_from_the_official_list(client):
+    """A unit registering itself must pick its ward; the district's own form offers the same lists."""
+    from django.test import Client
+
+    from centre.checkpoints.models import Checkpoint
+
+    form = {"name": "Quán Phở Hạnh", "kind": "restaurant", "address": "3 Hàng Bài", "contact_person": "Đỗ Hạnh",
+            "phone": "0912000881", "province_code": "1"}
+    page = client.get("/don-vi/").content.decode()
+    assert 'name="contact_person"' in page and 'name="ward_code"' in page and 'name="district"' not in page
+    page = client.post("/don-vi/", form).content.decode()
+    assert 'id="error-summary"' in page and '<option value="70">Phường Hoàn Kiếm</option>' in page
+    assert client.post("/don-vi/", {**form, "ward_code": "70"}).status_code == 302
+    assert client.post("/don-vi/xac-nhan/", {"code": _code("0912000881")}).status_code == 302
+    cp = Checkpoint.objects.get(contact_phone="0912000881")
+    assert (cp.province_code, cp.ward_code, cp.address) == (1, 70, "3 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội")
+    district = Client()
+    district.force_login(_staff("quan8", "district_admin"))
+    form = {"checkpoint_id": "CP-PHUONG", "name": "Trạm y tế phường", "address": "1 Tràng Thi", "unit": "Trạm y tế",
+            "contact_person": "", "contact_phone": "", "province_code": "1"}
+    page = district.post("/checkpoints/new/", {**form, "pick": "1"}).content.decode()
+    assert '<option value="70">Phường Hoàn Kiếm</option>' in page and "errorlist" not in page
+    assert district.post("/checkpoints/new/", {**form, "ward_code": "70"}).status_code == 302
+    assert (Checkpoint.objects.get(pk="CP-PHUONG").province_code, Checkpoint.objects.get(pk="CP-PHUONG").ward_code) \
+        == (1, 70)
+    assert district.post("/checkpoints/new/", {**form, "checkpoint_id": "CP-NOCODE", "province_code": ""}
+                         ).status_code == 302  # the codes are asked, not required, of the district's own

@@ -15,6 +15,9 @@ class Checkpoint(models.Model):
     contact_phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
     contact_person = models.CharField(_("contact person"), max_length=100, null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=200, blank=True, default="")
+    # Where it is by the official codes (centre.places): asked of every unit that registers itself.
+    province_code = models.SmallIntegerField(_("province code"), null=True, blank=True, db_index=True)
+    ward_code = models.IntegerField(_("ward code"), null=True, blank=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=20, blank=True, default="", choices=[
         ("restaurant", _("restaurant")), ("lodging", _("lodging")), ("school", _("school")),
         ("hospital", _("hospital")), ("apartment", _("apartment block")), ("shop", _("shop")),

@@ -11,14 +11,25 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
+from centre.portal.forms import AddressForm, address_form
 from centre.reports.models import AuditEntry
 from protocol.checkpoint import valid_checkpoint_id
 
 
-class CheckpointForm(forms.ModelForm):
+class CheckpointForm(AddressForm, forms.ModelForm):
+    """A checkpoint as the district registers it; where it is by the official codes when given
+    (a province given needs its ward)."""
+
+    OLD_ADDRESS = False
+
     class Meta:
         model = Checkpoint
-        fields = ["checkpoint_id", "name", "address", "contact_person", "contact_phone", "unit"]
+        fields = ["checkpoint_id", "name", "province_code", "ward_code", "address", "contact_person",
+                  "contact_phone", "unit"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["province_code"].required = self.fields["ward_code"].required = False
 
     def clean_checkpoint_id(self):
         value = self.cleaned_data["checkpoint_id"].strip()
@@ -47,7 +58,7 @@ def checkpoint_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("checkpoints.add_checkpoint", raise_exception=True)
 def checkpoint_new(request: HttpRequest) -> HttpResponse:
-    form = CheckpointForm(request.POST or None)
+    form = address_form(CheckpointForm, request)
     if request.method == "POST" and form.is_valid():
         if Checkpoint.objects.filter(pk=form.cleaned_data["checkpoint_id"]).exists():
             form.add_error("checkpoint_id", _("This checkpoint exists already."))
@@ -61,7 +72,7 @@ def checkpoint_new(request: HttpRequest) -> HttpResponse:
 @permission_required("checkpoints.change_checkpoint", raise_exception=True)
 def checkpoint_edit(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     cp = get_object_or_404(_visible(request), pk=checkpoint_id)
-    form = CheckpointForm(request.POST or None, instance=cp)
+    form = address_form(CheckpointForm, request, instance=cp)
     form.fields["checkpoint_id"].disabled = True
     if unit_of(request.user) is not None:
         form.fields["unit"].disabled = True  # a unit manager cannot move a checkpoint to another unit

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from centre import places
 from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
 
 MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
@@ -30,6 +31,87 @@ def yes_no(label) -> forms.TypedChoiceField:
                                   error_messages={"required": _("Answer Yes or No.")})
 
 
+class ProvinceSelect(forms.Select):
+    """The province's list with a "Chọn" button beside it: without JavaScript the button sends the
+    form back to list that province's wards (nothing judged yet); portal.js hides it and fills the
+    wards' list as soon as a province is picked."""
+
+    template_name = "portal/province_select.html"
+
+
+class AddressForm(forms.Form):
+    """A place by its official codes: the province or city, then its ward, commune or special zone
+    (both lists from `centre.places`). Where `OLD_ADDRESS` is allowed, a person who still writes the
+    address from before July 2025 gives its district and commune as words instead of a ward.
+    Cleaned: `province_code`, `ward_code` (or None), and the names `province`, `commune`, `district`."""
+
+    OLD_ADDRESS = True
+    province_code = forms.TypedChoiceField(label=_("Province / city"), coerce=int, empty_value=None,
+                                           widget=ProvinceSelect(attrs={"data-wards": "/dia-ban/"}))
+    ward_code = forms.TypedChoiceField(label=_("Ward / commune"), coerce=int, empty_value=None, required=False,
+                                       help_text=_("Listed once the province is chosen."))
+    district = Text(label=_("Old address (before July 2025): district"), max_length=80, required=False,
+                    help_text=_("Only if you do not know your new ward or commune: the district and the commune "
+                                "as your papers still write them."))
+    commune = Text(label=_("Old address: commune / ward"), max_length=80, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["province_code"].choices = [("", _("— choose —"))] + list(places.provinces())
+        picked = self.data.get(self.add_prefix("province_code")) if self.is_bound else \
+            self.initial.get("province_code")
+        try:
+            wards = places.wards(int(picked)) if picked else ()
+        except (TypeError, ValueError):
+            wards = ()
+        ward = self.fields["ward_code"]
+        ward.choices = [("", _("— choose —"))] + list(wards)
+        ward.widget.attrs["data-province-field"] = self["province_code"].auto_id
+        if not self.OLD_ADDRESS:
+            del self.fields["district"], self.fields["commune"]
+            ward.required = True
+
+    def clean(self):
+        data = super().clean()
+        code = data.get("province_code")
+        if code is None:
+            return data
+        data["province"] = places.province_name(code)
+        ward = places.ward_of(data.get("ward_code"))
+        if ward is not None and ward[1] == code:  # its choices are the province's: checked again all the same
+            data["commune"], data["district"] = ward[0], None
+        elif not self.OLD_ADDRESS:
+            self.add_error("ward_code", _("Choose the ward or commune from the list."))
+        elif not ((data.get("district") or "").strip() and (data.get("commune") or "").strip()):
+            self.add_error("ward_code", _("Choose your ward or commune; or, for an address from before July 2025, "
+                                          "write its district and commune below."))
+        else:
+            data["ward_code"] = None
+            data["district"], data["commune"] = data["district"].strip(), data["commune"].strip()
+        return data
+
+
+class PlaceFilter(AddressForm):
+    """A list narrowed to a province, and within it a ward, by their codes (both optional)."""
+
+    OLD_ADDRESS = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["province_code"].required = self.fields["ward_code"].required = False
+
+    def clean(self):
+        return forms.Form.clean(self)  # a filter: no ward needed
+
+
+def address_form(form_class, request, **kwargs):
+    """The request's form: after "Chọn" (a province picked without JavaScript) the same answers
+    shown again, the province's wards listed and nothing marked wrong yet."""
+    if request.method == "POST" and "pick" in request.POST:
+        return form_class(initial={**kwargs.pop("initial", {}), **request.POST.dict()}, **kwargs)
+    return form_class(request.POST or None, **kwargs)
+
+
 class PhoneForm(forms.Form):
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
@@ -46,18 +128,19 @@ class CodeForm(forms.Form):
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
 
 
-class DeclarationForm(forms.Form):
+class DeclarationForm(AddressForm):
+    field_order = ["full_name", "citizen_id", "passport", "birth_year", "sex", "nationality", "province_code",
+                   "ward_code", "district", "commune", "address_line", "phone", "email", "insurance_no"]
     full_name = Text(label=_("Full name"), max_length=100)
     citizen_id = forms.CharField(label=_("Citizen id (12 digits)"), max_length=12, required=False)
     passport = Text(label=_("or passport number"), max_length=20, required=False)
     birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("M", _("male")), ("F", _("female"))])
     nationality = Text(label=_("Nationality"), max_length=60, initial="Việt Nam")
-    province = Text(label=_("Province / city"), max_length=80)
-    district = Text(label=_("District"), max_length=80)
-    commune = Text(label=_("Commune / ward"), max_length=80)
     address_line = Text(label=_("House number, street"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    email = forms.EmailField(label=_("Email (if you wish)"), max_length=254, required=False,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     insurance_no = forms.CharField(label=_("Health-insurance card (15 characters)"), max_length=15, required=False)
     symptoms = yes_no(_("In the last 14 days: fever, cough, shortness of breath, sore throat, "
                         "loss of taste or smell?"))
@@ -82,6 +165,12 @@ class DeclarationForm(forms.Form):
         if value and not citizen_id_ok(value):
             raise forms.ValidationError(_("12 digits."))
         return value
+
+    def clean_email(self):
+        value = self.cleaned_data["email"].strip()
+        if value and not value.isascii():
+            raise forms.ValidationError(_("An email address in Latin letters, digits and ._-+@ only."))
+        return value.lower()
 
     def clean_birth_year(self):
         year = self.cleaned_data["birth_year"]

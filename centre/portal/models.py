@@ -25,10 +25,14 @@ class Declaration(models.Model):
     sex = models.CharField(_("sex"), max_length=1)
     nationality = models.CharField(_("nationality"), max_length=60, null=True)
     province = models.CharField(_("province / city"), max_length=80, null=True)
-    district = models.CharField(_("district"), max_length=80, null=True)
+    district = models.CharField(_("district"), max_length=80, null=True)  # an address from before July 2025
     commune = models.CharField(_("commune / ward"), max_length=80, null=True)
+    # The official codes (centre.places): the province's always; the ward's unless the address is an old one.
+    province_code = models.SmallIntegerField(_("province code"), null=True, db_index=True)
+    ward_code = models.IntegerField(_("ward code"), null=True, db_index=True)
     address_line = models.CharField(_("house number, street"), max_length=200, null=True)
     phone = models.CharField(_("phone"), max_length=12, null=True)
+    email = models.CharField(_("email"), max_length=254, null=True, blank=True)
     insurance_no = models.CharField(_("health-insurance card"), max_length=15, null=True, blank=True)
     on_behalf_of = models.CharField(max_length=100, null=True)
     owner_phone = models.CharField(max_length=12, null=True)  # the phone that signed in and declared
@@ -41,6 +45,11 @@ class Declaration(models.Model):
     class Meta:
         db_table = "declarations"
         ordering = ["-declared_at"]
+
+    @property
+    def place(self) -> str:
+        """Commune or ward, the old district if one was written, the province."""
+        return ", ".join(x for x in (self.commune, self.district, self.province) if x)
 
     @property
     def follow_up(self) -> bool:
@@ -64,7 +73,8 @@ class Declaration(models.Model):
                 citizen_id=c["citizen_id"] or None, passport=(c["passport"] or "").strip() or None,
                 birth_year=c["birth_year"], sex=c["sex"], nationality=c["nationality"],
                 province=c["province"], district=c["district"], commune=c["commune"],
-                address_line=c["address_line"], phone=phone, insurance_no=c["insurance_no"] or None,
+                province_code=c.get("province_code"), ward_code=c.get("ward_code"), address_line=c["address_line"],
+                email=c.get("email") or None, phone=phone, insurance_no=c["insurance_no"] or None,
                 on_behalf_of=on_behalf_of, owner_phone=owner_phone, symptoms=c["symptoms"],
                 exposure=c["exposure"], travel=c["travel"], declared_at=now,
                 expires_at=now + timedelta(days=valid_days))

@@ -23,7 +23,7 @@ from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
-from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, Text
+from centre.portal.forms import MESSAGES, AddressForm, CodeForm, DeclarationForm, PhoneForm, Text, address_form
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.figures import TZ, checkpoint_days, day_bounds
@@ -41,10 +41,15 @@ def _mine(request: HttpRequest):
     return Checkpoint.objects.filter(contact_phone=_phone(request))
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(AddressForm):
+    """What the district needs to reach a unit: the place, its ward from the official list, the
+    street address, who to call and the phone its code goes to."""
+
+    OLD_ADDRESS = False
+    field_order = ["name", "kind", "province_code", "ward_code", "address"]
     name = Text(label=_("Name of the place"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Checkpoint._meta.get_field("kind").choices)
-    address = Text(label=_("Address"), max_length=300)
+    address = Text(label=_("House number, street"), max_length=200)
     contact_person = Text(label=_("Contact person (the district calls them)"), max_length=100)
     phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
 
@@ -56,7 +61,7 @@ class RegisterForm(forms.Form):
 
 
 def register(request: HttpRequest) -> HttpResponse:
-    form = RegisterForm(request.POST or None)
+    form = address_form(RegisterForm, request)
     error = None
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
@@ -65,7 +70,7 @@ def register(request: HttpRequest) -> HttpResponse:
         except SmsError as exc:
             problem, error = "sms", str(exc)
         if problem is None:
-            request.session["unit_pending"] = {**c, "phone": c["phone"]}
+            request.session["unit_pending"] = {**c, "address": f"{c['address']}, {c['commune']}, {c['province']}"}
             return redirect("unit-confirm")
         error = error or MESSAGES[problem]
     return render(request, "portal/unit_register.html", {"form": form, "error": error})
@@ -103,6 +108,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
                 Checkpoint.objects.create(checkpoint_id=f"CP-{secrets.token_hex(4).upper()}", name=pending["name"],
                                           address=pending["address"], contact_phone=pending["phone"],
                                           contact_person=pending.get("contact_person"),
+                                          province_code=pending.get("province_code"),
+                                          ward_code=pending.get("ward_code"),
                                           unit=pending["name"], kind=pending["kind"])
             return redirect("unit-home")
         error = MESSAGES[getattr(request, "phone_code_problem", "wrong")]
@@ -209,7 +216,7 @@ def _card(request: HttpRequest, cp: Checkpoint, d: Declaration) -> HttpResponse:
 def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """Declare for someone at the door and print their card at once."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
-    form = OnBehalfForm(request.POST or None, initial={"nationality": "Việt Nam"})
+    form = address_form(OnBehalfForm, request, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),

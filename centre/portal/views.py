@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
+from centre import places
 from centre.accounts.backends import client_address
 from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
-from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm
+from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, PlaceFilter, address_form
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
@@ -127,7 +128,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 
 @person_required
 def declare(request: HttpRequest) -> HttpResponse:
-    form = DeclarationForm(request.POST or None, initial={"nationality": "Việt Nam"})
+    form = address_form(DeclarationForm, request, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         owner = _phone(request)
@@ -197,8 +198,29 @@ def follow_up(request: HttpRequest) -> HttpResponse:
     """Declarations of the last 14 days with symptoms or exposure: a look-up of people, audited."""
     since = timezone.now() - timedelta(days=14)
     rows = Declaration.objects.filter(Q(symptoms=True) | Q(exposure=True) | Q(travel=True), declared_at__gte=since)
-    AuditEntry.record(AuditEntry.LOOKUP, str(_("follow-up list")), user=request.user)
-    return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500]})
+    form, where = PlaceFilter(request.GET or None), ""
+    if form.is_valid():  # by the official codes: one place however its name was written
+        for field in ("province_code", "ward_code"):
+            if form.cleaned_data[field] is not None:
+                rows = rows.filter(**{field: form.cleaned_data[field]})
+                where += f" {field}={form.cleaned_data[field]}"
+    elif form.is_bound:
+        rows = rows.none()
+    AuditEntry.record(AuditEntry.LOOKUP, str(_("follow-up list")) + where, user=request.user)
+    return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500], "form": form})
+
+
+def wards(request: HttpRequest, province: int) -> HttpResponse:
+    """A province's wards, communes and special zones as [code, name] pairs, for portal.js to fill
+    the wards' list with when a province is picked (the same list the page shows without it)."""
+    from django.http import JsonResponse
+
+    found = places.wards(province)
+    if not found:
+        raise Http404
+    response = JsonResponse({"wards": found})
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # --- check-in by the checkpoint's poster ------------------------------------------------------------

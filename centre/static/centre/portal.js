@@ -10,3 +10,25 @@ function vhdShowOffline() {
 window.addEventListener("online", vhdShowOffline);
 window.addEventListener("offline", vhdShowOffline);
 document.addEventListener("DOMContentLoaded", vhdShowOffline);
+
+// The wards' list follows the province picked, from /dia-ban/<code>.json; without this script the
+// "Chọn" button beside the province sends the form back with the province's wards listed.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const ward of document.querySelectorAll("select[data-province-field]")) {
+    const province = document.getElementById(ward.dataset.provinceField);
+    if (!province || !province.dataset.wards) continue;
+    const pick = province.parentElement.querySelector("button[name=pick]");
+    if (pick) pick.remove();  // Enter in a field sends the form itself, not "Chọn"
+    province.addEventListener("change", async () => {
+      ward.length = 1;  // the empty choice stays
+      if (!province.value) return;
+      try {
+        const response = await fetch(province.dataset.wards + encodeURIComponent(province.value) + ".json");
+        if (!response.ok) return;
+        for (const [code, name] of (await response.json()).wards) ward.add(new Option(name, code));
+      } catch (error) {
+        // no network: the list stays empty and the server says which ward is missing
+      }
+    });
+  }
+});
