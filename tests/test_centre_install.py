@@ -134,10 +134,10 @@ def test_installed_centre_units_serve_people_gates_and_the_district_as_systemd_r
         code = re.search(r"mã xác nhận (\d{6})", json.dumps(body, ensure_ascii=False)).group(1)
         status, path, _ = site.submit("/khai-bao/xac-nhan/", {"code": code})
         assert path == "/khai-bao/cua-toi/", (status, path)
-        status, path, page = site.submit("/khai-bao/to-khai/moi/", {
+        status, path, page = site.submit("/khai-bao/to-khai/moi/", {  # an address from before July 2025
             "full_name": "Nguyễn Thị Vân Anh", "citizen_id": "079203001234", "birth_year": "1990", "sex": "F",
             "nationality": "Việt Nam", "province_code": "79", "ward_code": "", "district": "Quận 1",
-            "commune": "Phường Bến Nghé",  # an address from before July 2025 "address_line": "12 Lê Lợi", "phone": "", "insurance_no": "",
+            "commune": "Phường Bến Nghé", "address_line": "12 Lê Lợi", "phone": "", "insurance_no": "",
             "relation": "", "symptoms": "no", "exposure": "no", "travel": "no", "consent": "on"})
         declaration = re.search(r"/khai-bao/to-khai/(VHD-[0-9A-Z-]+)/", path + page.decode())
         assert status == 200 and declaration, (status, path, page[:300])
