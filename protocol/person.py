@@ -50,6 +50,17 @@ def normalise_name(text: str) -> str | None:
                     and name_fits(name)) else None
 
 
+ADDRESS_PUNCTUATION = frozenset(" ,.-/'#()&:;")
+
+
+def normalise_address(text: str) -> str | None:
+    """An address or a place's name as stored (NFC, single spaces), or None where it holds what an
+    address does not: Latin letters (Vietnamese's), ASCII digits and , . - / ' # ( ) & : ; only."""
+    value = unicodedata.normalize("NFC", " ".join((text or "").split()))
+    ok = all(_name_character(c) or c in ADDRESS_PUNCTUATION or c in "0123456789" for c in value)
+    return value if ok else None
+
+
 def citizen_id_ok(text: str) -> bool:
     """A chip ID card's (CCCD) number: 12 ASCII digits."""
     return bool(_CITIZEN_ID.fullmatch(text))

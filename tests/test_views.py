@@ -739,3 +739,24 @@ def test_a_unit_registers_with_its_ward_from_the_official_list(client):
         == (1, 70)
     assert district.post("/checkpoints/new/", {**form, "checkpoint_id": "CP-NOCODE", "province_code": ""}
                          ).status_code == 302  # the codes are asked, not required, of the district's own
+
+
+def test_addresses_and_passports_hold_letters_and_digits_only(client):
+    """An address, an old district or commune, a nationality, a relation and a unit's name hold
+    Latin letters (Vietnamese's), ASCII digits and an address's punctuation; a passport Latin
+    letters and digits: anything else is refused with a message saying so, and nothing is stored."""
+    from centre.portal.models import Declaration
+
+    assert _sign_in_by_phone(client, "0987000081").status_code == 302
+    before = Declaration.objects.count()
+    for fields in ({"address_line": "12 Lê Lợi 🏠"}, {"address_line": "١٢ Lê Lợi"},
+                   {"ward_code": "", "district": "Quận Ba Đình", "commune": "Phường\u202eĐội Cấn"},
+                   {"nationality": "Việt Nam ★"}, {"relation": "mẹ 💕"}, {"passport": "В1234567"},
+                   {"passport": "C１２３４５６７", "citizen_id": ""}):
+        page = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, **fields}).content.decode()
+        assert 'id="error-summary"' in page and ("biểu tượng cảm xúc" in page or "hộ chiếu" in page), fields
+    assert Declaration.objects.count() == before
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "", "passport": " c 1234567 ",
+                                           "address_line": "  Số 12/3,  ngõ 45   Lê Lợi ", "full_name": "Ana Lúcia"})
+    d = Declaration.objects.get(passport="C1234567")
+    assert d.address_line == "Số 12/3, ngõ 45 Lê Lợi"

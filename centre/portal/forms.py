@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from centre import places
-from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
+from protocol.person import citizen_id_ok, normalise_address, normalise_insurance, normalise_name, normalise_phone
 
 MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
             "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
@@ -22,6 +22,34 @@ class Text(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         return attrs
+
+
+class PlaceText(Text):
+    """An address, a commune's or a place's name: what `normalise_address` keeps, else a clear no."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        kept = normalise_address(value)
+        if kept is None:
+            raise forms.ValidationError(_("Letters, digits, spaces and , . - / ' # ( ) only: no other symbols "
+                                          "or emoji."))
+        return kept
+
+
+class PersonName(Text):
+    """A person's name as the QR card and the gate's screen draw it (`normalise_name`)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        name = normalise_name(value)
+        if name is None:
+            raise forms.ValidationError(_("Letters only (Vietnamese or Latin), with spaces, '-', '.' or ', "
+                                          "at most 100: no digits, symbols or emoji."))
+        return name
 
 
 def yes_no(label) -> forms.TypedChoiceField:
@@ -50,10 +78,10 @@ class AddressForm(forms.Form):
                                            widget=ProvinceSelect(attrs={"data-wards": "/dia-ban/"}))
     ward_code = forms.TypedChoiceField(label=_("Ward / commune"), coerce=int, empty_value=None, required=False,
                                        help_text=_("Listed once the province is chosen."))
-    district = Text(label=_("Old address (before July 2025): district"), max_length=80, required=False,
+    district = PlaceText(label=_("Old address (before July 2025): district"), max_length=80, required=False,
                     help_text=_("Only if you do not know your new ward or commune: the district and the commune "
                                 "as your papers still write them."))
-    commune = Text(label=_("Old address: commune / ward"), max_length=80, required=False)
+    commune = PlaceText(label=_("Old address: commune / ward"), max_length=80, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,13 +159,13 @@ class CodeForm(forms.Form):
 class DeclarationForm(AddressForm):
     field_order = ["full_name", "citizen_id", "passport", "birth_year", "sex", "nationality", "province_code",
                    "ward_code", "district", "commune", "address_line", "phone", "email", "insurance_no"]
-    full_name = Text(label=_("Full name"), max_length=100)
+    full_name = PersonName(label=_("Full name"), max_length=100)
     citizen_id = forms.CharField(label=_("Citizen id (12 digits)"), max_length=12, required=False)
     passport = Text(label=_("or passport number"), max_length=20, required=False)
     birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("M", _("male")), ("F", _("female"))])
-    nationality = Text(label=_("Nationality"), max_length=60, initial="Việt Nam")
-    address_line = Text(label=_("House number, street"), max_length=200, required=False)
+    nationality = PlaceText(label=_("Nationality"), max_length=60, initial="Việt Nam")
+    address_line = PlaceText(label=_("House number, street"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     email = forms.EmailField(label=_("Email (if you wish)"), max_length=254, required=False,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
@@ -146,24 +174,23 @@ class DeclarationForm(AddressForm):
                         "loss of taste or smell?"))
     exposure = yes_no(_("Contact with a confirmed or suspected case?"))
     travel = yes_no(_("Travel through an area with cases?"))
-    relation = Text(label=_("Declaring for a relative: who they are to you (leave empty for "
-                                        "yourself)"), max_length=40, required=False)
+    relation = PlaceText(label=_("Declaring for a relative: who they are to you (leave empty for yourself)"),
+                         max_length=40, required=False)
     consent = forms.BooleanField(label=_("I commit that what I declared is true, and I agree that it is processed "
                                          "for epidemic control as the page on personal data says."),
                                  error_messages={"required": _("Without this commitment and consent nothing is "
                                                                "stored.")})
 
-    def clean_full_name(self):
-        name = normalise_name(self.cleaned_data["full_name"])
-        if name is None:
-            raise forms.ValidationError(_("Letters only (Vietnamese or Latin), with spaces, '-', '.' or ', "
-                                          "at most 100: no digits, symbols or emoji."))
-        return name
-
     def clean_citizen_id(self):
         value = self.cleaned_data["citizen_id"].strip()
         if value and not citizen_id_ok(value):
             raise forms.ValidationError(_("12 digits."))
+        return value
+
+    def clean_passport(self):
+        value = "".join(self.cleaned_data["passport"].split()).upper()
+        if value and not (value.isascii() and value.isalnum() and 5 <= len(value) <= 20):
+            raise forms.ValidationError(_("5 to 20 Latin letters and digits, as in the passport."))
         return value
 
     def clean_email(self):

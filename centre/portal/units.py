@@ -23,7 +23,16 @@ from centre.ledger.models import Checkin
 from centre.portal import otp
 from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
-from centre.portal.forms import MESSAGES, AddressForm, CodeForm, DeclarationForm, PhoneForm, Text, address_form
+from centre.portal.forms import (
+    MESSAGES,
+    AddressForm,
+    CodeForm,
+    DeclarationForm,
+    PersonName,
+    PhoneForm,
+    PlaceText,
+    address_form,
+)
 from centre.portal.models import Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.figures import TZ, checkpoint_days, day_bounds
@@ -47,10 +56,10 @@ class RegisterForm(AddressForm):
 
     OLD_ADDRESS = False
     field_order = ["name", "kind", "province_code", "ward_code", "address"]
-    name = Text(label=_("Name of the place"), max_length=200)
+    name = PlaceText(label=_("Name of the place"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Checkpoint._meta.get_field("kind").choices)
-    address = Text(label=_("House number, street"), max_length=200)
-    contact_person = Text(label=_("Contact person (the district calls them)"), max_length=100)
+    address = PlaceText(label=_("House number, street"), max_length=200)
+    contact_person = PersonName(label=_("Contact person (the district calls them)"), max_length=100)
     phone = forms.CharField(label=_("Phone (a code will be sent to it)"), max_length=20)
 
     def clean_phone(self):
@@ -225,7 +234,7 @@ def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
 
 
 class ReprintForm(forms.Form):
-    full_name = Text(label=_("Full name"), max_length=100)
+    full_name = PersonName(label=_("Full name"), max_length=100)
     birth_year = forms.IntegerField(label=_("Birth year"), min_value=1900, max_value=2100)
 
 
