@@ -546,6 +546,14 @@ def test_a_person_declares_for_self_and_a_relative_and_the_gate_reads_both(site,
     assert len(summary.find_elements(By.TAG_NAME, "a")) == 2  # each mistake links to its field
     _shot(browser, "portal-errors")
     _tap_targets_fit_a_finger(browser)
+    # The address from the official lists: the province picked, its wards listed at once.
+    browser.get(site.url + "/khai-bao/to-khai/moi/")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button[name=pick]")  # portal.js lists the wards
+    browser.find_element(By.CSS_SELECTOR, "select[name=province_code] option[value='1']").click()
+    WebDriverWait(browser, 10).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#id_ward_code option")) > 100)
+    browser.find_element(By.CSS_SELECTOR, "#id_ward_code option[value='70']").click()
+    browser.execute_script("document.querySelector('label[for=id_province_code]').scrollIntoView()")
+    _shot(browser, "portal-address")
     # Another phone sees none of it.
     other = _person(site, "0987654321")
     assert other.get(f"/khai-bao/to-khai/{ids[0]}/")[0] == 404
