@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,32 +26,35 @@ class Text(forms.CharField):
         return attrs
 
 
-class PlaceText(Text):
-    """An address, a commune's or a place's name: what `normalise_address` keeps, else a clear no."""
+class Checked(Text):
+    """Text kept as `normalise` gives it back, or refused with `message` where that gives None."""
+
+    message = ""
+    normalise: Callable[[str], str | None] = staticmethod(str.strip)
 
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return value
-        kept = normalise_address(value)
+        kept = self.normalise(value)
         if kept is None:
-            raise forms.ValidationError(_("Letters, digits, spaces and , . - / ' # ( ) only: no other symbols "
-                                          "or emoji."))
+            raise forms.ValidationError(self.message)
         return kept
 
 
-class PersonName(Text):
+class PlaceText(Checked):
+    """An address, a commune's or a place's name (`normalise_address`)."""
+
+    normalise = staticmethod(normalise_address)
+    message = _("Letters, digits, spaces and , . - / ' # ( ) only: no other symbols or emoji.")
+
+
+class PersonName(Checked):
     """A person's name as the QR card and the gate's screen draw it (`normalise_name`)."""
 
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return value
-        name = normalise_name(value)
-        if name is None:
-            raise forms.ValidationError(_("Letters only (Vietnamese or Latin), with spaces, '-', '.' or ', "
-                                          "at most 100: no digits, symbols or emoji."))
-        return name
+    normalise = staticmethod(normalise_name)
+    message = _("Letters only (Vietnamese or Latin), with spaces, '-', '.' or ', at most 100: no digits, symbols "
+                "or emoji.")
 
 
 def yes_no(label) -> forms.TypedChoiceField:
