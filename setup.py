@@ -16,8 +16,10 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["protocol", "drivers", "common", "device", "mqtt_bridge", "provisioning",
                                     "sim", "centre", "centre.*"]),
-    package_data={"device": ["*.toml"], "centre": ["templates/centre/*.html", "static/centre/*",
-                                                   "locale/*/LC_MESSAGES/*"]},
+    package_data={"device": ["*.toml"],
+                  "centre": ["templates/*.html", "templates/centre/*.html", "static/centre/*",
+                             "locale/*/LC_MESSAGES/*"],
+                  "centre.portal": ["templates/portal/*"]},
     install_requires=[
         "cryptography>=41",
         "numpy>=1.24",
