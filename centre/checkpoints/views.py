@@ -21,15 +21,12 @@ class CheckpointForm(AddressForm, forms.ModelForm):
     (a province given needs its ward)."""
 
     OLD_ADDRESS = False
+    REQUIRED = False
 
     class Meta:
         model = Checkpoint
         fields = ["checkpoint_id", "name", "province_code", "ward_code", "address", "contact_person",
                   "contact_phone", "unit"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["province_code"].required = self.fields["ward_code"].required = False
 
     def clean_checkpoint_id(self):
         value = self.cleaned_data["checkpoint_id"].strip()

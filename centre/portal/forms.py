@@ -79,6 +79,7 @@ class AddressForm(forms.Form):
     Cleaned: `province_code`, `ward_code` (or None), and the names `province`, `commune`, `district`."""
 
     OLD_ADDRESS = True
+    REQUIRED = True  # False: the codes may be left out (a filter; the district's own checkpoints)
     province_code = forms.TypedChoiceField(label=_("Province / city"), coerce=int, empty_value=None,
                                            widget=ProvinceSelect(attrs={"data-wards": "/dia-ban/"}))
     ward_code = forms.TypedChoiceField(label=_("Ward / commune"), coerce=int, empty_value=None, required=False,
@@ -102,7 +103,8 @@ class AddressForm(forms.Form):
         ward.widget.attrs["data-province-field"] = self["province_code"].auto_id
         if not self.OLD_ADDRESS:
             del self.fields["district"], self.fields["commune"]
-            ward.required = True
+            ward.required = self.REQUIRED
+        self.fields["province_code"].required = self.REQUIRED
 
     def clean(self):
         data = super().clean()
@@ -115,12 +117,11 @@ class AddressForm(forms.Form):
             data["commune"], data["district"] = ward[0], None
         elif not self.OLD_ADDRESS:
             self.add_error("ward_code", _("Choose the ward or commune from the list."))
-        elif not ((data.get("district") or "").strip() and (data.get("commune") or "").strip()):
+        elif not (data.get("district") and data.get("commune")):  # each already normalised by PlaceText
             self.add_error("ward_code", _("Choose your ward or commune; or, for an address from before July 2025, "
                                           "write its district and commune below."))
         else:
             data["ward_code"] = None
-            data["district"], data["commune"] = data["district"].strip(), data["commune"].strip()
         return data
 
 
@@ -128,10 +129,7 @@ class PlaceFilter(AddressForm):
     """A list narrowed to a province, and within it a ward, by their codes (both optional)."""
 
     OLD_ADDRESS = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["province_code"].required = self.fields["ward_code"].required = False
+    REQUIRED = False
 
     def clean(self):
         return forms.Form.clean(self)  # a filter: no ward needed

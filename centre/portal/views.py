@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
@@ -213,8 +213,6 @@ def follow_up(request: HttpRequest) -> HttpResponse:
 def wards(request: HttpRequest, province: int) -> HttpResponse:
     """A province's wards, communes and special zones as [code, name] pairs, for portal.js to fill
     the wards' list with when a province is picked (the same list the page shows without it)."""
-    from django.http import JsonResponse
-
     found = places.wards(province)
     if not found:
         raise Http404
