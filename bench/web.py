@@ -4,7 +4,9 @@ psycopg in the same run. One JSON line.
 
 Fills a fresh schema (21 days ending now, 500 checkpoints, 200,000 people) with generate_series,
 migrates the site's tables, starts `vhd-centre serve` (3 workers) and signs in as a district
-administrator. Target: p95 within 1.5x of the bare queries and under 300 ms.
+administrator. The floor, in the same run on the same server, is /accounts/ping/: a signed-in
+request that reads its session and user and does nothing else. Target: each page's p95 under 300 ms
+and within 1.5x of its bare query's p95 plus the floor's (`p95_vs_floor`).
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def main() -> None:
             day = today - timedelta(days=1)
             people = [f"VHD-{(k * 7717) % args.people}" for k in range(args.requests)]
             client.get("/live/cards/")  # warm each path once: connections, plans
+            client.get("/accounts/ping/")
+            floor = timed(lambda i: client.get("/accounts/ping/"), args.requests)
             web = {
                 "live": timed(lambda i: client.get("/live/cards/"), args.requests),
                 "report_day": timed(lambda i: client.get(f"/reports/?date_from={day}&date_to={day}"), args.requests),
@@ -145,10 +149,12 @@ def main() -> None:
         store.close()
     result = {"benchmark": "web", "checkins": total, "fill_seconds": round(fill_s, 1),
               "requests_each": args.requests}
+    result["floor"] = summary(floor)  # a signed-in request that does nothing: gunicorn, Django, the session
     for name in web:
         w, b = summary(web[name]), summary(bare[name])
-        result[name] = {"web": w, "bare_psycopg": b, "p95_ratio": round(w["p95_ms"] / max(b["p95_ms"], 0.1), 2)}
-    result["target"] = {"p95_ms": 300, "p95_ratio": 1.5}
+        result[name] = {"web": w, "bare_psycopg": b, "p95_ratio": round(w["p95_ms"] / max(b["p95_ms"], 0.1), 2),
+                        "p95_vs_floor": round(w["p95_ms"] / max(b["p95_ms"] + result["floor"]["p95_ms"], 0.1), 2)}
+    result["target"] = {"p95_ms": 300, "p95_vs_floor": 1.5}
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", accounts.home, name="home"),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", accounts.LogoutView.as_view(), name="logout"),
+    path("accounts/ping/", accounts.ping, name="ping"),
     path("fleet/", fleet.fleet, name="fleet"),
     path("live/", fleet.live, name="live"),
     path("live/cards/", fleet.live_fragment, name="live-cards"),

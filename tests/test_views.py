@@ -760,3 +760,46 @@ def test_addresses_and_passports_hold_letters_and_digits_only(client):
                                            "address_line": "  Số 12/3,  ngõ 45   Lê Lợi ", "full_name": "Ana Lúcia"})
     d = Declaration.objects.get(passport="C1234567")
     assert d.address_line == "Số 12/3, ngõ 45 Lê Lợi"
+
+
+def test_the_floor_view_reads_the_session_and_its_user_only(client):
+    """/accounts/ping/ (the benchmarks' floor): the session's user and nothing else; nobody
+    signed in is sent to sign in."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert client.get("/accounts/ping/")["Location"] == "/accounts/login/?next=/accounts/ping/"
+    assert _sign_in_by_phone(client, "0987000091").status_code == 302
+    with CaptureQueriesContext(connection) as queries:
+        r = client.get("/accounts/ping/")
+    assert r.status_code == 200 and r.content == b"ok\n" and r["Cache-Control"] == "no-store"
+    assert len(queries) == 2, [q["sql"] for q in queries]  # the session, its user
+
+
+def test_the_live_page_shows_the_busiest_checkpoints_first_a_page_at_a_time_with_every_total(client):
+    """Hundreds of checkpoints: the totals count them all, the cards come 60 a page, busiest first,
+    and a unit manager's count only its own unit's."""
+    from django.utils import timezone
+
+    from centre.checkpoints.models import Checkpoint
+    from centre.fleet.views import LIVE_PER_PAGE
+    from centre.ledger.models import CheckinHour
+    from centre.reports.figures import TZ
+
+    today, now = timezone.localtime(timezone=TZ).date(), timezone.now()
+    Checkpoint.objects.bulk_create([Checkpoint(checkpoint_id=f"CP-LIVE-{i:03d}", name=f"Điểm {i:03d}",
+                                               unit="Phường Đông" if i < 5 else "Phường Tây") for i in range(130)])
+    CheckinHour.objects.bulk_create([CheckinHour(day=today, checkpoint_id=f"CP-LIVE-{i:03d}", hour=8, ins=i + 1,
+                                                 outs=1, last_at=now) for i in range(130)])
+    client.force_login(_staff("live-district", "district_admin"))
+    page = client.get("/live/").content.decode()
+    total = client.get("/live/cards/").context
+    assert total["in"] >= sum(range(1, 131)) and total["checkpoints"] >= 130
+    cards = re.findall(r"<small>(CP-LIVE-\d+)</small>", page)
+    assert len(cards) == LIVE_PER_PAGE == 60 and cards[:2] == ["CP-LIVE-129", "CP-LIVE-128"]
+    last = re.findall(r"<small>(CP-[A-Z0-9-]+)</small>", client.get("/live/cards/?page=3").content.decode())
+    assert "CP-LIVE-000" in last and 'href="?page=2"' in client.get("/live/?page=3").content.decode()
+    assert 'data-src="/live/cards/?page=3"' in client.get("/live/?page=3").content.decode()
+    client.force_login(_staff("live-unit", "unit_manager", "Phường Đông"))
+    mine = client.get("/live/cards/").context
+    assert (mine["checkpoints"], mine["in"], mine["out"]) == (5, 15, 5)

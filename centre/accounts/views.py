@@ -57,3 +57,12 @@ def home(request: HttpRequest) -> HttpResponse:
         if request.user.has_perm(perm):
             return redirect(page)
     return render(request, "centre/nothing.html", status=403)
+
+
+@login_required
+def ping(request: HttpRequest) -> HttpResponse:
+    """The least a signed-in request costs on this site: the session read and its user, no other
+    query, no template. The benchmarks' floor (bench/web.py, bench/portal.py), and a session check."""
+    response = HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -46,14 +47,14 @@ def seen_ago(now: datetime, then: datetime | None) -> str:
     return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
-def _today(request: HttpRequest) -> list[dict]:
-    """Per checkpoint of today (Vietnam's day): check-ins, check-outs, last scan, and per hour the
-    check-ins, from the rollup every insert keeps (24 rows a checkpoint at most), on either database."""
+LIVE_PER_PAGE = 60
+
+
+def _today(request: HttpRequest) -> dict:
+    """Today's check-ins (Vietnam's day) per checkpoint, from the rollup every insert keeps (24
+    rows a checkpoint at most), on either database: the totals of every checkpoint the user sees,
+    and one page of cards, the busiest first (check-ins, check-outs, last scan, check-ins per hour)."""
     today = timezone.localtime(timezone=TZ).date()
-    checkpoints = Checkpoint.objects.all()
-    unit = unit_of(request.user)
-    if unit is not None:
-        checkpoints = checkpoints.filter(unit=unit)
     per: dict[str, dict] = {}
     for r in CheckinHour.objects.filter(day=today).values_list("checkpoint_id", "hour", "ins", "outs", "last_at"):
         checkpoint_id, hour, ins, outs, last_at = r
@@ -61,18 +62,19 @@ def _today(request: HttpRequest) -> list[dict]:
         b["in"] += ins
         b["out"] += outs
         b["hours"][hour % 24] += ins
-        last = timezone.localtime(last_at, TZ)
-        b["last"] = max(b["last"], last) if b["last"] else last
-    return _cards(checkpoints, per)
-
-
-def _cards(checkpoints, per: dict) -> list[dict]:
-    cards = []
-    for cp in checkpoints.filter(checkpoint_id__in=list(per)).order_by("name")[:500]:
-        b = per[cp.checkpoint_id]
-        cards.append({"checkpoint": cp, "in": b["in"], "out": b["out"], "last": b["last"],
-                      "chart": chart_path(b["hours"]), "peak": max(b["hours"])})
-    return cards
+        b["last"] = max(b["last"], last_at) if b["last"] else last_at
+    checkpoints = Checkpoint.objects.filter(checkpoint_id__in=list(per))
+    unit = unit_of(request.user)
+    if unit is not None:
+        checkpoints = checkpoints.filter(unit=unit)
+    names = dict(checkpoints.values_list("checkpoint_id", "name"))
+    busiest = sorted(names, key=lambda k: (-per[k]["in"], names[k], k))
+    page = Paginator(busiest, LIVE_PER_PAGE).get_page(request.GET.get("page"))
+    cards = [{"id": k, "name": names[k], "in": per[k]["in"], "out": per[k]["out"],
+              "last": timezone.localtime(per[k]["last"], TZ), "chart": chart_path(per[k]["hours"]),
+              "peak": max(per[k]["hours"])} for k in page.object_list]
+    return {"cards": cards, "page": page, "checkpoints": len(names),
+            "in": sum(per[k]["in"] for k in names), "out": sum(per[k]["out"] for k in names)}
 
 
 def chart_path(hours: list[int], height: int = 60) -> str:
@@ -90,10 +92,10 @@ def chart_path(hours: list[int], height: int = 60) -> str:
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
 def live(request: HttpRequest) -> HttpResponse:
-    return render(request, "centre/live.html", {"cards": _today(request)})
+    return render(request, "centre/live.html", _today(request))
 
 
 @login_required
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
 def live_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "centre/live_cards.html", {"cards": _today(request)})
+    return render(request, "centre/live_cards.html", _today(request))
