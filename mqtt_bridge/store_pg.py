@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import UTC, datetime
 
 import msgspec
@@ -33,6 +34,10 @@ def month_bounds(t: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+# The store over each borrowed connection (PgStore.borrowing), for as long as the connection lives.
+_BORROWED: weakref.WeakKeyDictionary[psycopg.Connection, PgStore] = weakref.WeakKeyDictionary()
+
+
 class PgStore(Store):
     dialect = "postgresql"
     _borrowed = False  # True: the connection is someone else's to close
@@ -48,10 +53,19 @@ class PgStore(Store):
     @classmethod
     def borrowing(cls, conn: psycopg.Connection) -> PgStore:
         """The store over a connection someone else opened and will close (the web site's):
-        no second connection per request, the same partitions, guard and rollups as the bridge's."""
-        store = cls.__new__(cls)
-        store.url, store.connect_timeout, store._partitions, store._staging = "", 5, set(), False
-        store.conn, store._borrowed = conn, True
+        no second connection per request, the same partitions, guard and rollups as the bridge's.
+        While the connection lives (Django keeps it for CONN_MAX_AGE), the same store serves each
+        request on it, so the partitions it has seen and its staging table are not looked up again
+        per check-in. Inside the owner's own transaction, which may yet roll back what the store
+        makes, a store of its own that remembers nothing."""
+        idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        store = _BORROWED.get(conn) if idle else None
+        if store is None:
+            store = cls.__new__(cls)
+            store.url, store.connect_timeout, store._partitions, store._staging = "", 5, set(), False
+            store.conn, store._borrowed = conn, True
+            if idle:
+                _BORROWED[conn] = store
         return store
 
     def _connect(self) -> None:

@@ -620,3 +620,27 @@ def test_the_bridge_refuses_a_schema_it_was_not_built_for(pg_url, tmp_path):
                      (SCHEMA[0],))
     r = run()
     assert r.returncode == 1 and f"newer than this bridge knows ({SCHEMA[0]}.9999_later)" in r.stderr
+
+
+def test_a_borrowed_connection_keeps_one_store_while_idle_and_a_fresh_one_inside_its_owners_transaction(store_url):
+    """The web site's connection: the store over it is kept while it lives (partitions and the
+    staging table are not looked up again per check-in), but inside the owner's own transaction,
+    which may roll back what the store makes, a fresh one; every event is stored once either way."""
+    import psycopg
+
+    from mqtt_bridge.store_pg import PgStore
+
+    conn = psycopg.connect(store_url, autocommit=True)
+    try:
+        first = PgStore.borrowing(conn)
+        assert first.insert_checkins([Event.from_dict(make_event(1))]) == 1
+        assert PgStore.borrowing(conn) is first and first._staging and first._partitions
+        with conn.transaction(force_rollback=True):
+            inside = PgStore.borrowing(conn)
+            assert inside is not first and not inside._staging
+            assert inside.insert_checkins([Event.from_dict(make_event(2))]) == 1
+        assert PgStore.borrowing(conn) is first
+        assert first.insert_checkins([Event.from_dict(make_event(1)), Event.from_dict(make_event(2))]) == 1
+        assert first.count_checkins() == 2
+    finally:
+        conn.close()

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 
@@ -37,17 +38,18 @@ class LogoutView(auth_views.LogoutView):
 
 
 def roles(request: HttpRequest) -> dict:
-    """What the navigation shows: only what the signed-in role may open."""
+    """What the navigation shows: only what the signed-in role may open. Read when a page's
+    navigation asks (a portal page never does, so it costs no permission query)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"can": {"fleet": user.has_perm("fleet.view_device"),
-                    "live": user.has_perm("checkpoints.view_checkpoint"),
-                    "checkpoints": user.has_perm("checkpoints.view_checkpoint"),
-                    "reports": user.has_perm("reports.view_reports"),
-                    "trace": user.has_perm("reports.trace_contacts"),
-                    "audit": user.has_perm("reports.view_auditentry"),
-                    "admin": user.is_staff}}
+    return {"can": SimpleLazyObject(lambda: {"fleet": user.has_perm("fleet.view_device"),
+                                             "live": user.has_perm("checkpoints.view_checkpoint"),
+                                             "checkpoints": user.has_perm("checkpoints.view_checkpoint"),
+                                             "reports": user.has_perm("reports.view_reports"),
+                                             "trace": user.has_perm("reports.trace_contacts"),
+                                             "audit": user.has_perm("reports.view_auditentry"),
+                                             "admin": user.is_staff})}
 
 
 @login_required
