@@ -34,6 +34,22 @@ def month_bounds(t: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+# A batch of check-ins goes in by these three statements, in one transaction: the staging table
+# (once a session), COPY into it, and one statement that stores each event id once (the id goes
+# into the guard first: an id already stored, at whatever time, is not stored again), the row into
+# the partitioned table, and what is stored into the rollups. bench/bridge.py times them bare.
+STAGE_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS checkins_stage (LIKE checkins INCLUDING DEFAULTS) "
+               "ON COMMIT DELETE ROWS")
+_COLS = ", ".join(CHECKIN_COLUMNS)
+_HOURLY, _PEOPLE = rollup_sql("ins")
+COPY_TO_STAGE = f"COPY checkins_stage ({_COLS}) FROM STDIN"
+STORE_FROM_STAGE = (f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_at) "
+                    f"SELECT event_id, scanned_at FROM checkins_stage ON CONFLICT DO NOTHING "
+                    f"RETURNING event_id), ins AS (INSERT INTO checkins ({_COLS}) SELECT {_COLS} "
+                    f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING "
+                    f"RETURNING *), h AS ({_HOURLY}), p AS ({_PEOPLE}) "
+                    f"SELECT count(*) FROM ins")
+
 # The store over each borrowed connection (PgStore.borrowing), for as long as the connection lives.
 _BORROWED: weakref.WeakKeyDictionary[psycopg.Connection, PgStore] = weakref.WeakKeyDictionary()
 
@@ -129,28 +145,19 @@ class PgStore(Store):
         # One row per event id (a resent event may sit twice in one batch), then COPY into a
         # staging table and a single INSERT ... ON CONFLICT DO NOTHING: retries cost nothing.
         rows = list({r[0]: r for r in (checkin_row(e) for e in events)}.values())
-        cols = ", ".join(CHECKIN_COLUMNS)
         months = {(e.time.year, e.time.month): e.time for e in events}
 
         def work(conn):
             for t in months.values():
                 self._partition_for(conn, t)
             if not self._staging:
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS checkins_stage "
-                             "(LIKE checkins INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                conn.execute(STAGE_TABLE)
                 self._staging = True
             with conn.cursor() as cur:
-                with cur.copy(f"COPY checkins_stage ({cols}) FROM STDIN") as copy:
+                with cur.copy(COPY_TO_STAGE) as copy:
                     for r in rows:
                         copy.write_row(r)
-                # The id goes in first: an id already stored, at whatever time, is not stored again.
-                # What is stored goes into the rollups in the same statement.
-                hourly, people = rollup_sql("ins")
-                cur.execute(f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_at) "
-                            f"SELECT event_id, scanned_at FROM checkins_stage ON CONFLICT DO NOTHING "
-                            f"RETURNING event_id), ins AS (INSERT INTO checkins ({cols}) SELECT {cols} "
-                            f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING "
-                            f"RETURNING *), h AS ({hourly}), p AS ({people}) SELECT count(*) FROM ins")
+                cur.execute(STORE_FROM_STAGE)
                 return cur.fetchone()[0]
 
         return self._run(work)
