@@ -65,9 +65,9 @@ backoff_min_seconds = 0.2
 backoff_max_seconds = 2
 """, device_id=DEVICE, checkpoint_id=CHECKPOINT)
 
-    def start_bridge(self, db_url: str | None = None) -> subprocess.Popen:
+    def start_bridge(self, db_url: str | None = None, *extra: str) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker", self.broker.url,
-                                 "--db", db_url or self.db_url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                                 "--db", db_url or self.db_url, *extra], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         self.bridges.append(proc)
         self.bridge_logs.append(StderrReader(proc))
         return proc
