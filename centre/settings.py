@@ -57,6 +57,13 @@ TEMPLATES = [{
     ]},
 }]
 DATABASES = {"default": config.django_databases(config.database_url())}
+# A PostgreSQL streaming replica for reports and tracing (centre/reports/replica.py): read while at
+# most VHD_CENTRE_REPLICA_MAX_LAG seconds behind, else the primary.
+if config.text("VHD_CENTRE_REPLICA_DB"):
+    DATABASES["replica"] = {**config.django_databases(config.text("VHD_CENTRE_REPLICA_DB")),
+                            "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["centre.reports.replica.ReportsRouter"]
+REPLICA_MAX_LAG_S = config.number("VHD_CENTRE_REPLICA_MAX_LAG", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Passwords: argon2 first; sessions in the database (a restart logs nobody out, logout ends the

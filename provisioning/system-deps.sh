@@ -13,7 +13,8 @@ have_lib libzbar.so.0 || need+=(libzbar0)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "$mode" = test ]; then
-  command -v pg_ctlcluster >/dev/null 2>&1 || [ -n "${DATABASE_URL:-}" ] || need+=(postgresql)
+  # the server's own binaries too: the replica test starts a primary and a streaming replica of its own
+  { command -v pg_ctlcluster && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || need+=(postgresql)
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify the unit files
   # The dashboard is tested in headless Chromium driven through chromedriver.
   { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || need+=(chromium chromium-driver)

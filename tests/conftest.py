@@ -127,4 +127,4 @@ def careless_umask():
     os.umask(saved)
 
 
-from tests.services import django_script, gateway, mosquitto, pg_url  # noqa: E402,F401  (fixtures)
+from tests.services import django_script, gateway, mosquitto, pg_replica, pg_url  # noqa: E402,F401  (fixtures)

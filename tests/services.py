@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import psycopg
@@ -283,3 +284,59 @@ def django_script(tmp_path):
         return json.loads(r.stdout.strip().splitlines()[-1])
 
     return run
+
+
+@pytest.fixture
+def pg_replica(tmp_path_factory):
+    """A PostgreSQL primary and its streaming replica (pg_basebackup -R), each a fresh cluster on a
+    free loopback port, run as the postgres user when the tests run as root; their URLs."""
+    import glob
+    import shutil
+    import subprocess
+    import tempfile
+
+    from provisioning.mosquitto import free_port
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not bins:
+        pytest.fail("PostgreSQL's server binaries are missing: `make test` installs postgresql")
+    bindir = os.path.dirname(bins[-1])
+    root = tempfile.mkdtemp(prefix="vhd-pg-")
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    os.chmod(root, 0o755)
+
+    def run(*args: str) -> None:
+        r = subprocess.run([*as_owner, *args], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+
+    primary, replica = os.path.join(root, "primary"), os.path.join(root, "replica")
+    ports = free_port(), free_port()
+    run(f"{bindir}/initdb", "-D", primary, "-U", "vhd", "--auth=trust", "--no-locale", "-E", "UTF8")
+    with open(os.path.join(primary, "postgresql.conf"), "a") as conf:  # appended: its owner stays
+        conf.write(f"port = {ports[0]}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
+                   "wal_level = replica\nfsync = off\nhot_standby = on\n")
+    started = []
+    try:
+        run(f"{bindir}/pg_ctl", "-D", primary, "-l", f"{root}/primary.log", "-w", "start")
+        started.append(primary)
+        run(f"{bindir}/pg_basebackup", "-h", "127.0.0.1", "-p", str(ports[0]), "-U", "vhd", "-D", replica, "-R",
+            "-X", "stream", "-c", "fast")
+        with open(os.path.join(replica, "postgresql.auto.conf"), "a") as conf:
+            conf.write(f"port = {ports[1]}\n")
+        run(f"{bindir}/pg_ctl", "-D", replica, "-l", f"{root}/replica.log", "-w", "start")
+        started.append(replica)
+
+        def stop_replica() -> None:
+            run(f"{bindir}/pg_ctl", "-D", replica, "-m", "fast", "-w", "stop")
+            started.remove(replica)
+
+        primary_url, replica_url = (f"postgresql://vhd@127.0.0.1:{p}/postgres" for p in ports)
+        yield SimpleNamespace(primary=primary_url, replica=replica_url, stop_replica=stop_replica)
+    finally:
+        for data in reversed(started):
+            subprocess.run([*as_owner, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)

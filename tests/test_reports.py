@@ -1,6 +1,7 @@
 """Reports, contact tracing and retention on real databases (PostgreSQL and SQLite)."""
 
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -224,3 +225,69 @@ def test_figures_are_equal_on_both_databases_and_to_a_plain_count(pg_url, tmp_pa
         s.close()
     assert reports[0] == reports[1]
     assert {u.unit for u in reports[0][1]} == {"Phường 1", "(none)"}
+
+
+_REPORT_ON_THE_SITE = r"""
+import json, sys, django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.test import Client
+from centre.ledger.models import CheckinHour
+from centre.reports import replica
+day = sys.argv[1]
+user, _ = get_user_model().objects.get_or_create(username="replica-admin", is_superuser=True, is_staff=True)
+client = Client()
+client.force_login(user)
+page = client.get(f"/reports/?date_from={day}&date_to={day}").content.decode()
+source = replica.reading()
+row = next(r for r in page.split("<tr>") if "CP-A" in r)
+print(json.dumps({"alias": source.alias, "lag": source.lag_s, "fallback": source.fallback,
+                  "rollups_from": CheckinHour.objects.all().db, "row": row,
+                  "note": page.split('id="source">', 1)[1].split("</p>", 1)[0] if 'id="source"' in page else ""}))
+"""
+
+
+def test_reports_read_a_streaming_replica_within_the_lag_they_accept_else_the_primary(pg_replica, django_script):
+    """With VHD_CENTRE_REPLICA_DB set, the district's report reads a real streaming replica (its
+    rollups routed there by the site's database router) and says how far behind it is; with
+    the replica's replay paused it shows the replica's older figure while within the accepted
+    lag, the primary's beyond it, and the primary's when the replica is down."""
+    import psycopg
+
+    migrate_database(pg_replica.primary)
+    s = open_store(pg_replica.primary)
+    s.add_checkpoint("CP-A", "Trường A", unit="Phường 1")
+    s.add_device("gate-a", "CP-A")
+    at_a = [ev(i, subj, d, t, cp) for i, (subj, d, t, cp) in enumerate(SCANS) if cp == "CP-A"]
+    s.insert_checkins(at_a)
+    day = str(DAY)
+
+    def replayed(n: int) -> bool:
+        with psycopg.connect(pg_replica.replica, autocommit=True) as r:
+            return r.execute("SELECT count(*) FROM checkins").fetchone()[0] == n
+
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while not replayed(len(at_a)):
+        assert datetime.now(UTC) < deadline, "the replica never replayed the check-ins"
+        time.sleep(0.1)
+    site = {"db": pg_replica.primary, "VHD_CENTRE_REPLICA_DB": pg_replica.replica}
+    out = django_script(_REPORT_ON_THE_SITE, day, **site)
+    assert (out["alias"], out["rollups_from"], out["fallback"]) == ("replica", "replica", False)
+    assert ">4<" in out["row"] and "bản sao" in out["note"]  # four check-ins at A, read on the replica
+    with psycopg.connect(pg_replica.replica, autocommit=True) as r:
+        r.execute("SELECT pg_wal_replay_pause()")
+    s.insert_checkins([ev(100, "VHD-GIANG", "in", at(11, 0), "CP-A")])
+    while not psycopg.connect(pg_replica.replica, autocommit=True).execute(
+            "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()").fetchone()[0]:
+        assert datetime.now(UTC) < deadline + timedelta(seconds=30), "the replica received nothing"
+        time.sleep(0.1)
+    behind = django_script(_REPORT_ON_THE_SITE, day, **site, VHD_CENTRE_REPLICA_MAX_LAG="3600")
+    assert behind["alias"] == "replica" and behind["lag"] > 0 and ">4<" in behind["row"]  # the older figure
+    fresh = django_script(_REPORT_ON_THE_SITE, day, **site, VHD_CENTRE_REPLICA_MAX_LAG="0")
+    assert (fresh["alias"], fresh["fallback"]) == ("default", True) and ">5<" in fresh["row"]
+    assert "máy chính" in fresh["note"]
+    pg_replica.stop_replica()
+    down = django_script(_REPORT_ON_THE_SITE, day, **site)
+    assert (down["alias"], down["fallback"], down["rollups_from"]) == ("default", True, "default")
+    assert ">5<" in down["row"]
+    s.close()

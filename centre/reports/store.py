@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import connection
+from django.db import connections
 
+from centre.reports.replica import Source, reading
 from protocol.event import format_time
 
 
 class SiteStore:
     """What mqtt_bridge's report and trace functions read, through Django's connection (no second
-    connection per request; `?` placeholders as the bridge's store takes them)."""
+    connection per request; `?` placeholders as the bridge's store takes them): the replica's when
+    reports read one (`source`), else the primary's."""
+
+    def __init__(self, source: Source | None = None):
+        self.source = source or reading()
+
+    @property
+    def connection(self):
+        return connections[self.source.alias]
 
     @property
     def dialect(self) -> str:
-        return "postgresql" if connection.vendor == "postgresql" else "sqlite"
+        return "postgresql" if self.connection.vendor == "postgresql" else "sqlite"
 
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
-        with connection.cursor() as cur:
+        with self.connection.cursor() as cur:
             cur.execute(sql.replace("?", "%s"), list(args))
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def query_named(self, sql: str, params: dict) -> list[dict]:
-        with connection.cursor() as cur:
+        with self.connection.cursor() as cur:
             cur.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

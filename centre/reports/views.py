@@ -87,11 +87,12 @@ def _csv(rows: list | str, name: str) -> HttpResponse:
 def reports(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     rows: list = []
-    error = None
+    error, source = None, None
     if form.is_valid():
         first, last, by = form.cleaned_data["date_from"], form.cleaned_data["date_to"], form.cleaned_data["by"]
         unit = unit_of(request.user)
         store = SiteStore()
+        source = store.source
         try:
             rows = unit_days(store, first, last) if by == "unit" else checkpoint_days(store, first, last)
         except ReportError as exc:
@@ -102,7 +103,8 @@ def reports(request: HttpRequest) -> HttpResponse:
             _audit(request, AuditEntry.REPORT_EXPORT, f"{by or 'checkpoint'} {first}..{last}")
             return _csv(rows, f"bao-cao-{first}-{last}.csv")
     return render(request, "centre/reports.html", {"form": form, "rows": rows[:2000], "total": len(rows),
-                                                   "error": error, "query": request.GET.urlencode()})
+                                                   "error": error, "query": request.GET.urlencode(),
+                                                   "source": source})
 
 
 @login_required
@@ -114,7 +116,8 @@ def trace_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         start, end = day_bounds(d["date_from"], d["date_to"], TZ)
-        visits, contacts = trace(SiteStore(), d["person"].strip(), start, end, timedelta(hours=d["max_stay_hours"]))
+        store = SiteStore()
+        visits, contacts = trace(store, d["person"].strip(), start, end, timedelta(hours=d["max_stay_hours"]))
         export = "export" in request.POST
         _audit(request, AuditEntry.TRACE_EXPORT if export else AuditEntry.TRACE, d["person"].strip(), d["reason"])
         if export:
@@ -124,7 +127,7 @@ def trace_view(request: HttpRequest) -> HttpResponse:
                       c.last_overlap.astimezone(TZ).isoformat(), c.overlap_minutes] for c in contacts]
             return _csv(csv_text(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"], rows),
                         "truy-vet.csv")
-        result = {"visits": visits, "contacts": contacts}
+        result = {"visits": visits, "contacts": contacts, "source": store.source}
     return render(request, "centre/trace.html", {"form": form, "result": result, "tz": TZ})
 
 
