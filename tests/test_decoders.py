@@ -110,3 +110,20 @@ def test_decoding_stops_at_its_budget():
     spent, unlimited = Counting(budget_ms=0), Counting(budget_ms=10_000)
     assert spent.decode(frame) == [] and unlimited.decode(frame) == []
     assert spent.passes <= 2 < unlimited.passes  # the cheap passes, then it stopped
+
+
+def test_the_held_out_camera_generator_makes_frames_the_gate_reads_and_never_misreads():
+    """sim/camera.py (the frames the decoder was never tuned on): a CCCD code through its camera
+    effects is read as itself or not at all, most of the time read; an empty frame gives nothing."""
+    import random
+
+    from sim.camera import HEIGHT, WIDTH, camera_frame, modules
+
+    rng = random.Random(7)
+    gate = make_decoder("zxing")
+    frames = [camera_frame(modules(VIET_CARD), rng, 4.0) for _ in range(12)]
+    assert all(f.shape == (HEIGHT, WIDTH) for f in frames)
+    texts = [[d.text for d in gate.decode(f)] for f in frames]
+    assert all(t in ([], [VIET_CARD]) for t in texts), texts
+    assert sum(t == [VIET_CARD] for t in texts) >= 6, texts
+    assert gate.decode(camera_frame(None, rng)) == []
