@@ -69,6 +69,7 @@ bench: system-deps venv
 	$(PY) bench/gate_rss.py
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/bridge.py
 	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/drain.py
+	DATABASE_URL="$$(bash provisioning/test-services.sh)" $(PY) bench/portal.py
 
 clean:
 	rm -rf $(VENV) $(OUT) tests/axe/node_modules *.egg-info .pytest_cache .ruff_cache .hypothesis
