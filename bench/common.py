@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -81,3 +87,23 @@ def fill_checkins(store, start, rows: int, days: int, people: int, checkpoints: 
     store.conn.commit()
     store.conn.execute("ANALYZE")
     store.conn.commit()
+
+
+def serve_site(db_url: str, env: dict, workers: int) -> tuple[subprocess.Popen, int]:
+    """`vhd-centre serve` (gunicorn) on a free loopback port, answering; the process and its port."""
+    from provisioning.mosquitto import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "centre.cli", "--db", db_url, "serve", "--listen",
+                               f"127.0.0.1:{port}", "--workers", str(workers)], env=env, cwd=ROOT,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()
+            return server, port
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the centre's site did not start") from None
+            time.sleep(0.2)

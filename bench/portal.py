@@ -24,7 +24,6 @@ import json
 import os
 import queue
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,9 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import temp_schema  # noqa: E402
+from bench.common import serve_site, temp_schema  # noqa: E402
 from mqtt_bridge.locate import migrate_database  # noqa: E402
-from provisioning.mosquitto import free_port  # noqa: E402
 
 CHECKPOINT = "CP-CHO-01"
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -220,20 +218,8 @@ def main() -> None:
         sms = Path(home, "sms.jsonl")
         env = {**os.environ, "VHD_CENTRE_HOME": home, "VHD_SMS_BACKEND": "file", "VHD_SMS_FILE": str(sms),
                "VHD_SMS_MAX_PER_ADDRESS": "1000000", "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000000"}
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "centre.cli", "--db", url, "serve", "--listen",
-                                   f"127.0.0.1:{port}", "--workers", str(args.workers)], env=env, cwd=ROOT,
-                                  stderr=subprocess.DEVNULL)
+        server, port = serve_site(url, env, args.workers)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("bench/portal.py: the site did not start") from None
-                    time.sleep(0.2)
             signed = [Phone(port, p) for p in phones]
             with ThreadPoolExecutor(min(args.clients, 8)) as pool:  # before the rush, not timed
                 ready = sum(1 for end in pool.map(lambda p: p.sign_in(sms), signed) if end)

@@ -29,12 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fill_checkins, temp_schema  # noqa: E402
+from bench.common import fill_checkins, serve_site, temp_schema  # noqa: E402
 from centre.reports.figures import TZ, checkpoint_days  # noqa: E402
 from centre.reports.tracing import trace  # noqa: E402
 from mqtt_bridge.locate import migrate_database  # noqa: E402
 from mqtt_bridge.store import open_store  # noqa: E402
-from provisioning.mosquitto import free_port  # noqa: E402
 
 PASSWORD = "mat-khau-do-tai-2021"
 
@@ -104,21 +103,9 @@ def main() -> None:
         Path(home, "pw").write_text(PASSWORD)
         subprocess.run([*centre, "createuser", "bench", "--role", "district_admin", "--password-file",
                         str(Path(home, "pw"))], env=env, check=True, capture_output=True, cwd=ROOT)
-        port = free_port()
-        server = subprocess.Popen([*centre, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "3"],
-                                  env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        server, port = serve_site(url, env, workers=3)
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/accounts/login/", timeout=2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            client = Client(base)
+            client = Client(f"http://127.0.0.1:{port}")
             client.post("/accounts/login/", {"username": "bench", "password": PASSWORD})
             client.token("/trace/")  # the signed-in session's token, fetched once, outside the timings
             today = end.astimezone(TZ).date()
