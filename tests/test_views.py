@@ -803,3 +803,42 @@ def test_the_live_page_shows_the_busiest_checkpoints_first_a_page_at_a_time_with
     client.force_login(_staff("live-unit", "unit_manager", "Phường Đông"))
     mine = client.get("/live/cards/").context
     assert (mine["checkpoints"], mine["in"], mine["out"]) == (5, 15, 5)
+
+
+def test_a_trace_lists_the_200_most_exposed_contacts_and_the_csv_all_of_them(client):
+    """250 people shared a checkpoint with the person traced: the page lists the 200 longest
+    together (most exposed first) and says so; the CSV has every one."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+
+    from centre.reports.views import TRACE_SHOWN
+    from mqtt_bridge.centre_api import store_on
+    from protocol.event import Event, format_time, uuid7
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+
+    def ev(n, subject, direction, when):
+        return Event.from_dict(dict(
+            event_id=uuid7(int(when.timestamp() * 1000), n.to_bytes(10, "big")), device_id="gate-tr",
+            checkpoint_id="CP-TR", direction=direction, kind="vhd", subject=subject, display_name=f"Người {n}",
+            scanned_at=format_time(when), mono_ns=n, boot_id="b", time_synced=True, firmware="0.1.0"))
+
+    events = [ev(1, "VHD-TRACED", "in", start), ev(2, "VHD-TRACED", "out", start + timedelta(hours=3))]
+    for k in range(250):  # two by two, each pair a minute longer than the one before
+        events += [ev(10 + 2 * k, f"VHD-NEAR-{k:03d}", "in", start + timedelta(minutes=1)),
+                   ev(11 + 2 * k, f"VHD-NEAR-{k:03d}", "out", start + timedelta(minutes=2 + k // 2))]
+    connection.ensure_connection()
+    store_on(connection.vendor, connection.connection).insert_checkins(events)
+    client.force_login(_staff("trace-many", "tracer"))
+    form = {"person": "VHD-TRACED", "date_from": (start - timedelta(days=1)).strftime("%d/%m/%Y"),
+            "date_to": (start + timedelta(days=1)).strftime("%d/%m/%Y"), "max_stay_hours": "4",
+            "reason": "Ca bệnh số 250"}
+    page = client.post("/trace/", form).content.decode()
+    listed = re.findall(r"<td>(VHD-NEAR-\d+)</td>", page)
+    assert len(listed) == TRACE_SHOWN == 200 and 'id="contacts-shown"' in page
+    assert set(listed) == {f"VHD-NEAR-{k:03d}" for k in range(50, 250)} and listed[0] in ("VHD-NEAR-248",
+                                                                                         "VHD-NEAR-249")
+    assert "(250)" in page
+    rows = list(csv.DictReader(io.StringIO(client.post("/trace/", {**form, "export": "1"}).content.decode())))
+    assert sum(r["type"] == "contact" for r in rows) == 250
