@@ -205,7 +205,7 @@ def bridge_drain(url: str, db_url: str, msgs, total_events: int) -> float:
     """The bridge draining messages queued for its persistent session (events stored, acked)."""
     store = open_store(db_url)
     with store.conn.transaction():
-        store.conn.execute("TRUNCATE checkins, checkin_ids, checkin_hourly, checkin_people")
+        store.conn.execute("TRUNCATE checkins, checkin_ids, checkin_hourly, checkin_people, checkin_daily")
     run = next(_runs)
     name = f"bench-drain-bridge-{os.getpid()}-{run}"
     link = mqtt_link(name, BrokerUrl.parse(url), clean_start=False, session_expiry=3600, max_inflight=100,

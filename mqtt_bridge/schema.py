@@ -9,7 +9,7 @@ from protocol.event import LOCAL_TIME_ZONE
 
 # The newest migration of the ledger app (centre/ledger/migrations) this bridge's SQL was written
 # against; a test keeps it equal to that app's newest migration.
-SCHEMA = ("ledger", "0004_checkpoint_approval")
+SCHEMA = ("ledger", "0005_checkin_daily")
 
 CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "direction", "kind", "subject",
                    "display_name", "mono_ns", "boot_id", "time_synced", "firmware")
@@ -18,7 +18,8 @@ CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "dire
 # scans) kept up to date by every insert, on both databases: per checkpoint, local day and hour the
 # check-ins and check-outs; per checkpoint, day and person their last scan. On PostgreSQL
 # `rollup_sql` adds a batch of check-ins to them in the insert's own statement; SQLite's store
-# does the same in the insert's transaction.
+# does the same in the insert's transaction. Per checkpoint and day, the people and those still
+# inside (checkin_daily) follow from checkin_people by the database's own triggers (ledger 0005).
 ROLLUP_TZ = LOCAL_TIME_ZONE
 ROLLUP_PERSON = "coalesce(d.citizen_id, c.subject)"
 
@@ -29,7 +30,8 @@ def rollup_sql(source: str) -> tuple[str, str]:
     local = f"(c.scanned_at AT TIME ZONE '{ROLLUP_TZ}')"
     hourly = (f"INSERT INTO checkin_hourly SELECT {local}::date, c.checkpoint_id, extract(hour FROM {local})::int, "
               "count(*) FILTER (WHERE c.direction = 'in'), count(*) FILTER (WHERE c.direction = 'out'), "
-              f"max(c.scanned_at) FROM {source} c GROUP BY 1, 2, 3 ON CONFLICT (day, checkpoint_id, hour) DO UPDATE "
+              f"max(c.scanned_at) FROM {source} c GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "  # rows locked in one order
+              "ON CONFLICT (day, checkpoint_id, hour) DO UPDATE "
               "SET ins = checkin_hourly.ins + excluded.ins, outs = checkin_hourly.outs + excluded.outs, "
               "last_at = greatest(checkin_hourly.last_at, excluded.last_at)")
     people = (f"INSERT INTO checkin_people SELECT DISTINCT ON (1, 2, 3) {local}::date, c.checkpoint_id, "

@@ -328,6 +328,7 @@ class SqliteStore(Store):
         with self._transaction() as conn:
             conn.execute("DELETE FROM checkin_hourly")
             conn.execute("DELETE FROM checkin_people")
+            conn.execute("DELETE FROM checkin_daily")  # its triggers count it again from checkin_people
             _roll_up(conn, conn.execute("SELECT scanned_at, checkpoint_id, direction, kind, subject FROM checkins "
                                         "ORDER BY scanned_at").fetchall())
 

@@ -165,7 +165,7 @@ class PgStore(Store):
     def rebuild_rollups(self) -> None:
         """The rollups counted again from the check-ins (after rows were loaded around the bridge)."""
         def work(conn):
-            conn.execute("TRUNCATE checkin_hourly, checkin_people")
+            conn.execute("TRUNCATE checkin_hourly, checkin_people, checkin_daily")
             for sql in rollup_sql("checkins"):
                 conn.execute(sql)
 

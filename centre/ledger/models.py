@@ -118,3 +118,18 @@ class CheckinPerson(models.Model):
 
     class Meta:
         db_table = "checkin_people"
+
+
+class CheckinDay(models.Model):
+    """Per checkpoint and local day: the people who came (one row of checkin_people each) and of
+    them those whose last scan was a check-in. Kept by triggers on checkin_people (ledger 0005) on
+    both databases, so a district day's report reads hundreds of rows, not half a million."""
+
+    pk = models.CompositePrimaryKey("day", "checkpoint_id")
+    day = models.DateField()
+    checkpoint_id = models.TextField()
+    people = models.IntegerField()
+    inside = models.IntegerField()
+
+    class Meta:
+        db_table = "checkin_daily"

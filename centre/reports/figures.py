@@ -68,7 +68,9 @@ def days(first: date, last: date) -> list[str]:
 # database: a district's day is hundreds of thousands of scans, never counted again per request.
 # Per day and key (a checkpoint, or a unit): check-ins, check-outs, checkpoints with scans, the
 # busiest hour (the earlier of equals) and its scans, distinct people, people still inside (their
-# last scan at a checkpoint that day was a check-in).
+# last scan at a checkpoint that day was a check-in). A checkpoint's people are its row of
+# checkin_daily; a unit's are counted from checkin_people, where one person seen at two of its
+# checkpoints is one person.
 _SQL_TALLY = """
 WITH h AS (SELECT x.day, {key} AS k, x.checkpoint_id AS cp, x.hour, x.ins, x.outs FROM checkin_hourly x
            LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id WHERE x.day >= ? AND x.day <= ? {only}),
@@ -76,20 +78,24 @@ per AS (SELECT day, k, sum(ins) AS ins, sum(outs) AS outs, count(DISTINCT cp) AS
 hours AS (SELECT day, k, hour, sum(ins + outs) AS n FROM h GROUP BY day, k, hour),
 busy AS (SELECT day, k, hour AS h, n FROM (SELECT day, k, hour, n, row_number() OVER (PARTITION BY day, k
          ORDER BY n DESC, hour) AS r FROM hours) y WHERE r = 1),
-pp AS (SELECT x.day, {key} AS k, count(DISTINCT x.person) AS people,
-              sum(CASE WHEN x.last_direction = 'in' THEN 1 ELSE 0 END) AS inside FROM checkin_people x
-       LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id WHERE x.day >= ? AND x.day <= ? {only}
-       GROUP BY x.day, {key})
+pp AS ({people})
 SELECT per.day, per.k, per.ins, per.outs, pp.people, per.cps, busy.h, busy.n, pp.inside
 FROM per JOIN busy ON busy.day = per.day AND busy.k = per.k JOIN pp ON pp.day = per.day AND pp.k = per.k
 """
+_CHECKPOINT_PEOPLE = ("SELECT x.day, x.checkpoint_id AS k, x.people, x.inside FROM checkin_daily x "
+                      "WHERE x.day >= ? AND x.day <= ? {only}")
 _UNIT_KEY = "CASE WHEN p.checkpoint_id IS NULL THEN '(unregistered)' ELSE coalesce(nullif(p.unit, ''), '(none)') END"
+_UNIT_PEOPLE = (f"SELECT x.day, {_UNIT_KEY} AS k, count(DISTINCT x.person) AS people, "
+                "sum(CASE WHEN x.last_direction = 'in' THEN 1 ELSE 0 END) AS inside FROM checkin_people x "
+                "LEFT JOIN checkpoints p ON p.checkpoint_id = x.checkpoint_id WHERE x.day >= ? AND x.day <= ? {only} "
+                f"GROUP BY x.day, {_UNIT_KEY}")
 
 
 def _tallies(store: ReadStore, first: date, last: date, checkpoint_id: str | None, by_unit: bool) -> dict:
     """(local day, checkpoint or unit) -> the day's figures."""
+    only = "AND x.checkpoint_id = ?" if checkpoint_id else ""
     sql = _SQL_TALLY.format(key=_UNIT_KEY if by_unit else "x.checkpoint_id",
-                            only="AND x.checkpoint_id = ?" if checkpoint_id else "")
+                            people=(_UNIT_PEOPLE if by_unit else _CHECKPOINT_PEOPLE).format(only=only), only=only)
     period: tuple = (store.day_param(first), store.day_param(last), *((checkpoint_id,) if checkpoint_id else ()))
     return {(str(r["day"])[:10], r["k"]): {"in": int(r["ins"]), "out": int(r["outs"]), "people": int(r["people"]),
                                           "inside": int(r["inside"]), "hour": int(r["h"]), "hour_scans": int(r["n"]),

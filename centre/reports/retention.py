@@ -58,7 +58,7 @@ def purge(store: Store, checkin_days: int = CHECKIN_DAYS,
         store.execute("DELETE FROM checkin_ids WHERE scanned_at < ? OR scanned_at > ?", (cutoff, ahead))
     first_day = (now - timedelta(days=checkin_days)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
     last_day = (now + timedelta(days=2)).astimezone(ZoneInfo(ROLLUP_TZ)).date()
-    for table in ("checkin_hourly", "checkin_people"):  # the rollups go with the check-ins they count
+    for table in ("checkin_hourly", "checkin_people", "checkin_daily"):  # the rollups go with their check-ins
         store.execute(f"DELETE FROM {table} WHERE day < ? OR day > ?",
                       (store.day_param(first_day), store.day_param(last_day)))
     store.execute("DELETE FROM checkins_unplaced WHERE received_at < ?", (cutoff,))
