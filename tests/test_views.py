@@ -842,3 +842,44 @@ def test_a_trace_lists_the_200_most_exposed_contacts_and_the_csv_all_of_them(cli
     assert "(250)" in page
     rows = list(csv.DictReader(io.StringIO(client.post("/trace/", {**form, "export": "1"}).content.decode())))
     assert sum(r["type"] == "contact" for r in rows) == 250
+
+
+def test_a_report_of_hundreds_of_checkpoints_comes_100_rows_a_page_with_totals_of_all(client):
+    """250 checkpoints on one day: the table has 100 rows a page (page 3 the last 50), the totals
+    count every row, the pager keeps the period, and the CSV has all 250."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+
+    from centre.checkpoints.models import Checkpoint
+    from centre.reports.figures import TZ
+    from centre.reports.views import REPORT_PER_PAGE
+    from mqtt_bridge.centre_api import store_on
+    from protocol.event import Event, format_time, uuid7
+
+    Checkpoint.objects.bulk_create([Checkpoint(checkpoint_id=f"CP-RP-{i:03d}", name=f"Điểm {i:03d}", unit="Phường")
+                                    for i in range(250)])
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    day = when.astimezone(TZ).date()
+    events = [Event.from_dict(dict(event_id=uuid7(int(when.timestamp() * 1000), (0xAB00 + k).to_bytes(10, "big")),
+                                   device_id="gate-rp", checkpoint_id=f"CP-RP-{k % 7:03d}", direction="in",
+                                   kind="vhd", subject=f"VHD-RP-{k}", display_name="Người",
+                                   scanned_at=format_time(when), mono_ns=k, boot_id="b", time_synced=True,
+                                   firmware="0.1.0")) for k in range(30)]
+    connection.ensure_connection()
+    store_on(connection.vendor, connection.connection).insert_checkins(events)
+    client.force_login(_staff("report-many", "district_admin"))
+    period = f"date_from={day}&date_to={day}"
+    first = client.get(f"/reports/?{period}").content.decode()
+    assert first.count(f"<tr><td>{day}</td>") == REPORT_PER_PAGE == 100
+    totals = re.search(r'id="totals">(\d+) [^:]*: \D*(\d+), \D*(\d+), \D*(\d+), ', first)
+    assert f'href="?{period.replace("&", "&amp;")}&amp;page=2"' in first
+    pages = -(-int(totals.group(1)) // 100)
+    last = client.get(f"/reports/?{period}&page={pages}").content.decode()
+    assert last.count(f"<tr><td>{day}</td>") == int(totals.group(1)) - 100 * (pages - 1) and "Trang sau" not in last
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/reports/?{period}&format=csv").content.decode())))
+    assert len([r for r in rows if r["checkpoint_id"].startswith("CP-RP-")]) == 250
+    assert sum(int(r["check_ins"]) for r in rows if r["checkpoint_id"].startswith("CP-RP-")) == 30
+    assert [int(x) for x in totals.groups()] == [len(rows), sum(int(r["check_ins"]) for r in rows),
+                                                 sum(int(r["check_outs"]) for r in rows),
+                                                 sum(int(r["still_inside"]) for r in rows)]

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +83,9 @@ def _csv(rows: list | str, name: str) -> HttpResponse:
     return response
 
 
+REPORT_PER_PAGE = 100  # rows of the table a page; the totals and the CSV cover them all
+
+
 @login_required
 @permission_required("reports.view_reports", raise_exception=True)
 def reports(request: HttpRequest) -> HttpResponse:
@@ -102,9 +106,14 @@ def reports(request: HttpRequest) -> HttpResponse:
         if request.GET.get("format") == "csv":
             _audit(request, AuditEntry.REPORT_EXPORT, f"{by or 'checkpoint'} {first}..{last}")
             return _csv(rows, f"bao-cao-{first}-{last}.csv")
-    return render(request, "centre/reports.html", {"form": form, "rows": rows[:2000], "total": len(rows),
-                                                   "error": error, "query": request.GET.urlencode(),
-                                                   "source": source})
+    page = Paginator(rows, REPORT_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    totals = {name: sum(getattr(r, name) for r in rows)
+              for name in ("check_ins", "check_outs", "still_inside", "gates_silent")}
+    return render(request, "centre/reports.html", {"form": form, "rows": page.object_list, "page": page,
+                                                   "total": len(rows), "totals": totals, "error": error,
+                                                   "query": query.urlencode(), "source": source})
 
 
 TRACE_SHOWN = 200  # contacts listed on the page; hundreds more would only slow it down
