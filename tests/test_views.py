@@ -777,12 +777,12 @@ def test_the_floor_view_reads_the_session_and_its_user_only(client):
 
 
 def test_the_live_page_shows_the_busiest_checkpoints_first_a_page_at_a_time_with_every_total(client):
-    """Hundreds of checkpoints: the totals count them all, the cards come 60 a page, busiest first,
+    """Hundreds of checkpoints: the totals count them all, the cards come 30 a page, busiest first,
     and a unit manager's count only its own unit's."""
     from django.utils import timezone
 
     from centre.checkpoints.models import Checkpoint
-    from centre.fleet.views import LIVE_PER_PAGE
+    from centre.fleet import LIVE_PER_PAGE
     from centre.ledger.models import CheckinHour
     from centre.reports.figures import TZ
 
@@ -796,8 +796,11 @@ def test_the_live_page_shows_the_busiest_checkpoints_first_a_page_at_a_time_with
     total = client.get("/live/cards/").context
     assert total["in"] >= sum(range(1, 131)) and total["checkpoints"] >= 130
     cards = re.findall(r"<small>(CP-LIVE-\d+)</small>", page)
-    assert len(cards) == LIVE_PER_PAGE == 60 and cards[:2] == ["CP-LIVE-129", "CP-LIVE-128"]
-    last = re.findall(r"<small>(CP-[A-Z0-9-]+)</small>", client.get("/live/cards/?page=3").content.decode())
+    assert len(cards) == LIVE_PER_PAGE == 30 and cards[:2] == ["CP-LIVE-129", "CP-LIVE-128"]
+    first = page.split("<small>CP-LIVE-129</small>", 1)[1].split("</svg>", 1)[0]
+    assert ">130</span>" in first and timezone.localtime(now, TZ).strftime("%H:%M:%S") in first
+    assert 'd="M80 60v-60h8v60z"' in first  # the 08:00 bar, the day's tallest
+    last = re.findall(r"<small>(CP-[A-Z0-9-]+)</small>", client.get("/live/cards/?page=5").content.decode())
     assert "CP-LIVE-000" in last and 'href="?page=2"' in client.get("/live/?page=3").content.decode()
     assert 'data-src="/live/cards/?page=3"' in client.get("/live/?page=3").content.decode()
     client.force_login(_staff("live-unit", "unit_manager", "Phường Đông"))
@@ -805,8 +808,8 @@ def test_the_live_page_shows_the_busiest_checkpoints_first_a_page_at_a_time_with
     assert (mine["checkpoints"], mine["in"], mine["out"]) == (5, 15, 5)
 
 
-def test_a_trace_lists_the_200_most_exposed_contacts_and_the_csv_all_of_them(client):
-    """250 people shared a checkpoint with the person traced: the page lists the 200 longest
+def test_a_trace_lists_the_100_most_exposed_contacts_and_the_csv_all_of_them(client):
+    """250 people shared a checkpoint with the person traced: the page lists the 100 longest
     together (most exposed first) and says so; the CSV has every one."""
     from datetime import UTC, datetime, timedelta
 
@@ -836,8 +839,8 @@ def test_a_trace_lists_the_200_most_exposed_contacts_and_the_csv_all_of_them(cli
             "reason": "Ca bệnh số 250"}
     page = client.post("/trace/", form).content.decode()
     listed = re.findall(r"<td>(VHD-NEAR-\d+)</td>", page)
-    assert len(listed) == TRACE_SHOWN == 200 and 'id="contacts-shown"' in page
-    assert set(listed) == {f"VHD-NEAR-{k:03d}" for k in range(50, 250)} and listed[0] in ("VHD-NEAR-248",
+    assert len(listed) == TRACE_SHOWN == 100 and 'id="contacts-shown"' in page
+    assert set(listed) == {f"VHD-NEAR-{k:03d}" for k in range(150, 250)} and listed[0] in ("VHD-NEAR-248",
                                                                                          "VHD-NEAR-249")
     assert "(250)" in page
     rows = list(csv.DictReader(io.StringIO(client.post("/trace/", {**form, "export": "1"}).content.decode())))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.translation import gettext, ngettext
 
 from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
+from centre.fleet import LIVE_PER_PAGE
 from centre.fleet.models import Device
 from centre.ledger.models import CheckinHour
 from centre.reports.figures import TZ
@@ -47,34 +49,32 @@ def seen_ago(now: datetime, then: datetime | None) -> str:
     return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
-LIVE_PER_PAGE = 60
-
-
 def _today(request: HttpRequest) -> dict:
-    """Today's check-ins (Vietnam's day) per checkpoint, from the rollup every insert keeps (24
-    rows a checkpoint at most), on either database: the totals of every checkpoint the user sees,
-    and one page of cards, the busiest first (check-ins, check-outs, last scan, check-ins per hour)."""
+    """Today's check-ins (Vietnam's day) per checkpoint, from the rollup every insert keeps, on
+    either database: the totals of every checkpoint the user sees, summed by the database, and one
+    page of cards, the busiest first (check-ins, check-outs, last scan), with the hours (check-ins
+    per hour, the last scan) read for that page's checkpoints only."""
     today = timezone.localtime(timezone=TZ).date()
-    per: dict[str, dict] = {}
-    for r in CheckinHour.objects.filter(day=today).values_list("checkpoint_id", "hour", "ins", "outs", "last_at"):
-        checkpoint_id, hour, ins, outs, last_at = r
-        b = per.setdefault(checkpoint_id, {"in": 0, "out": 0, "hours": [0] * 24, "last": None})
-        b["in"] += ins
-        b["out"] += outs
-        b["hours"][hour % 24] += ins
-        b["last"] = max(b["last"], last_at) if b["last"] else last_at
-    checkpoints = Checkpoint.objects.filter(checkpoint_id__in=list(per))
+    rows = CheckinHour.objects.filter(day=today)
+    checkpoints = Checkpoint.objects.filter(checkpoint_id__in=rows.values("checkpoint_id"))
     unit = unit_of(request.user)
     if unit is not None:
         checkpoints = checkpoints.filter(unit=unit)
     names = dict(checkpoints.values_list("checkpoint_id", "name"))
-    busiest = sorted(names, key=lambda k: (-per[k]["in"], names[k], k))
+    per = {k: (ins, outs) for k, ins, outs in rows.values("checkpoint_id").annotate(
+        ins=Sum("ins"), outs=Sum("outs")).values_list("checkpoint_id", "ins", "outs") if k in names}
+    busiest = sorted(per, key=lambda k: (-per[k][0], names[k], k))
     page = Paginator(busiest, LIVE_PER_PAGE).get_page(request.GET.get("page"))
-    cards = [{"id": k, "name": names[k], "in": per[k]["in"], "out": per[k]["out"],
-              "last": timezone.localtime(per[k]["last"], TZ), "chart": chart_path(per[k]["hours"]),
-              "peak": max(per[k]["hours"])} for k in page.object_list]
-    return {"cards": cards, "page": page, "checkpoints": len(names),
-            "in": sum(per[k]["in"] for k in names), "out": sum(per[k]["out"] for k in names)}
+    hours: dict[str, list[int]] = {k: [0] * 24 for k in page.object_list}
+    last: dict[str, datetime] = {}
+    for k, hour, ins, at in rows.filter(checkpoint_id__in=page.object_list).values_list(
+            "checkpoint_id", "hour", "ins", "last_at"):
+        hours[k][hour % 24] += ins
+        last[k] = max(last.get(k, at), at)
+    cards = [{"id": k, "name": names[k], "in": per[k][0], "out": per[k][1], "last": last[k].astimezone(TZ).strftime("%H:%M:%S"),
+              "chart": chart_path(hours[k]), "peak": max(hours[k])} for k in page.object_list]
+    return {"cards": cards, "page": page, "checkpoints": len(per),
+            "in": sum(v[0] for v in per.values()), "out": sum(v[1] for v in per.values())}
 
 
 def chart_path(hours: list[int], height: int = 60) -> str:

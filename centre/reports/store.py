@@ -27,13 +27,12 @@ class SiteStore:
         return "postgresql" if self.connection.vendor == "postgresql" else "sqlite"
 
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
-        with self.connection.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), list(args))
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return self.query_named(sql.replace("?", "%s"), list(args))
 
-    def query_named(self, sql: str, params: dict) -> list[dict]:
+    def query_named(self, sql: str, params) -> list[dict]:
         with self.connection.cursor() as cur:
+            if self.dialect == "postgresql":
+                _fast_times(cur.cursor)
             cur.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -49,3 +48,17 @@ class SiteStore:
 
     def device_rows(self) -> list[dict]:
         return self.query("SELECT device_id, checkpoint_id, online, last_seen FROM devices ORDER BY device_id")
+
+
+def _fast_times(cursor) -> None:
+    """Times loaded by psycopg's own loader on this cursor, not by the one Django registers (a
+    Python subclass that sets the time zone again on each value): a trace reads thousands of
+    times. The same aware times in UTC, the session's time zone Django sets."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    for fmt in (Format.TEXT, Format.BINARY):
+        loader = psycopg.adapters.get_loader(oid, fmt)
+        if loader is not None:
+            cursor.adapters.register_loader(oid, loader)

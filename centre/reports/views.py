@@ -116,7 +116,7 @@ def reports(request: HttpRequest) -> HttpResponse:
                                                    "query": query.urlencode(), "source": source})
 
 
-TRACE_SHOWN = 200  # contacts listed on the page; hundreds more would only slow it down
+TRACE_SHOWN = 100  # contacts listed on the page; hundreds more would only slow it down
 
 
 @login_required
