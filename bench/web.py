@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -83,13 +85,10 @@ def live_queries(conn, day) -> list:
                         "AND checkpoint_id = ANY(%s)", (day, page)).fetchall()
 
 
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - t0)
-    return out
+def once(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
 
 
 def summary(xs: list[float]) -> dict:
@@ -104,42 +103,58 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=200_000)
     ap.add_argument("--checkpoints", type=int, default=500)
     ap.add_argument("--days", type=int, default=21)
-    ap.add_argument("--requests", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=60, help="of each page, its bare query and the floor")
+    ap.add_argument("--keep", action="store_true", help="keep the filled schema and print its URL on stderr")
+    ap.add_argument("--db", help="measure on a schema a --keep run filled, instead of filling one")
     args = ap.parse_args()
-    with temp_schema("vhd_web", keep=False) as url, tempfile.TemporaryDirectory() as home:
-        migrate_database(url)
-        store = open_store(url)
-        fill_s, end = fill(store, args.rows, args.days, args.people, args.checkpoints)
+    with nullcontext(args.db) if args.db else temp_schema("vhd_web", keep=args.keep) as url, \
+            tempfile.TemporaryDirectory() as home:
+        if args.db:
+            store = open_store(url)
+            fill_s, end = 0.0, store.conn.execute("SELECT max(scanned_at) FROM checkins").fetchone()[0]
+        else:
+            migrate_database(url)
+            store = open_store(url)
+            fill_s, end = fill(store, args.rows, args.days, args.people, args.checkpoints)
+        if args.keep:
+            print(f"bench/web.py: the filled schema stays at {url}", file=sys.stderr)
         env = {**os.environ, "VHD_CENTRE_HOME": home, "VHD_CENTRE_LOGIN_MAX_PER_ADDRESS": "1000"}
         centre = [sys.executable, "-m", "centre.cli", "--db", url]
         subprocess.run([*centre, "migrate"], env=env, check=True, capture_output=True, cwd=ROOT)
         Path(home, "pw").write_text(PASSWORD)
-        subprocess.run([*centre, "createuser", "bench", "--role", "district_admin", "--password-file",
+        user = f"bench-{secrets.token_hex(3)}"  # a schema measured again has the earlier runs' users
+        subprocess.run([*centre, "createuser", user, "--role", "district_admin", "--password-file",
                         str(Path(home, "pw"))], env=env, check=True, capture_output=True, cwd=ROOT)
         server, port = serve_site(url, env, workers=3)
         try:
             client = Client(f"http://127.0.0.1:{port}")
-            client.post("/accounts/login/", {"username": "bench", "password": PASSWORD})
+            client.post("/accounts/login/", {"username": user, "password": PASSWORD})
             client.token("/trace/")  # the signed-in session's token, fetched once, outside the timings
             today = end.astimezone(TZ).date()
             day = today - timedelta(days=1)
             people = [f"VHD-{(k * 7717) % args.people}" for k in range(args.requests)]
             client.get("/live/cards/")  # warm each path once: connections, plans
             client.get("/accounts/ping/")
-            floor = timed(lambda i: client.get("/accounts/ping/"), args.requests)
-            web = {
-                "live": timed(lambda i: client.get("/live/cards/"), args.requests),
-                "report_day": timed(lambda i: client.get(f"/reports/?date_from={day}&date_to={day}"), args.requests),
-                "trace": timed(lambda i: client.post("/trace/", {
-                    "person": people[i], "date_from": str(day - timedelta(days=2)), "date_to": str(day),
-                    "max_stay_hours": "4", "reason": "đo hiệu năng"}), args.requests),
-            }
             start = datetime.combine(today, datetime.min.time(), TZ)
-            bare = {
-                "live": timed(lambda i: live_queries(store.conn, today), args.requests),
-                "report_day": timed(lambda i: checkpoint_days(store, day, day), args.requests),
-                "trace": timed(lambda i: trace(store, people[i], start - timedelta(days=3), start), args.requests),
+            work = {  # (through the site, the same reads bare through psycopg)
+                "live": (lambda i: client.get("/live/cards/"), lambda i: live_queries(store.conn, today)),
+                "report_day": (lambda i: client.get(f"/reports/?date_from={day}&date_to={day}"),
+                               lambda i: checkpoint_days(store, day, day)),
+                "trace": (lambda i: client.post("/trace/", {
+                    "person": people[i], "date_from": str(day - timedelta(days=2)), "date_to": str(day),
+                    "max_stay_hours": "4", "reason": "đo hiệu năng"}),
+                          lambda i: trace(store, people[i], start - timedelta(days=3), start)),
             }
+            # Interleaved, one of each in turn: a machine that slows down for a while slows the
+            # page, its bare query and the floor alike.
+            floor: list[float] = []
+            web: dict[str, list[float]] = {name: [] for name in work}
+            bare: dict[str, list[float]] = {name: [] for name in work}
+            for i in range(args.requests):
+                floor.append(once(client.get, "/accounts/ping/"))
+                for name, (page, query) in work.items():
+                    web[name].append(once(page, i))
+                    bare[name].append(once(query, i))
             store.conn.rollback()
         finally:
             server.terminate()

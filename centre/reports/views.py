@@ -140,8 +140,14 @@ def trace_view(request: HttpRequest) -> HttpResponse:
             return _csv(csv_text(["type", "person", "name", "checkpoint_id", "from", "to", "minutes"], rows),
                         "truy-vet.csv")
         # Most exposed first: the page lists the first TRACE_SHOWN, the CSV every one.
-        result = {"visits": visits, "contacts": contacts[:TRACE_SHOWN], "total": len(contacts),
-                  "source": store.source}
+        # Times as text here, not with the template's date filter: a page of contacts is hundreds.
+        local = lambda t: t.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+        result = {"visits": [{"checkpoint_id": v.checkpoint_id, "start": local(v.start), "end": local(v.end),
+                              "closed": v.closed} for v in visits],
+                  "contacts": [{"subject": c.subject, "display_name": c.display_name, "checkpoint_id": c.checkpoint_id,
+                                "first": local(c.first_overlap), "minutes": c.overlap_minutes}
+                               for c in contacts[:TRACE_SHOWN]],
+                  "total": len(contacts), "source": store.source}
     return render(request, "centre/trace.html", {"form": form, "result": result, "tz": TZ})
 
 
