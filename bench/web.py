@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import fill_checkins, serve_site, temp_schema  # noqa: E402
 from centre.fleet import LIVE_PER_PAGE  # noqa: E402
+from centre.fleet.today import checkpoint_totals, hours_of  # noqa: E402
 from centre.reports.figures import TZ, checkpoint_days  # noqa: E402
 from centre.reports.tracing import trace  # noqa: E402
 from mqtt_bridge.locate import migrate_database  # noqa: E402
@@ -73,16 +74,11 @@ class Client:
             return r.read().decode()
 
 
-def live_queries(conn, day) -> list:
-    """The live page's own reads, bare: the names of the checkpoints with check-ins today, their
-    totals, and the hours of the busiest page of them."""
-    names = dict(conn.execute("SELECT checkpoint_id, name FROM checkpoints WHERE checkpoint_id IN "
-                              "(SELECT checkpoint_id FROM checkin_hourly WHERE day = %s)", (day,)).fetchall())
-    totals = conn.execute("SELECT checkpoint_id, sum(ins), sum(outs) FROM checkin_hourly WHERE day = %s "
-                          "GROUP BY checkpoint_id", (day,)).fetchall()
-    page = [k for k, _, _ in sorted(totals, key=lambda r: (-r[1], names[r[0]], r[0]))][:LIVE_PER_PAGE]
-    return conn.execute("SELECT checkpoint_id, hour, ins, last_at FROM checkin_hourly WHERE day = %s "
-                        "AND checkpoint_id = ANY(%s)", (day, page)).fetchall()
+def live_queries(store, day) -> dict:
+    """The live page's own reads, bare: every checkpoint's totals today, and the hours of the
+    busiest page of them."""
+    totals = checkpoint_totals(store, day)
+    return hours_of(store, day, [k for k, _, _, _ in totals[:LIVE_PER_PAGE]])
 
 
 def once(fn, *args) -> float:
@@ -137,7 +133,7 @@ def main() -> None:
             client.get("/accounts/ping/")
             start = datetime.combine(today, datetime.min.time(), TZ)
             work = {  # (through the site, the same reads bare through psycopg)
-                "live": (lambda i: client.get("/live/cards/"), lambda i: live_queries(store.conn, today)),
+                "live": (lambda i: client.get("/live/cards/"), lambda i: live_queries(store, today)),
                 "report_day": (lambda i: client.get(f"/reports/?date_from={day}&date_to={day}"),
                                lambda i: checkpoint_days(store, day, day)),
                 "trace": (lambda i: client.post("/trace/", {

@@ -6,18 +6,18 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from centre.accounts.roles import unit_of
-from centre.checkpoints.models import Checkpoint
 from centre.fleet import LIVE_PER_PAGE
 from centre.fleet.models import Device
-from centre.ledger.models import CheckinHour
+from centre.fleet.today import checkpoint_totals, hours_of
 from centre.reports.figures import TZ
+from centre.reports.replica import Source
+from centre.reports.store import SiteStore
 
 
 @login_required
@@ -54,28 +54,16 @@ def _today(request: HttpRequest) -> dict:
     either database: the totals of every checkpoint the user sees, summed by the database, and one
     page of cards, the busiest first (check-ins, check-outs, last scan), with the hours (check-ins
     per hour, the last scan) read for that page's checkpoints only."""
-    today = timezone.localtime(timezone=TZ).date()
-    rows = CheckinHour.objects.filter(day=today)
-    checkpoints = Checkpoint.objects.filter(checkpoint_id__in=rows.values("checkpoint_id"))
-    unit = unit_of(request.user)
-    if unit is not None:
-        checkpoints = checkpoints.filter(unit=unit)
-    names = dict(checkpoints.values_list("checkpoint_id", "name"))
-    per = {k: (ins, outs) for k, ins, outs in rows.values("checkpoint_id").annotate(
-        ins=Sum("ins"), outs=Sum("outs")).values_list("checkpoint_id", "ins", "outs") if k in names}
-    busiest = sorted(per, key=lambda k: (-per[k][0], names[k], k))
-    page = Paginator(busiest, LIVE_PER_PAGE).get_page(request.GET.get("page"))
-    hours: dict[str, list[int]] = {k: [0] * 24 for k in page.object_list}
-    last: dict[str, datetime] = {}
-    for k, hour, ins, at in rows.filter(checkpoint_id__in=page.object_list).values_list(
-            "checkpoint_id", "hour", "ins", "last_at"):
-        hours[k][hour % 24] += ins
-        last[k] = max(last.get(k, at), at)
-    cards = [{"id": k, "name": names[k], "in": per[k][0], "out": per[k][1],
-              "last": last[k].astimezone(TZ).strftime("%H:%M:%S"),  # not the time filter: 30 a page
-              "chart": chart_path(hours[k]), "peak": max(hours[k])} for k in page.object_list]
-    return {"cards": cards, "page": page, "checkpoints": len(per),
-            "in": sum(v[0] for v in per.values()), "out": sum(v[1] for v in per.values())}
+    store = SiteStore(Source("default"))  # what happens now: the primary, never a replica's copy
+    totals = checkpoint_totals(store, timezone.localtime(timezone=TZ).date(), unit_of(request.user))
+    page = Paginator(totals, LIVE_PER_PAGE).get_page(request.GET.get("page"))
+    hours = hours_of(store, timezone.localtime(timezone=TZ).date(), [k for k, _, _, _ in page.object_list])
+    cards = [{"id": k, "name": name, "in": ins, "out": outs,
+              "last": hours[k][1].astimezone(TZ).strftime("%H:%M:%S"),  # not the time filter: 30 a page
+              "chart": chart_path(hours[k][0]), "peak": max(hours[k][0])}
+             for k, name, ins, outs in page.object_list]
+    return {"cards": cards, "page": page, "checkpoints": len(totals),
+            "in": sum(r[2] for r in totals), "out": sum(r[3] for r in totals)}
 
 
 def chart_path(hours: list[int], height: int = 60) -> str:
