@@ -665,8 +665,8 @@ d = Declaration(declaration_id="VHD-2026-AB", full_name="Nguyễn Thị Vân Anh
 event = web_event("CP-1", d, "in", new_event_id(), "web")
 first, again = store_checkin(event), store_checkin(event)
 store = open_store(sys.argv[1])
-print(json.dumps({"stored": [str(first.event_id), again.event_id == first.event_id], "rows": store.count_checkins(),
-                  "vendor": connection.vendor, "event": event.event_id}))
+print(json.dumps({"stored": [str(first.event_id), str(again.event_id) == str(first.event_id)],
+                  "rows": store.count_checkins(), "vendor": connection.vendor, "event": event.event_id}))
 """
 
 

@@ -28,8 +28,10 @@ def store_checkin(event) -> Checkin | None:
     one's, to be shown as it is; None when the id holds another check-in (a form sent again at
     another checkpoint, for another person or direction): nothing was stored for this one."""
     connection.ensure_connection()  # Django's own connection: none opened beside it per check-in
-    store_on(connection.vendor, connection.connection).insert_checkins([event])
-    stored = Checkin.objects.filter(event_id=event.event_id).first()
+    if store_on(connection.vendor, connection.connection).insert_checkins([event]) == 1:
+        return Checkin(event_id=event.event_id, checkpoint_id=event.checkpoint_id, subject=event.subject,
+                       direction=event.direction, scanned_at=event.time, kind=event.kind)  # this press's, as stored
+    stored = Checkin.objects.filter(event_id=event.event_id).first()  # an earlier press's, or another's
     if stored is None or (stored.checkpoint_id, stored.subject, stored.direction) != (
             event.checkpoint_id, event.subject, event.direction):
         return None
