@@ -74,7 +74,8 @@ def test_heavier_passes_read_where_one_pass_does_not(shot):
 
     frame = compose(render_qr(VIET_CARD, box=1, border=4, ec="M"), DOOR_SHOTS[shot], seed=5)
     assert ZxingDecoder(fallback=False).decode(frame) == []  # one zxing pass: nothing
-    assert [d.text for d in ZxingDecoder().decode(frame)] == [VIET_CARD]
+    # What the passes read, whatever this machine's speed: the budget has its own test below.
+    assert [d.text for d in ZxingDecoder(budget_ms=10_000).decode(frame)] == [VIET_CARD]
 
 
 def test_empty_door_frames_get_no_heavy_pass():

@@ -445,7 +445,8 @@ def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask)
         proc = subprocess.Popen([find_mosquitto(), "-c", str(root / "etc/mosquitto/mosquitto.conf")],
                                 stderr=subprocess.PIPE, text=True)
         try:
-            assert wait(lambda: _listening(tls_port) or proc.poll() is not None, 10)
+            # both listeners: the gates' TLS one and the local one the admin client uses
+            assert wait(lambda: (_listening(tls_port) and _listening(local_port)) or proc.poll() is not None, 20)
             assert proc.poll() is None, (root / "var/log/mosquitto/mosquitto.log").read_text()[-2000:]
 
             class Installed:  # the client helper's view of this broker
