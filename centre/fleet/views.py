@@ -16,7 +16,6 @@ from centre.fleet import LIVE_PER_PAGE
 from centre.fleet.models import Device
 from centre.fleet.today import checkpoint_totals, hours_of
 from centre.reports.figures import TZ
-from centre.reports.replica import Source
 from centre.reports.store import SiteStore
 
 
@@ -54,10 +53,10 @@ def _today(request: HttpRequest) -> dict:
     either database: the totals of every checkpoint the user sees, summed by the database, and one
     page of cards, the busiest first (check-ins, check-outs, last scan), with the hours (check-ins
     per hour, the last scan) read for that page's checkpoints only."""
-    store = SiteStore(Source("default"))  # what happens now: the primary, never a replica's copy
-    totals = checkpoint_totals(store, timezone.localtime(timezone=TZ).date(), unit_of(request.user))
+    store, today = SiteStore(), timezone.localtime(timezone=TZ).date()  # the replica's when reports read it
+    totals = checkpoint_totals(store, today, unit_of(request.user))
     page = Paginator(totals, LIVE_PER_PAGE).get_page(request.GET.get("page"))
-    hours = hours_of(store, timezone.localtime(timezone=TZ).date(), [k for k, _, _, _ in page.object_list])
+    hours = hours_of(store, today, [k for k, _, _, _ in page.object_list])
     cards = [{"id": k, "name": name, "in": ins, "out": outs,
               "last": hours[k][1].astimezone(TZ).strftime("%H:%M:%S"),  # not the time filter: 30 a page
               "chart": chart_path(hours[k][0]), "peak": max(hours[k][0])}

@@ -63,10 +63,10 @@ def _check() -> Source:
 
 
 class ReportsRouter:
-    """The rollups (per hour; per person and day) are read where `reading()` says; everything
-    else, and every write and migration, goes to the primary."""
+    """The rollups (per hour; per person and day; per checkpoint and day) are read where
+    `reading()` says; everything else, and every write and migration, goes to the primary."""
 
-    ROLLUPS = frozenset({"checkinhour", "checkinperson"})
+    ROLLUPS = frozenset({"checkinhour", "checkinperson", "checkinday"})
 
     def db_for_read(self, model, **hints):
         if model._meta.app_label == "ledger" and model._meta.model_name in self.ROLLUPS:
