@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
 from django.db import connections
 
@@ -29,7 +30,7 @@ class SiteStore:
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
         return self.query_named(sql.replace("?", "%s"), list(args))
 
-    def query_named(self, sql: str, params) -> list[dict]:
+    def query_named(self, sql: str, params: dict | list) -> list[dict]:
         if self.dialect == "postgresql":
             cursor = _server_side(self.connection)
         else:
@@ -60,13 +61,20 @@ def _server_side(connection):
     loader, not the one Django registers (a Python subclass that sets each value's zone again): the
     same aware times, in the UTC Django's session is set to."""
     import psycopg
-    from psycopg.pq import Format
 
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)
-    oid = psycopg.adapters.types["timestamptz"].oid
-    for fmt in (Format.TEXT, Format.BINARY):
-        loader = psycopg.adapters.get_loader(oid, fmt)
-        if loader is not None:
-            cursor.adapters.register_loader(oid, loader)
+    for oid, loader in _time_loaders():
+        cursor.adapters.register_loader(oid, loader)
     return cursor
+
+
+@cache
+def _time_loaders() -> list:
+    """psycopg's own timestamptz loaders (text and binary), looked up once."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    return [(oid, loader) for fmt in (Format.TEXT, Format.BINARY)
+            if (loader := psycopg.adapters.get_loader(oid, fmt)) is not None]

@@ -148,7 +148,7 @@ def trace_view(request: HttpRequest) -> HttpResponse:
                                 "first": local(c.first_overlap), "minutes": c.overlap_minutes}
                                for c in contacts[:TRACE_SHOWN]],
                   "total": len(contacts), "source": store.source}
-    return render(request, "centre/trace.html", {"form": form, "result": result, "tz": TZ})
+    return render(request, "centre/trace.html", {"form": form, "result": result})
 
 
 @login_required
