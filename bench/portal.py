@@ -7,7 +7,8 @@ In the same run, on the same server:
   else) as the same number of clients get through in the same time, as `floor_per_s`;
 - saturation: check-ins a second with the clients never waiting (`checkins_per_s`; each check-in
   is two requests, the page and the tap, so `checkin_vs_floor` compares a check-in with one
-  floor request);
+  floor request), and every request of the rush answered a second, pages, taps and sign-ins
+  alike (`requests_per_s`, `requests_vs_floor`: one request of the rush against one of the floor);
 - the rush at 80% of saturation, arrivals on a fixed schedule however the server keeps up: each
   check-in's time from its scheduled arrival to its confirmation (`p50_ms`, `p95_ms`), so queueing
   counts;
@@ -48,7 +49,10 @@ PERSON = re.compile(r'name="declaration_id" value="([^"]+)"><input type="hidden"
 
 class Phone:
     """One phone's cookies over plain HTTP/1.1 requests (one connection each, as gunicorn's sync
-    workers close them)."""
+    workers close them). `answered` counts the requests answered, every phone's together."""
+
+    answered = 0
+    _count = threading.Lock()
 
     def __init__(self, port: int, number: str):
         self.port, self.number, self.cookies = port, number, {}
@@ -65,6 +69,8 @@ class Phone:
             conn.request(method, path, body=body, headers=headers)
             r = conn.getresponse()
             text = r.read().decode("utf-8", "replace")
+            with Phone._count:
+                Phone.answered += 1
             for k, v in r.getheaders():
                 if k.lower() == "set-cookie":
                     name, _, value = v.split(";", 1)[0].partition("=")
@@ -236,7 +242,9 @@ def main() -> None:
                 return signed[(i * 7919) % len(signed)].check_in()
 
             floor, _ = closed_loop(args.clients, args.seconds, lambda i: signed[i % len(signed)].ping())
+            before = Phone.answered
             saturated, _ = closed_loop(args.clients, args.seconds, rush)
+            rush_requests = Phone.answered - before
             rate = 0.8 * (saturated["check-in"] + saturated["sign-in"]) / args.seconds
             at_rate, times = open_loop(rate, args.seconds, args.clients * 2, rush)
         finally:
@@ -251,6 +259,8 @@ def main() -> None:
               "workers": args.workers, "floor_per_s": round(floor_per_s, 1), "checkins_per_s": round(checkins_per_s, 1),
               "sign_ins_per_s": round(saturated["sign-in"] / args.seconds, 1),
               "checkin_vs_floor": round(checkins_per_s / max(floor_per_s, 0.1), 2),
+              "requests_per_s": round(rush_requests / args.seconds, 1),
+              "requests_vs_floor": round(rush_requests / args.seconds / max(floor_per_s, 0.1), 2),
               "offered_per_s": round(rate, 1), "p50_ms": pct(checkin_times, 0.5),
               "p95_ms": pct(checkin_times, 0.95),
               "errors": floor["error"] + saturated["error"] + at_rate["error"],

@@ -824,7 +824,8 @@ def test_a_trace_lists_the_100_most_exposed_contacts_and_the_csv_all_of_them(cli
     def ev(n, subject, direction, when):
         return Event.from_dict(dict(
             event_id=uuid7(int(when.timestamp() * 1000), n.to_bytes(10, "big")), device_id="gate-tr",
-            checkpoint_id="CP-TR", direction=direction, kind="vhd", subject=subject, display_name=f"Người {n}",
+            checkpoint_id="CP-TR", direction=direction, kind="vhd", subject=subject,
+            display_name="<script>alert(1)</script>" if n == 508 else f"Người {n}",  # a gate's text: escaped
             scanned_at=format_time(when), mono_ns=n, boot_id="b", time_synced=True, firmware="0.1.0"))
 
     events = [ev(1, "VHD-TRACED", "in", start), ev(2, "VHD-TRACED", "out", start + timedelta(hours=3))]
@@ -842,7 +843,8 @@ def test_a_trace_lists_the_100_most_exposed_contacts_and_the_csv_all_of_them(cli
     assert len(listed) == TRACE_SHOWN == 100 and 'id="contacts-shown"' in page
     assert set(listed) == {f"VHD-NEAR-{k:03d}" for k in range(150, 250)} and listed[0] in ("VHD-NEAR-248",
                                                                                          "VHD-NEAR-249")
-    assert "(250)" in page
+    assert "(250)" in page and "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page and "<script>alert" not in page
+    assert re.search(r"<td>CP-TR</td><td>[-0-9]+ [0-9:]+</td><td>[-0-9]+ [0-9:]+</td><td>(Yes|Có)</td>", page)  # visit
     rows = list(csv.DictReader(io.StringIO(client.post("/trace/", {**form, "export": "1"}).content.decode())))
     assert sum(r["type"] == "contact" for r in rows) == 250
 
