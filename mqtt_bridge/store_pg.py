@@ -49,6 +49,13 @@ STORE_FROM_STAGE = (f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_
                     f"FROM checkins_stage JOIN fresh USING (event_id) ON CONFLICT DO NOTHING "
                     f"RETURNING *), h AS ({_HOURLY}), p AS ({_PEOPLE}) "
                     f"SELECT count(*) FROM ins")
+# One event (a phone's or a staff member's check-in, a gate's scan stored on its own): the same
+# statement over a one-row CTE that takes the staging table's name, so there is no COPY and no
+# staging table to empty at commit. The types are the columns' own in `checkins`.
+_TYPES = ("uuid", "timestamptz", "text", "text", "text", "text", "text", "text", "bigint", "text", "boolean", "text")
+STORE_ONE = ("WITH checkins_stage AS (SELECT "
+             + ", ".join(f"%s::{t} AS {c}" for c, t in zip(CHECKIN_COLUMNS, _TYPES, strict=True))
+             + "), " + STORE_FROM_STAGE.removeprefix("WITH "))
 
 # The store over each borrowed connection (PgStore.borrowing), for as long as the connection lives.
 _BORROWED: weakref.WeakKeyDictionary[psycopg.Connection, PgStore] = weakref.WeakKeyDictionary()
@@ -143,13 +150,16 @@ class PgStore(Store):
 
     def insert_checkins(self, events: list[Event]) -> int:
         # One row per event id (a resent event may sit twice in one batch), then COPY into a
-        # staging table and a single INSERT ... ON CONFLICT DO NOTHING: retries cost nothing.
+        # staging table and a single INSERT ... ON CONFLICT DO NOTHING: retries cost nothing. A
+        # single event goes by the same statement over a one-row CTE (STORE_ONE).
         rows = list({r[0]: r for r in (checkin_row(e) for e in events)}.values())
         months = {(e.time.year, e.time.month): e.time for e in events}
 
         def work(conn):
             for t in months.values():
                 self._partition_for(conn, t)
+            if len(rows) == 1:
+                return conn.execute(STORE_ONE, rows[0]).fetchone()[0]
             if not self._staging:
                 conn.execute(STAGE_TABLE)
                 self._staging = True

@@ -1,9 +1,11 @@
 """Reports, contact tracing and retention on real databases (PostgreSQL and SQLite)."""
 
 import json
+import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from centre.reports.figures import TZ, checkpoint_days, render, unit_days
@@ -13,6 +15,7 @@ from mqtt_bridge.cli import main as bridge_cli
 from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import StoreError, open_store
 from protocol.event import Event, format_time, uuid7
+from tests.services import database_url, with_search_path
 
 DAY = date(2021, 9, 15)
 
@@ -204,26 +207,40 @@ def test_figures_are_equal_on_both_databases_and_to_a_plain_count(pg_url, tmp_pa
     batches = [events[i:i + 37] for i in range(0, len(events), 37)]
     rng.shuffle(batches)
     citizen_of = {"VHD-P00": "079203001234"}
-    reports = []
-    for url in (pg_url, f"sqlite:///{tmp_path / 'c.db'}"):
-        migrate_database(url)
-        s = open_store(url)
-        for cp, unit in (("CP-A", "Phường 1"), ("CP-B", "Phường 1"), ("CP-C", "")):
-            s.add_checkpoint(cp, cp, unit=unit)
-            s.add_device(f"gate-{cp[-1].lower()}", cp)
-        s.add_declaration({"declaration_id": "VHD-P00", "full_name": "Nguyễn Văn P", "citizen_id": "079203001234",
-                           "birth_year": 1990, "sex": "M"})
-        stored = sum(s.insert_checkins(b) for b in batches)
-        assert stored == len(events) and s.insert_checkins(batches[0]) == 0  # a resend changes nothing
-        first, last = date(2021, 9, 14), date(2021, 9, 19)
-        rows = checkpoint_days(s, first, last)
-        reports.append((rows, unit_days(s, first, last)))
-        got = {(r.day, r.checkpoint_id): (r.check_ins, r.check_outs, r.distinct_people, r.busiest_hour,
-                                          r.busiest_hour_scans, r.still_inside)
-               for r in rows if r.check_ins + r.check_outs}
-        assert got == _reference(scans, citizen_of)
-        s.close()
-    assert reports[0] == reports[1]
+    reports, rollups = [], []
+    one_by_one = with_search_path(database_url(), f"vhd_t_{secrets.token_hex(6)}")  # a web check-in's way
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {one_by_one.rsplit('%3D', 1)[1]}")
+    try:
+        for url in (pg_url, f"sqlite:///{tmp_path / 'c.db'}", one_by_one):
+            migrate_database(url)
+            s = open_store(url)
+            for cp, unit in (("CP-A", "Phường 1"), ("CP-B", "Phường 1"), ("CP-C", "")):
+                s.add_checkpoint(cp, cp, unit=unit)
+                s.add_device(f"gate-{cp[-1].lower()}", cp)
+            s.add_declaration({"declaration_id": "VHD-P00", "full_name": "Nguyễn Văn P",
+                               "citizen_id": "079203001234", "birth_year": 1990, "sex": "M"})
+            if url == one_by_one:  # each event on its own, in the same shuffled order
+                stored = sum(s.insert_checkins([e]) for b in batches for e in b)
+                assert s.insert_checkins([batches[0][0]]) == 0
+            else:
+                stored = sum(s.insert_checkins(b) for b in batches)
+            assert stored == len(events) and s.insert_checkins(batches[0]) == 0  # a resend changes nothing
+            first, last = date(2021, 9, 14), date(2021, 9, 19)
+            rows = checkpoint_days(s, first, last)
+            reports.append((rows, unit_days(s, first, last)))
+            got = {(r.day, r.checkpoint_id): (r.check_ins, r.check_outs, r.distinct_people, r.busiest_hour,
+                                              r.busiest_hour_scans, r.still_inside)
+                   for r in rows if r.check_ins + r.check_outs}
+            assert got == _reference(scans, citizen_of)
+            if url in (pg_url, one_by_one):  # the same rollup rows, however the events came
+                rollups.append([s.query(f"SELECT * FROM {t} ORDER BY 1, 2, 3")
+                                for t in ("checkin_hourly", "checkin_people", "checkin_daily")])
+            s.close()
+    finally:
+        with psycopg.connect(database_url(), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {one_by_one.rsplit('%3D', 1)[1]} CASCADE")
+    assert reports[0] == reports[1] == reports[2] and rollups[0] == rollups[1]
     assert {u.unit for u in reports[0][1]} == {"Phường 1", "(none)"}
 
 
