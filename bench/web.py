@@ -150,12 +150,9 @@ def main() -> None:
             for i in range(args.requests):
                 floor.append(once(client.get, "/accounts/ping/"))
                 for name, (page, query) in work.items():
-                    if i % 2:
-                        bare[name].append(once(query, i))
-                        web[name].append(once(page, i))
-                    else:
-                        web[name].append(once(page, i))
-                        bare[name].append(once(query, i))
+                    turns = ((web[name], page), (bare[name], query))
+                    for times, run in turns[::-1] if i % 2 else turns:
+                        times.append(once(run, i))
             store.conn.rollback()
         finally:
             server.terminate()

@@ -9,6 +9,7 @@ import secrets
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -37,9 +38,9 @@ def mosquitto(tmp_path):
     broker.stop()
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh schema in the test database, dropped afterwards."""
+@contextmanager
+def pg_schema():
+    """A fresh schema in the test database (its URL), dropped afterwards."""
     base = database_url()
     schema = f"vhd_t_{secrets.token_hex(6)}"
     try:
@@ -47,9 +48,18 @@ def pg_url():
             conn.execute(f"CREATE SCHEMA {schema}")
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL not reachable at DATABASE_URL ({exc}); `make test` starts it")
-    yield with_search_path(base, schema)
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield with_search_path(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema in the test database, dropped afterwards."""
+    with pg_schema() as url:
+        yield url
 
 
 class SmsGateway(BaseHTTPRequestHandler):

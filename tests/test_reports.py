@@ -1,11 +1,9 @@
 """Reports, contact tracing and retention on real databases (PostgreSQL and SQLite)."""
 
 import json
-import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
 import pytest
 
 from centre.reports.figures import TZ, checkpoint_days, render, unit_days
@@ -15,7 +13,7 @@ from mqtt_bridge.cli import main as bridge_cli
 from mqtt_bridge.locate import migrate_database
 from mqtt_bridge.store import StoreError, open_store
 from protocol.event import Event, format_time, uuid7
-from tests.services import database_url, with_search_path
+from tests.services import pg_schema
 
 DAY = date(2021, 9, 15)
 
@@ -208,10 +206,7 @@ def test_figures_are_equal_on_both_databases_and_to_a_plain_count(pg_url, tmp_pa
     rng.shuffle(batches)
     citizen_of = {"VHD-P00": "079203001234"}
     reports, rollups = [], []
-    one_by_one = with_search_path(database_url(), f"vhd_t_{secrets.token_hex(6)}")  # a web check-in's way
-    with psycopg.connect(database_url(), autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {one_by_one.rsplit('%3D', 1)[1]}")
-    try:
+    with pg_schema() as one_by_one:  # a third database, written one event at a time: a web check-in's way
         for url in (pg_url, f"sqlite:///{tmp_path / 'c.db'}", one_by_one):
             migrate_database(url)
             s = open_store(url)
@@ -237,9 +232,6 @@ def test_figures_are_equal_on_both_databases_and_to_a_plain_count(pg_url, tmp_pa
                 rollups.append([s.query(f"SELECT * FROM {t} ORDER BY 1, 2, 3")
                                 for t in ("checkin_hourly", "checkin_people", "checkin_daily")])
             s.close()
-    finally:
-        with psycopg.connect(database_url(), autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {one_by_one.rsplit('%3D', 1)[1]} CASCADE")
     assert reports[0] == reports[1] == reports[2] and rollups[0] == rollups[1]
     assert {u.unit for u in reports[0][1]} == {"Phường 1", "(none)"}
 
