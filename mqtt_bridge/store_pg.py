@@ -51,11 +51,9 @@ STORE_FROM_STAGE = (f"WITH fresh AS (INSERT INTO checkin_ids (event_id, scanned_
                     f"SELECT count(*) FROM ins")
 # One event (a phone's or a staff member's check-in, a gate's scan stored on its own): the same
 # statement over a one-row CTE that takes the staging table's name, so there is no COPY and no
-# staging table to empty at commit. The types are the columns' own in `checkins`.
-_TYPES = ("uuid", "timestamptz", "text", "text", "text", "text", "text", "text", "bigint", "text", "boolean", "text")
-STORE_ONE = ("WITH checkins_stage AS (SELECT "
-             + ", ".join(f"%s::{t} AS {c}" for c, t in zip(CHECKIN_COLUMNS, _TYPES, strict=True))
-             + "), " + STORE_FROM_STAGE.removeprefix("WITH "))
+# staging table to empty at commit. The row is typed by `checkins` itself.
+STORE_ONE = ("WITH checkins_stage AS (SELECT * FROM jsonb_populate_record(NULL::checkins, %s)), "
+             + STORE_FROM_STAGE.removeprefix("WITH "))
 
 # The store over each borrowed connection (PgStore.borrowing), for as long as the connection lives.
 _BORROWED: weakref.WeakKeyDictionary[psycopg.Connection, PgStore] = weakref.WeakKeyDictionary()
@@ -159,7 +157,7 @@ class PgStore(Store):
             for t in months.values():
                 self._partition_for(conn, t)
             if len(rows) == 1:
-                return conn.execute(STORE_ONE, rows[0]).fetchone()[0]
+                return conn.execute(STORE_ONE, (Jsonb(dict(zip(CHECKIN_COLUMNS, rows[0], strict=True))),)).fetchone()[0]
             if not self._staging:
                 conn.execute(STAGE_TABLE)
                 self._staging = True
