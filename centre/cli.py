@@ -55,7 +55,7 @@ def cmd_migrate(args) -> int:
 
 def _listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
     return host, int(port)
 

@@ -100,7 +100,7 @@ def number(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit, not to int
         raise CentreConfigError(f"{name} must be a whole number, not {value!r}")
     return int(value)
 

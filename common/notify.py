@@ -20,7 +20,7 @@ class Notifier:
         self.addr = addr or None
         usec = environ.get("WATCHDOG_USEC", "")
         pid = environ.get("WATCHDOG_PID", "")
-        enabled = usec.isdigit() and (not pid or pid == str(os.getpid()))
+        enabled = usec.isascii() and usec.isdigit() and (not pid or pid == str(os.getpid()))
         # Ping at half the timeout, as sd_watchdog_enabled(3) advises.
         self.watchdog_interval = int(usec) / 2e6 if enabled else None
         self._last_ping = 0.0

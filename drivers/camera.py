@@ -292,7 +292,7 @@ def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float
         return Picamera2Camera(width, height, framerate, autofocus, lens_position,
                                camera_num=int(rest or 0), exposure=exposure)
     if kind in ("opencv", "v4l2"):
-        return OpenCVCamera(int(rest) if rest.isdigit() else rest, width, height)
+        return OpenCVCamera(int(rest) if rest.isascii() and rest.isdigit() else rest, width, height)
     if kind == "video":
         return OpenCVCamera(rest, width, height)
     if kind == "images":

@@ -7,13 +7,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from protocol.event import name_fits
+from protocol.event import citizen_id_ok, name_fits
 
 MAX_CHARS = 600
-_ID = re.compile(r"\d{12}")
-_OLD_ID = re.compile(r"(\d{9}|\d{12})?")
-_DATE_COMPACT = re.compile(r"(\d{2})(\d{2})(\d{4})")
-_DATE_SLASHED = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
+# [0-9], never \d: \d also takes other scripts' digits and full-width ones, and "０７９２..." would
+# be a citizen id that looks like 0792... on the screen and in a report but is never found by it.
+_OLD_ID = re.compile(r"([0-9]{9}|[0-9]{12})?")
+_DATE_COMPACT = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+_DATE_SLASHED = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 _SEXES = {"nam": "M", "nữ": "F", "nu": "F", "male": "M", "female": "F"}
 # Characters that legitimately show up in card text: letters (any script), marks, spaces and
 # the punctuation used in addresses.
@@ -42,7 +43,8 @@ def normalise(text: str) -> str:
 
 
 def looks_like_cccd(text: str) -> bool:
-    """True when the text claims to be a CCCD QR (12-digit id then '|'), valid or not."""
+    """True when the text claims to be a CCCD QR (12-digit id then '|'), valid or not (digits of any
+    script: such a text is a broken card, told as one)."""
     head = normalise(text[:40])
     return "|" in head and bool(re.match(r"\s*\d{9,13}\s*\|", head))
 
@@ -84,8 +86,8 @@ def parse_cccd(text: str) -> CccdCard:
         raise CccdError("more than one line")
     fields = _fields(text)
     citizen_id, old_id, name, dob, sex, address = fields[:6]
-    if not _ID.fullmatch(citizen_id):
-        raise CccdError("citizen id is not 12 digits")
+    if not citizen_id_ok(citizen_id):
+        raise CccdError("citizen id is not 12 digits 0-9")
     if not _OLD_ID.fullmatch(old_id):
         raise CccdError("old id is not empty, 9 or 12 digits")
     name = " ".join(name.split())

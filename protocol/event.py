@@ -67,6 +67,12 @@ def valid_device_id(text: str) -> bool:
     return True
 
 
+def citizen_id_ok(text: str) -> bool:
+    """A chip ID card's (CCCD) number: 12 ASCII digits (never other scripts' or full-width digits,
+    which look the same on a screen but are another subject to a search)."""
+    return len(text) == 12 and text.isascii() and text.isdigit()
+
+
 def name_fits(name: str) -> bool:
     """A display name the centre stores: printable and at most MAX_NAME_BYTES in UTF-8."""
     return name.isprintable() and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
@@ -99,6 +105,8 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
                 raise EventError("text fields must be printable")
         if type(self.display_name) is not str or not name_fits(self.display_name):
             raise EventError(f"display_name must be printable and at most {MAX_NAME_BYTES} bytes")
+        if self.kind == "cccd" and not citizen_id_ok(self.subject):
+            raise EventError("a cccd check-in's subject is a citizen id: 12 digits 0-9")
         try:
             year = self.time.year
         except (TypeError, ValueError, AttributeError, OverflowError):

@@ -11,7 +11,6 @@ from protocol.event import name_fits
 # Mobile numbers: 10 digits, 03/05/07/08/09 (after the 2018 renumbering). [0-9], never \d: that
 # would take fullwidth or Arabic-Indic digits, which no gate's scan of the same card would match.
 _MOBILE = re.compile(r"0[35789][0-9]{8}")
-_CITIZEN_ID = re.compile(r"[0-9]{12}")
 # The health-insurance card: 2 letters (group), 1 digit (benefit level), 2 digits (province), 10 digits.
 _INSURANCE = re.compile(r"[A-Z]{2}[0-9]{13}")
 NAME_MAX = 100
@@ -59,11 +58,6 @@ def normalise_address(text: str) -> str | None:
     value = unicodedata.normalize("NFC", " ".join((text or "").split()))
     ok = all(_name_character(c) or c in ADDRESS_PUNCTUATION or c in "0123456789" for c in value)
     return value if ok else None
-
-
-def citizen_id_ok(text: str) -> bool:
-    """A chip ID card's (CCCD) number: 12 ASCII digits."""
-    return bool(_CITIZEN_ID.fullmatch(text))
 
 
 def normalise_insurance(text: str) -> str | None:

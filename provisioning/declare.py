@@ -13,7 +13,8 @@ from common.authority import Authority
 from common.errors import UserError
 from common.files import private_dir, write_private
 from common.poster import declaration_qr
-from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
+from protocol.event import citizen_id_ok
+from protocol.person import normalise_insurance, normalise_name, normalise_phone
 from protocol.token import issue_token
 
 MAX_VALID_DAYS = 60

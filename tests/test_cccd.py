@@ -54,6 +54,10 @@ def test_tolerates_bom_line_ends_nbsp_and_nfd(mangle):
     SEVEN + "|extra|fields",
     "079203001234|only|three",
     SEVEN.replace("|Nữ|", "|Nữ\n|"),
+    SEVEN.replace("079203001234", "０７９２０３００１２３４"),  # full-width: looks like the real id, never found by it
+    SEVEN.replace("079203001234", "٠٧٩٢٠٣٠٠١٢٣٤"),  # Arabic-Indic digits
+    SEVEN.replace("01011990", "０１０１１９９０"),
+    SEVEN.replace("025123456", "０２５１２３４５６"),
 ])
 def test_rejects_with_reason(bad):
     with pytest.raises(CccdError):

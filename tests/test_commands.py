@@ -94,6 +94,26 @@ def test_createuser_without_a_terminal_says_so(tmp_path):
     assert "--password-file" in _one_line(r.stderr)
 
 
+def test_a_number_or_port_in_another_script_is_told_in_one_line(tmp_path):
+    """"²" and "٣" are digits to str.isdigit: a setting or a port written with them is refused in
+    one line, as any word is, never an int() traceback from the settings or gunicorn's bind."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}
+    db = ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+
+    def centre(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "centre.cli", *db, *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, env={**env, **extra}, stdin=subprocess.DEVNULL)
+
+    assert centre("migrate").returncode == 0
+    for value in ("²", "٣", "abc"):
+        r = centre("migrate", VHD_CENTRE_LOGIN_MAX_PER_ADDRESS=value)
+        assert r.returncode == 1 and _one_line(r.stderr) == (
+            f"vhd-centre: VHD_CENTRE_LOGIN_MAX_PER_ADDRESS must be a whole number, not {value!r}")
+    for listen in ("127.0.0.1:²", "127.0.0.1:99999", "127.0.0.1:0"):
+        r = centre("serve", "--listen", listen)
+        assert r.returncode == 1 and "--listen takes HOST:PORT" in _one_line(r.stderr), listen
+
+
 def test_check_config_warns_when_no_key_is_trusted(tmp_path, capsys):
     cfg = tmp_path / "gate.toml"
     cfg.write_text('[gate]\ndevice_id = "gate-1"\ncheckpoint_id = "CP-1"\n')

@@ -34,10 +34,16 @@ def test_round_trip():
     {"time_synced": "yes"}, {"mono_ns": True}, {"schema": 2}, {"schema": True}, {"subject": ""},
     {"extra": 1}, {"display_name": "An\x00"}, {"subject": "VHD-1\n"}, {"firmware": 1.0},
     {"boot_id": "\ud800"}, {"mono_ns": 2**70}, {"scanned_at": "0001-01-01T00:00:00Z"},
+    {"kind": "cccd", "subject": "VHD-1"}, {"kind": "cccd", "subject": "０７９２０３００１２３４"},
+    {"scanned_at": "٢٠٢١-09-15T01:30:00.000Z"},
 ])
 def test_invalid_records_are_refused(change):
     with pytest.raises(EventError):
         Event.from_dict(sample(**change))
+
+
+def test_a_card_check_in_names_its_citizen_id():
+    assert Event.from_dict(sample(kind="cccd", subject="079203001234")).subject == "079203001234"
 
 
 def test_missing_field_refused():

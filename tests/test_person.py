@@ -2,7 +2,8 @@
 
 import pytest
 
-from protocol.person import citizen_id_ok, normalise_insurance, normalise_name, normalise_phone
+from protocol.event import citizen_id_ok
+from protocol.person import normalise_insurance, normalise_name, normalise_phone
 
 
 @pytest.mark.parametrize("text, phone", [

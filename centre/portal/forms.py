@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from centre import places
-from protocol.person import citizen_id_ok, normalise_address, normalise_insurance, normalise_name, normalise_phone
+from protocol.event import citizen_id_ok
+from protocol.person import normalise_address, normalise_insurance, normalise_name, normalise_phone
 
 MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
             "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
