@@ -33,6 +33,17 @@ def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsy
         "[trust]\npublic_keys = ['abc']\n": "trust.public_keys",
         "[signals]\nrgb_led_pins = [1, 2]\n": "signals.rgb_led_pins",
         "[webcam]\n": "webcam: unknown key",
+        # numbers a daemon would fail on later, at the door: each refused here, naming its range
+        "[policy]\nfeedback_seconds = nan\n": "policy.feedback_seconds: expected a number, got nan",
+        "[policy]\nfeedback_seconds = 1e999\n": "policy.feedback_seconds: expected a number, got inf",
+        "[policy]\ndebounce_seconds = -inf\n": "policy.debounce_seconds: expected a number",
+        "[policy]\nmin_stay_minutes = -1\n": "policy.min_stay_minutes: -1.0 is outside 0..1440",
+        "[camera]\nframerate = 0\n": "camera.framerate: 0.0 is outside 1..120",
+        "[camera]\ncrop = [0.1, 0.1, nan, 0.5]\n": "camera.crop[2]: expected a number",
+        "[signals]\nbuzzer_pin = 40\n": "signals.buzzer_pin: 40 is outside 0..27",
+        "[signals]\nrgb_led_pins = [5, 6, -13]\n": "signals.rgb_led_pins: -13 is outside 0..27",
+        "[mqtt]\nkeepalive = 0\n": "mqtt.keepalive: 0 is outside 5..65535",
+        "[mqtt]\nbackoff_min_seconds = 10\nbackoff_max_seconds = 5\n": "less than backoff_min_seconds",
     }
     for text, message in cases.items():
         bad = tmp_path / "bad.toml"
