@@ -289,6 +289,8 @@ def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float
     """A camera from a spec: picamera2[:N], opencv:INDEX|PATH, images:DIR[?fps=N&loop&repeat=N]."""
     kind, _, rest = spec.partition(":")
     if kind == "picamera2":
+        if rest and not (rest.isascii() and rest.isdigit()):
+            raise CameraError(f"bad camera number in {spec!r}: picamera2 or picamera2:N, N from 0")
         return Picamera2Camera(width, height, framerate, autofocus, lens_position,
                                camera_num=int(rest or 0), exposure=exposure)
     if kind in ("opencv", "v4l2"):
@@ -302,6 +304,9 @@ def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float
             fps = float(opts.get("fps", 0) or 0)
             repeat = int(opts.get("repeat", 1) or 1)
         except ValueError:
-            raise CameraError(f"bad fps or repeat in camera spec {spec!r}") from None
+            fps = -1.0
+        if not ((fps == 0 or 0.01 <= fps <= 1000) and 1 <= repeat <= 1_000_000):  # nan fails too
+            raise CameraError(f"bad fps or repeat in camera spec {spec!r}: fps 0.01..1000 (0: as fast as read), "
+                              "repeat 1..1000000")
         return ImageFolderCamera(path, fps=fps, loop="loop" in opts, repeat=repeat)
     raise CameraError(f"unknown camera {spec!r}: use picamera2, opencv:N, video:FILE or images:DIR")

@@ -232,8 +232,10 @@ def test_image_folder_camera_and_bad_specs(tmp_path):
     f1, f2 = cam.read(), cam.read()
     assert f1.grey.shape == (48, 64) and f2.grey.shape == (1, 1)
     assert cam.read() is None
-    with pytest.raises(CameraError):
-        open_camera("webcam")
+    for bad in ("webcam", "picamera2:x", "picamera2:-1", f"images:{tmp_path}?fps=nan", f"images:{tmp_path}?fps=-1",
+                f"images:{tmp_path}?fps=1e-300", f"images:{tmp_path}?repeat=0", f"images:{tmp_path}?fps=fast"):
+        with pytest.raises(CameraError):  # told in one line, not a ValueError or a sleep of 1e300 s
+            open_camera(bad)
     with pytest.raises(CameraError):
         open_camera(f"images:{tmp_path / 'missing'}").start()
 
