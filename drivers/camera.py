@@ -304,7 +304,7 @@ def open_camera(spec: str, width: int = 640, height: int = 480, framerate: float
             fps = float(opts.get("fps", 0) or 0)
             repeat = int(opts.get("repeat", 1) or 1)
         except ValueError:
-            fps = -1.0
+            fps, repeat = -1.0, 0  # refused below
         if not ((fps == 0 or 0.01 <= fps <= 1000) and 1 <= repeat <= 1_000_000):  # nan fails too
             raise CameraError(f"bad fps or repeat in camera spec {spec!r}: fps 0.01..1000 (0: as fast as read), "
                               "repeat 1..1000000")
