@@ -300,6 +300,23 @@ def test_codes_are_limited_in_tries_and_in_number(client):
     assert client.post("/khai-bao/dang-nhap/", {"phone": "0123"}).status_code == 200  # not a mobile number
 
 
+def test_an_ipv6_client_counts_by_its_64_not_by_each_address_it_takes(site):
+    """A phone or a server holds a whole IPv6 /64: new addresses from it do not buy new SMS codes."""
+    from django.conf import settings
+    from django.test import Client
+
+    def ask(address: str, n: int) -> int:
+        r = Client(REMOTE_ADDR=address).post("/khai-bao/dang-nhap/", {"phone": f"03{n:08d}"})
+        return r.status_code
+
+    limit = settings.SMS_MAX_PER_ADDRESS
+    assert [ask(f"2001:db8:7:9::{n:x}", n) for n in range(limit)] == [302] * limit
+    assert ask("2001:db8:7:9:ffff:1:2:3", limit) == 200  # the same /64: refused, too many codes
+    assert ask("2001:db8:7:a::1", limit + 1) == 302  # the next /64 is someone else
+    assert [ask("::ffff:198.18.7.4", limit + 2 + n) for n in range(limit)] == [302] * limit
+    assert ask("198.18.7.4", 2 * limit + 2) == 200  # an IPv4 address written as IPv6 is itself
+
+
 def test_follow_up_list_for_the_district_is_audited(client):
     from django.test import Client
 

@@ -3,6 +3,7 @@ sign-in page and Django's admin alike), counted in the database every worker sha
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,11 +16,20 @@ from centre.keyed import keyed_hash
 
 
 def client_address(request) -> str:
-    """The client's address: behind our proxy, the last hop of the header it writes."""
+    """The client's address as the throttles count it: behind our proxy, the last hop of the header
+    it writes. An IPv6 client counts by its /64: a phone, a home or a server is given a whole /64
+    and could take a new address of it for every try; an IPv4 address written as IPv6 counts as
+    itself."""
     address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
     if request is not None and settings.CLIENT_ADDRESS_HEADER:
         address = request.META.get(settings.CLIENT_ADDRESS_HEADER, address).split(",")[-1].strip()
-    return address
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])  # without an interface's zone
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
 
 
 def _keys(request, username: str) -> tuple[str, str, str]:
