@@ -199,11 +199,15 @@ class ReadStore(Protocol):
     def device_rows(self) -> list[dict]: ...
 
 
-def check_checkpoint_id(checkpoint_id: str) -> None:
-    from protocol.checkpoint import CHECKPOINT_ID_RULE, valid_checkpoint_id
+def check_checkpoint(checkpoint_id: str, **text: str) -> None:
+    """The id, and the name, address, contact_phone and unit given, as every part can carry them."""
+    from protocol.checkpoint import CHECKPOINT_ID_RULE, checkpoint_text_problem, valid_checkpoint_id
 
     if not valid_checkpoint_id(checkpoint_id):
         raise StoreError(f"checkpoint id {checkpoint_id!r}: {CHECKPOINT_ID_RULE}", transient=False)
+    problem = checkpoint_text_problem(text)
+    if problem is not None:
+        raise StoreError(problem, transient=False)
 
 
 def open_store(url: str, create: bool = True) -> Store:
@@ -351,7 +355,7 @@ class SqliteStore(Store):
                     msgspec.json.encode(t).decode(), device_id))])
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
-        check_checkpoint_id(checkpoint_id)
+        check_checkpoint(checkpoint_id, name=name, address=address, contact_phone=contact_phone, unit=unit)
         self._tx([("INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit, approved_at, "
                    "approved_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (checkpoint_id) DO UPDATE SET "
                    "name = excluded.name, address = excluded.address, contact_phone = excluded.contact_phone, "

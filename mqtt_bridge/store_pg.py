@@ -17,7 +17,7 @@ from mqtt_bridge.store import (
     Checkin,
     Store,
     StoreError,
-    check_checkpoint_id,
+    check_checkpoint,
     checkin_row,
 )
 from protocol.event import Event, format_time
@@ -222,7 +222,7 @@ class PgStore(Store):
              device_id)))
 
     def add_checkpoint(self, checkpoint_id, name, address="", contact_phone="", unit=""):
-        check_checkpoint_id(checkpoint_id)
+        check_checkpoint(checkpoint_id, name=name, address=address, contact_phone=contact_phone, unit=unit)
         self._run(lambda c: c.execute(
             "INSERT INTO checkpoints (checkpoint_id, name, address, contact_phone, unit, approved_at, approved_by) "
             "VALUES (%s, %s, %s, %s, %s, now(), %s) ON CONFLICT (checkpoint_id) DO UPDATE SET name = excluded.name, "

@@ -4,6 +4,7 @@ so any phone camera opens it; a gate without a portal address shows the bare id 
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import quote, urlparse
 
 PATH = "/c/"
@@ -17,6 +18,24 @@ def valid_checkpoint_id(text: str) -> bool:
 
 
 CHECKPOINT_ID_RULE = "ASCII letters and digits, then also '-', '_' or '.', at most 64 characters (e.g. CP-Q1-0001)"
+# A checkpoint's name, address, phone and unit, at most this long, as the site's table holds them.
+TEXT_LIMITS = {"name": 200, "address": 300, "contact_phone": 40, "unit": 200}
+
+
+def one_line(text: str) -> bool:
+    """Text a poster, a gate's screen and its config file, and a report's cell all carry as it is:
+    one line, without control or invisible formatting characters (a newline in a name made the
+    gate's config unreadable; a right-to-left override would show a name backwards). Any space
+    counts as a space."""
+    return all(c.isprintable() or unicodedata.category(c) == "Zs" for c in text)
+
+
+def checkpoint_text_problem(fields: dict[str, str]) -> str | None:
+    """What is wrong with a checkpoint's text fields (TEXT_LIMITS' keys), or None."""
+    for key, value in fields.items():
+        if value and not (one_line(value) and len(value) <= TEXT_LIMITS[key]):
+            return f"checkpoint {key}: one line of text, at most {TEXT_LIMITS[key]} characters"
+    return None
 
 
 def valid_portal_url(url: str) -> bool:

@@ -109,12 +109,10 @@ def publish_trust(args, a: Authority) -> int:
 
 def cmd_checkpoint_add(args) -> int:
     from common.poster import write_poster
-    from mqtt_bridge.store import StoreError
-    from protocol.checkpoint import CHECKPOINT_ID_RULE, valid_checkpoint_id
+    from mqtt_bridge.store import StoreError, check_checkpoint
 
-    if not valid_checkpoint_id(args.checkpoint_id):
-        raise StoreError(f"checkpoint id {args.checkpoint_id!r}: {CHECKPOINT_ID_RULE}", transient=False)
     given = {"name": args.name, "address": args.address, "contact_phone": args.phone, "unit": args.unit}
+    check_checkpoint(args.checkpoint_id, **{k: v for k, v in given.items() if v is not None})
     portal = _portal_url(args)
     store = _store(args)
     try:

@@ -35,7 +35,10 @@ class Bundle:
 
 
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: quotes and backslashes escaped, and every control character (which
+    TOML refuses raw: a newline in a checkpoint's name made the gate's config unreadable)."""
+    return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else "\\" + c if c in '"\\' else c
+                         for c in s) + '"'
 
 
 DIRECTIONS = ("auto", "in", "out")

@@ -272,6 +272,16 @@ def test_a_checkpoint_id_is_checked_wherever_it_enters(tmp_path, capsys):
     store = open_store(db)
     with pytest.raises(StoreError, match="checkpoint id"):
         store.add_checkpoint("CP-Q9/0001", "Chợ")
+    # its name, address, phone and unit: one line each, or the gate's config and poster break
+    for option, bad in (("--name", "Chợ\n[trust]"), ("--address", "Số 1\r"), ("--unit", "Chợ\u202eA"),
+                        ("--phone", "090\x00"), ("--name", "x" * 201)):
+        assert provision(["checkpoint", "add", "CP-Q9", "--name", "Chợ", option, bad, "--db", db,
+                          "--out", str(tmp_path)]) == 1
+        assert f"checkpoint {option[2:].replace('phone', 'contact_phone')}: one line" in _one_line(
+            capsys.readouterr().err)
+        with pytest.raises(StoreError, match="one line"):
+            store.add_checkpoint("CP-Q9", **{"name": "Chợ", option[2:].replace("phone", "contact_phone"): bad})
+    assert not list(tmp_path.glob("poster-*")) and not store.checkpoint_rows()
     store.close()
     assert provision(["checkpoint", "add", "CP-Q9.0001", "--name", "Chợ", "--db", db, "--out", str(tmp_path)]) == 0
 

@@ -59,6 +59,19 @@ def test_authority_rotation_and_revocation(tmp_path):
     assert not web_key.exists()  # nothing left to sign with: the site must not sign with a revoked key
 
 
+def test_a_gates_config_holds_any_name_the_database_holds():
+    """A checkpoint name stored before names were checked, with a newline, a quote, a backslash, a
+    tab or DEL in it, still makes a config the gate reads back as the same name."""
+    import tomllib
+
+    from provisioning.enroll import gate_toml
+
+    for name in ('Chợ "Lớn"\n[trust]\npublic_keys = []', "C:\\x\t\x7f\x00", "Trạm\u202e\u00a0y tế"):
+        text = gate_toml("gate-1", "CP-1", name, "mqtts://broker.example:8883",
+                         {"public_keys": ["a2V5"], "revoked_key_ids": []}, True)
+        assert tomllib.loads(text)["gate"]["checkpoint_name"] == name
+
+
 def test_password_hash_format():
     h = hash_password("s3cret", salt=b"0123456789ab")
     assert h["iterations"] == 101 and len(h["salt"]) == 16

@@ -756,6 +756,12 @@ def test_a_unit_registers_with_its_ward_from_the_official_list(client):
         == (1, 70)
     assert district.post("/checkpoints/new/", {**form, "checkpoint_id": "CP-NOCODE", "province_code": ""}
                          ).status_code == 302  # the codes are asked, not required, of the district's own
+    for field, bad in (("name", "Chợ\n[trust]"), ("unit", "Chợ\u202eA"), ("address", "1\tTràng Thi"),
+                       ("contact_person", "An\x7f")):  # one line: what a poster, a gate's config and screen carry
+        page = district.post("/checkpoints/new/", {**form, "checkpoint_id": "CP-2LINES", "province_code": "",
+                                                   field: bad}).content.decode()
+        assert "Một dòng chữ, không có ký tự điều khiển." in page, field
+    assert not Checkpoint.objects.filter(pk="CP-2LINES").exists()
 
 
 def test_addresses_and_passports_hold_letters_and_digits_only(client):
