@@ -14,7 +14,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.files import private_dir, write_private
 from provisioning.mosquitto_auth import initial_config, new_password
-from provisioning.tls import make_ca, make_server_cert
+from provisioning.tls import make_ca, make_server_cert, server_names
 
 PLUGIN_GLOBS = ("/usr/lib/*/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so",
                 "/usr/local/lib/mosquitto_dynamic_security.so", "/usr/lib64/mosquitto_dynamic_security.so")
@@ -85,6 +85,7 @@ def write_broker_config(folder: Path, hostnames: list[str], tls_port: int = 8883
                         persistence_dir: Path | None = None, plugin: str | None = None) -> BrokerFiles:
     """TLS material, passwords, the plugin's first state and both configurations, in `folder`
     (private). Run again, it keeps the CA, the passwords and the plugin state it made before."""
+    hostnames = server_names(hostnames)  # before anything is written
     plugin = plugin or find_plugin()
     private_dir(folder)
     if not (folder / "ca.crt").exists():

@@ -144,8 +144,8 @@ def _write_env(path: Path, values: dict[str, str]) -> None:
 def _check_settings(s: Settings) -> None:
     for option, value in (("--site-host", s.site_hosts), ("--sms-url", s.sms_url), ("--sms-template", s.sms_template),
                           ("--web-listen", s.web_listen), ("--broker-url", s.broker_url)):
-        if value is not None and ("'" in value or "\n" in value or "\\" in value):
-            raise CentreError(f"{option}: a value without quotes ('), backslashes or line breaks")
+        if value is not None and ("'" in value or "\\" in value or not value.isprintable()):
+            raise CentreError(f"{option}: a value without quotes ('), backslashes, line breaks or control characters")
     if s.sms_url is not None and urlparse(s.sms_url).scheme not in ("http", "https"):
         raise CentreError(f"--sms-url {s.sms_url!r}: the gateway's https:// address")
 

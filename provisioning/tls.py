@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from cryptography import x509
@@ -39,6 +40,34 @@ def make_ca(folder: Path, name: str = "VHD Gate broker CA", days: int = 3650) ->
     return folder / "ca.crt", folder / "ca.key"
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"(?:\*\.)?{_LABEL}(?:\.{_LABEL})*")
+
+
+def server_names(names: list[str]) -> list[str]:
+    """The names gates may reach the broker by, as a certificate holds them: IP addresses, and DNS
+    names with a Vietnamese one in its ASCII form (máychủ.vn as xn--mych-...); ValueError naming
+    the first that is neither."""
+    out = []
+    for given in names:
+        n = given.strip().rstrip(".")
+        try:
+            out.append(str(ipaddress.ip_address(n)))
+            continue
+        except ValueError:
+            pass
+        try:
+            n = n.encode("idna").decode("ascii")
+        except UnicodeError:
+            n = ""
+        if not (_DNS_NAME.fullmatch(n) and len(n) <= 253):
+            raise ValueError(f"--hostname {given[:80]!r}: a DNS name (letters, digits, '-' and '.') or an IP address")
+        out.append(n.lower())
+    if not out:
+        raise ValueError("--hostname: at least one name or IP address gates connect to")
+    return out
+
+
 def make_server_cert(folder: Path, names: list[str], days: int = 825) -> tuple[Path, Path]:
     """A certificate for the broker, signed by the CA in `folder`, valid for `names` (DNS or IP)."""
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
@@ -46,6 +75,7 @@ def make_server_cert(folder: Path, names: list[str], days: int = 825) -> tuple[P
         raise ValueError(f"{folder / 'ca.key'} is not the EC key make_ca writes")
     ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
+    names = server_names(names)
     sans: list[x509.GeneralName] = []
     for n in names:
         try:
@@ -54,7 +84,8 @@ def make_server_cert(folder: Path, names: list[str], days: int = 825) -> tuple[P
             sans.append(x509.DNSName(n))
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if len(names[0]) <= 64
+                                                     else "VHD Gate broker")]))
             .issuer_name(ca_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))

@@ -221,6 +221,8 @@ def test_centre_install_without_a_database_says_how():
     (["--create-database", "--portal-url", "https://khaibao.example", "--sms-url", "ftp://x"], "https:// address"),
     (["--create-database", "--portal-url", "https://khaibao.example", "--sms-template", "{'to': '{phone}'}"],
      "without quotes"),
+    (["--create-database", "--portal-url", "https://khaibao.example", "--site-host", "a.example\rX=1"],
+     "without quotes"),
 ])
 def test_centre_install_says_what_is_missing_before_it_changes_anything(tmp_path, args, says):
     r = subprocess.run([sys.executable, "-m", "provisioning.cli", "--home", "/etc/vhd-centre", "centre",

@@ -72,6 +72,21 @@ def test_a_gates_config_holds_any_name_the_database_holds():
         assert tomllib.loads(text)["gate"]["checkpoint_name"] == name
 
 
+def test_the_brokers_names_are_dns_names_or_addresses(tmp_path, capsys):
+    """What the broker's certificate names: a Vietnamese name in its ASCII form; a line break, a
+    space or an empty name refused in one line before anything is written."""
+    from provisioning.tls import server_names
+
+    assert server_names(["Broker.Example.", "máychủ.vn", "*.gates.example", "10.0.0.5", "::1"]) == [
+        "broker.example", "xn--mych-5na3327b.vn", "*.gates.example", "10.0.0.5", "::1"]
+    for bad in ("x\ninclude_dir /tmp", "a b", "", "-a.example", "a" * 64 + ".example", "a..example"):
+        assert provision(["--home", str(tmp_path), "broker-config", "--hostname", "broker.example",
+                          f"--hostname={bad}"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("vhd-provision: --hostname") and len(err.strip().splitlines()) == 1, err
+    assert not any(tmp_path.iterdir())
+
+
 def test_password_hash_format():
     h = hash_password("s3cret", salt=b"0123456789ab")
     assert h["iterations"] == 101 and len(h["salt"]) == 16
