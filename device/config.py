@@ -143,7 +143,7 @@ _PIN = (0, 27)  # BCM numbers of the GPIOs on the 40-pin header
 _RANGES = {
     ("policy", "debounce_seconds"): (0, 3600),
     ("policy", "min_stay_minutes"): (0, 24 * 60),
-    ("policy", "feedback_seconds"): (0.1, 60),
+    ("policy", "feedback_seconds"): (0.1, 60),  # as protocol.messages.PolicySettings allows the centre
     ("camera", "width"): (64, 4656),
     ("camera", "height"): (64, 3496),
     ("camera", "framerate"): (1, 120),

@@ -132,7 +132,7 @@ class PolicySettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     debounce_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] | None = None
     min_stay_minutes: Annotated[float, msgspec.Meta(ge=0, le=24 * 60)] | None = None
     accept_cccd: bool | None = None
-    feedback_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] | None = None
+    feedback_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=60)] | None = None
 
 
 class GateSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
