@@ -21,6 +21,25 @@ class OneLine(logging.Filter):
         return True
 
 
+class WithoutRowDetail(logging.Filter):
+    """Log records without a database's DETAIL lines, which quote the row it refused ("Key
+    (phone)=(09...) already exists"): what failed and where stay in the log, the person does not."""
+
+    @staticmethod
+    def _drop(text: str) -> str:
+        return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("DETAIL:"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and "DETAIL:" in record.exc_text:
+            record.exc_text = self._drop(record.exc_text)
+        message = record.getMessage()
+        if "DETAIL:" in message:
+            record.msg, record.args = self._drop(message), ()
+        return True
+
+
 class CentreConfigError(UserError):
     """The centre cannot start as configured; the message says what to fix."""
 

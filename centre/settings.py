@@ -141,8 +141,8 @@ AUTHORITY_DIR = config.text("VHD_AUTHORITY_DIR", str(CENTRE_HOME / "authority"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line": {"()": "centre.config.OneLine"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler"},
+    "filters": {"one_line": {"()": "centre.config.OneLine"}, "no_row": {"()": "centre.config.WithoutRowDetail"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["no_row"]},
                  "one_line": {"class": "logging.StreamHandler", "filters": ["one_line"]}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
     # Request lines can carry a traced person's id in a query: Django's request logger says only

@@ -317,6 +317,33 @@ def test_an_ipv6_client_counts_by_its_64_not_by_each_address_it_takes(site):
     assert ask("198.18.7.4", 2 * limit + 2) == 200  # an IPv4 address written as IPv6 is itself
 
 
+def test_a_database_error_in_the_log_does_not_quote_the_row(site, pg_url):
+    """PostgreSQL's DETAIL line quotes the row it refused: the site's log (its handler as the
+    settings make it) keeps the error and its traceback, never the phone number."""
+    import logging
+    import sys
+
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("CREATE TEMP TABLE phones (phone text UNIQUE)")
+        phone = "09" + "12345678"  # not written whole here: the traceback quotes this file's lines
+        db.execute("INSERT INTO phones VALUES (%s)", (phone,))
+        try:
+            db.execute("INSERT INTO phones VALUES (%s)", (phone,))
+        except psycopg.errors.UniqueViolation:
+            failure = sys.exc_info()
+    assert "0912345678" in str(failure[1])  # what the database said
+    record = logging.getLogger("django.request").makeRecord(
+        "django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s\n%s", ("/khai-bao/", failure[1]),
+        failure)
+    (handler,) = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]  # the settings' own
+    assert handler.filter(record)
+    text = handler.format(record)
+    assert "UniqueViolation" in text and "duplicate key value" in text and "Traceback" in text
+    assert "0912345678" not in text
+
+
 def test_follow_up_list_for_the_district_is_audited(client):
     from django.test import Client
 
