@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from common.args import number_in
 from common.errors import UserError, run_command
 
 
@@ -110,13 +111,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the site with gunicorn")
     s.add_argument("--listen", default="127.0.0.1:8000")
-    s.add_argument("--workers", type=int, default=3)
+    s.add_argument("--workers", type=number_in(int, 1, 64), default=3)
     s.set_defaults(func=cmd_serve)
     m = sub.add_parser("migrate", help="create or upgrade every table from an empty database")
     m.set_defaults(func=cmd_migrate)
     d = sub.add_parser("demo", help="the portal on this machine, SMS codes printed here")
     d.add_argument("--listen", default="127.0.0.1:8000")
-    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--workers", type=number_in(int, 1, 64), default=2)
     d.add_argument("--out", default="demo-out/portal")
     d.set_defaults(func=cmd_demo)
     for name, text in (("report", "check-ins per checkpoint and day, or per unit (CSV or JSON)"),

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common.args import number_in
 from device import __version__
 from device.config import Config, ConfigError, load
 
@@ -196,7 +197,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--broker", help="override mqtt.url: mqtt://host:port or mqtts://host:port")
     r.add_argument("--simulate", action="store_true",
                    help="no OLED, buzzer or LEDs: decisions go to the log only (use with --camera)")
-    r.add_argument("--drain-seconds", type=float, default=0,
+    r.add_argument("--drain-seconds", type=number_in(float, 0, 86400), default=0,
                    help="when a finite camera source ends, wait this long for the centre to ack all")
     r.set_defaults(func=cmd_run)
 
@@ -222,7 +223,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--config")
     s.add_argument("--lang", choices=["vi", "en"])
-    s.add_argument("--scale", type=int, default=1)
+    s.add_argument("--scale", type=number_in(int, 1, 16), default=1)
     s.set_defaults(func=cmd_screens)
 
     q = sub.add_parser("queue", help="what the gate holds: events waiting for the centre, refused ones "

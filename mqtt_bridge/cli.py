@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 
+from common.args import number_in
 from common.errors import run_command
 from drivers.mqtt import BrokerUrl, MqttError
 from mqtt_bridge.locate import DB_FILE, find_database_url, migrate_database, secret_path
@@ -210,14 +211,15 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--to", dest="date_to")
     tr.add_argument("--by", help="who asks (kept in the audit log; default: this login)")
     tr.add_argument("--reason", help="why (kept in the audit log)")
-    tr.add_argument("--max-stay-hours", type=float, default=4.0,
+    tr.add_argument("--max-stay-hours", type=number_in(float, 0.25, 24), default=4.0,
                     help="how long someone without a check-out counts as inside (capped at the day's end)")
     tr.set_defaults(func=cmd_trace)
 
     rt = sub.add_parser("retention", help="delete old check-ins and expired declarations")
     rt.add_argument("--db")
-    rt.add_argument("--days", type=int, default=RETENTION_DAYS)
-    rt.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
+    rt.add_argument("--days", type=number_in(int, 0, 3650), default=RETENTION_DAYS)
+    rt.add_argument("--declaration-days", type=number_in(int, 0, 3650), default=30,
+                    help="days after a declaration expires")
     rt.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     rt.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
     rt.set_defaults(func=cmd_retention)
@@ -228,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("events", help="stored check-ins as JSON lines")
     e.add_argument("--db")
-    e.add_argument("--limit", type=int)
+    e.add_argument("--limit", type=number_in(int, 1, 10_000_000))
     e.set_defaults(func=cmd_events)
 
     d = sub.add_parser("devices", help="the fleet as JSON lines")

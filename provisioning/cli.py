@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from common.args import number_in
 from common.authority import Authority, AuthorityError
 from common.errors import run_command
 
@@ -300,8 +301,9 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("broker-config", help="mosquitto config, passwords, ACL and TLS for the centre")
     b.add_argument("--hostname", action="append", required=True, help="name or IP gates connect to")
-    b.add_argument("--tls-port", type=int, default=8883)
-    b.add_argument("--local-port", type=int, default=1883, help="loopback plain port for the bridge; 0: none")
+    b.add_argument("--tls-port", type=number_in(int, 1, 65535), default=8883)
+    b.add_argument("--local-port", type=number_in(int, 0, 65535), default=1883,
+                   help="loopback plain port for the bridge; 0: none")
     b.add_argument("--install", action="store_true",
                    help="install into Debian's mosquitto (conf.d drop-in) and restart it")
     b.add_argument("--root", default="/", help="with --install: write into this tree instead of /")

@@ -114,6 +114,49 @@ def test_a_number_or_port_in_another_script_is_told_in_one_line(tmp_path):
         assert r.returncode == 1 and "--listen takes HOST:PORT" in _one_line(r.stderr), listen
 
 
+@pytest.mark.parametrize("main, argv, says", [
+    # 17, not the 100000 that took all the memory: were the range ever lost, this test must not take it too
+    (gate, ["screens", "--out", "{tmp}", "--scale", "17"], "--scale: 17 is outside 1..16"),
+    (gate, ["run", "--config", "{tmp}/gate.toml", "--drain-seconds", "nan"], "--drain-seconds: nan is outside"),
+    (bridge, ["retention", "--db-file", "{tmp}/c.db", "--declaration-days", "-100000"],
+     "--declaration-days: -100000 is outside 0..3650"),
+    (bridge, ["retention", "--db-file", "{tmp}/c.db", "--days", "99999999"], "--days: 99999999 is outside"),
+    (bridge, ["trace", "079203001234", "--db-file", "{tmp}/c.db", "--from", "2021-09-10", "--max-stay-hours", "-1"],
+     "--max-stay-hours"),
+    (bridge, ["events", "--db-file", "{tmp}/c.db", "--limit", "many"], "--limit: 'many' is not a whole number"),
+    (provision, ["--home", "{tmp}", "broker-config", "--hostname", "b.example", "--tls-port", "70000"],
+     "--tls-port: 70000 is outside"),
+])
+def test_a_number_out_of_its_range_is_refused_before_anything_runs(main, argv, says, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert stop.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_the_centres_commands_refuse_what_would_delete_too_much_or_never_end(tmp_path):
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}
+    db = ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+
+    def centre(*args: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "centre.cli", *db, *args], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
+        return r.stderr
+
+    assert subprocess.run([sys.executable, "-m", "centre.cli", *db, "migrate"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    # every declaration still valid for 100000 days would have gone; a date past 9999 was a traceback
+    assert "--declaration-days: -100000 is outside 0..3650" in _one_line(
+        centre("retention", "--declaration-days", "-100000"))
+    assert "--days: 99999999 is outside" in _one_line(centre("retention", "--days", "99999999", "--dry-run"))
+    trace = ["trace", "079203001234", "--reason", "Ca F0 số 12", "--by", "ytequan1"]
+    assert "a trace covers at most 366 days" in _one_line(centre(*trace, "--from", "0001-01-01", "--to", "9999-12-31"))
+    assert "--to is before --from" in _one_line(centre(*trace, "--from", "2021-09-15", "--to", "2021-09-01"))
+    assert "--max-stay-hours: nan is outside" in _one_line(centre(*trace, "--from", "2021-09-15", "--max-stay-hours",
+                                                                   "nan"))
+    assert "--workers: 0 is outside 1..64" in centre("serve", "--workers", "0")
+
+
 def test_check_config_warns_when_no_key_is_trusted(tmp_path, capsys):
     cfg = tmp_path / "gate.toml"
     cfg.write_text('[gate]\ndevice_id = "gate-1"\ncheckpoint_id = "CP-1"\n')

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from centre.reports.retention import CHECKIN_DAYS, check_window, purge
+from common.args import number_in
 from mqtt_bridge.centre_api import store_on
 
 
@@ -19,8 +20,9 @@ class Command(BaseCommand):
     help = "Delete check-ins older than the window (and any dated impossibly far ahead) and expired declarations."
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, default=CHECKIN_DAYS)
-        parser.add_argument("--declaration-days", type=int, default=30, help="days after a declaration expires")
+        parser.add_argument("--days", type=number_in(int, 0, 3650), default=CHECKIN_DAYS)
+        parser.add_argument("--declaration-days", type=number_in(int, 0, 3650), default=30,
+                            help="days after a declaration expires")
         parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
         parser.add_argument("--force", action="store_true", help="allow a window shorter than 14 days")
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from centre.reports.figures import TZ, day_bounds
+from centre.reports.figures import MAX_DAYS, TZ, day_bounds
 from centre.reports.management.commands.report import day
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
 from centre.reports.tracing import trace
+from common.args import number_in
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("person")
         parser.add_argument("--from", dest="date_from", required=True)
         parser.add_argument("--to", dest="date_to")
-        parser.add_argument("--max-stay-hours", type=float, default=4.0,
+        parser.add_argument("--max-stay-hours", type=number_in(float, 0.25, 24), default=4.0,
                             help="how long someone without a check-out counts as inside (capped at the day's end)")
         parser.add_argument("--reason", required=True, help="why (the case, the request): kept in the audit log")
         parser.add_argument("--by", dest="who", required=True, help="who asks: kept in the audit log")
@@ -29,7 +30,12 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if not o["reason"].strip() or not o["who"].strip():
             raise CommandError("--reason and --by must say something: both go into the audit log")
-        start, end = day_bounds(day(o["date_from"]), day(o["date_to"] or o["date_from"]), TZ)
+        first, last = day(o["date_from"]), day(o["date_to"] or o["date_from"])
+        if last < first:
+            raise CommandError("--to is before --from")
+        if (last - first).days >= MAX_DAYS:
+            raise CommandError(f"a trace covers at most {MAX_DAYS} days")
+        start, end = day_bounds(first, last, TZ)
         person = o["person"].strip()
         AuditEntry.record(AuditEntry.TRACE, person, o["reason"], username=f"{o['who'].strip()} (vhd-centre)")
         visits, contacts = trace(SiteStore(), person, start, end, timedelta(hours=o["max_stay_hours"]))
