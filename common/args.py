@@ -1,6 +1,6 @@
 """Numbers on a command line, checked where argparse reads them: a value out of its range is a
 usage error naming the option and the range, before anything runs (a retention of -100000 days
-after expiry deleted every declaration, a --scale of 100000 took all the memory)."""
+after expiry would delete every declaration still valid; a --scale of 100000 took all the memory)."""
 
 from __future__ import annotations
 
