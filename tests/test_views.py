@@ -645,6 +645,23 @@ def test_dates_are_vietnamese_and_the_trace_forms_default_period_shows_today(cli
     assert r.status_code == 200 and "CP-V11" in r.content.decode()  # today's visit, with "to" left empty
 
 
+def test_a_phone_keeps_a_households_declarations_not_thousands(client):
+    from django.utils import timezone
+
+    from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration
+
+    assert _sign_in_by_phone(client, "0766000111").status_code == 302
+    for n in range(MAX_LIVE_PER_PHONE):
+        r = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": f"0792030{n:05d}"})
+        assert r.status_code == 302, n
+    page = client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079203099999"}).content.decode()
+    assert f"đã giữ {MAX_LIVE_PER_PHONE} tờ khai còn hiệu lực" in page and 'id="error-summary"' in page
+    mine = Declaration.objects.filter(owner_phone="0766000111")
+    assert mine.count() == MAX_LIVE_PER_PHONE
+    mine.filter(pk=mine.first().pk).update(expires_at=timezone.now())  # one has expired: room for another
+    assert client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079203099999"}).status_code == 302
+
+
 def test_health_questions_need_an_answer_and_nothing_is_stored_without_consent(client):
     from centre.portal.models import Declaration
 

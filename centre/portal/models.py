@@ -14,6 +14,9 @@ from centre.keyed import keyed_hash
 from centre.ledger.fields import StoredTime
 
 VALID_DAYS = 14  # a declaration's QR
+# A household's declarations valid at once under one phone ("khai hộ"): room for a large family,
+# not for a script filling the database or a checkpoint's page with thousands.
+MAX_LIVE_PER_PHONE = 20
 
 
 class Declaration(models.Model):

@@ -24,7 +24,7 @@ from centre.portal import otp
 from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, PlaceFilter, address_form
-from centre.portal.models import Declaration, PhoneAccount
+from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.retention import CHECKIN_DAYS
@@ -129,9 +129,13 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @person_required
 def declare(request: HttpRequest) -> HttpResponse:
     form = address_form(DeclarationForm, request, initial={"nationality": "Việt Nam"})
+    owner = _phone(request)
+    if request.method == "POST" and form.is_valid() and \
+            Declaration.objects.filter(owner_phone=owner, expires_at__gt=timezone.now()).count() >= MAX_LIVE_PER_PHONE:
+        form.add_error(None, _("This phone already holds %(n)d valid declarations, the most it may: declare again "
+                               "when one of them has expired.") % {"n": MAX_LIVE_PER_PHONE})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        owner = _phone(request)
         d = Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None)
         back = _safe_next(request.GET.get("next"))
         if _url_name(back) == "portal-checkpoint":  # declared from a checkpoint's page: back there to check in
