@@ -272,6 +272,35 @@ def test_retention_forgets_idle_phone_accounts_that_hold_nothing(client):
         == ["0987000022"]
 
 
+def test_spent_codes_and_old_attempts_are_forgotten_within_the_hour(client):
+    """A code and its count hold a phone number and an address: kept while a limit counts them."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from centre.accounts.models import LoginAttempt
+    from centre.portal.models import SmsCode
+
+    hour_ago = timezone.now() - timedelta(hours=1, minutes=1)
+    for phone in ("0966000301", "0966000302"):
+        assert client.post("/khai-bao/dang-nhap/", {"phone": phone}).status_code == 302
+        SmsCode.objects.filter(phone=phone).update(created_at=hour_ago, expires_at=hour_ago + timedelta(minutes=5))
+    old = list(LoginAttempt.objects.filter(at__gte=timezone.now() - timedelta(minutes=5)).values_list("pk", flat=True))
+    LoginAttempt.objects.filter(pk__in=old).update(at=hour_ago)
+    live = SmsCode.objects.create(phone="0966000303", purpose="person", code_hash="x",
+                                  expires_at=timezone.now() + timedelta(minutes=5))
+    assert client.post("/khai-bao/dang-nhap/", {"phone": "0966000301"}).status_code == 302  # a new code for it
+    assert not SmsCode.objects.filter(phone="0966000302").exists()  # forgotten when any code is asked for
+    assert list(SmsCode.objects.filter(phone="0966000301", created_at__lt=timezone.now() - timedelta(hours=1))) == []
+    assert not LoginAttempt.objects.filter(pk__in=old).exists()
+    SmsCode.objects.filter(phone="0966000301").update(created_at=hour_ago, expires_at=hour_ago)
+    out = io.StringIO()
+    call_command("retention", stdout=out)  # and by the daily retention, on a quiet day
+    assert "1 spent sign-in code(s)" in out.getvalue()
+    assert SmsCode.objects.filter(pk=live.pk).exists()  # a code still running is kept
+
+
 def test_every_post_needs_its_csrf_token(site):
     from django.test import Client
 

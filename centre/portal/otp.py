@@ -28,6 +28,15 @@ def _recent(key: str, seconds: int) -> int:
     return LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(seconds=seconds)).count()
 
 
+def forget_old() -> int:
+    """Codes past their time and attempts past the longest window a limit counts in: they hold
+    phone numbers and addresses the mission no longer needs. Done at every code asked for and by
+    the daily retention; returns the codes forgotten."""
+    kept_from = timezone.now() - timedelta(seconds=settings.ATTEMPTS_KEPT_SECONDS)
+    LoginAttempt.objects.filter(at__lt=kept_from).delete()
+    return SmsCode.objects.filter(created_at__lt=kept_from, expires_at__lt=timezone.now()).delete()[0]
+
+
 def request_code(phone: str, purpose: str, address: str, send: bool = True, background: bool = False) -> str | None:
     """Make a code and send it; None when made, else why not (too many requests). The answer
     never says whether the number is known. With send=False the same work is done and the code
@@ -37,6 +46,7 @@ def request_code(phone: str, purpose: str, address: str, send: bool = True, back
     phone_key, addr_key = f"sms-phone:{_hash(phone, 'limit')[:32]}", f"sms-ip:{address}"[:80]
     if _recent(phone_key, 900) >= settings.SMS_MAX_PER_PHONE or _recent(addr_key, 3600) >= settings.SMS_MAX_PER_ADDRESS:
         return "too_many"
+    forget_old()
     LoginAttempt.objects.bulk_create([LoginAttempt(key=phone_key), LoginAttempt(key=addr_key)])
     code = f"{secrets.randbelow(10**6):06d}"
     SmsCode.objects.filter(phone=phone, purpose=purpose, used=False).update(used=True)  # one live code

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from centre.portal import otp
 from centre.reports.retention import CHECKIN_DAYS, check_window, purge
 from common.args import number_in
 from mqtt_bridge.centre_api import store_on
@@ -33,12 +34,15 @@ class Command(BaseCommand):
                   dry_run=o["dry_run"])
         idle = self._idle_phone_accounts(o["days"])
         accounts = idle.count()
+        codes = 0
         if not p.dry_run:
             idle.delete()
+            codes = otp.forget_old()
         verb = "would delete" if p.dry_run else "deleted"
         self.stdout.write(f"{verb} {p.checkins} check-in(s) older than {o['days']} days "
                           f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
-                          f"{p.declarations} expired declaration(s), {accounts} idle phone account(s)")
+                          f"{p.declarations} expired declaration(s), {accounts} idle phone account(s)"
+                          + ("" if p.dry_run else f", {codes} spent sign-in code(s)"))
 
     @staticmethod
     def _idle_phone_accounts(days: int):
