@@ -133,6 +133,7 @@ SMS_MAX_PER_ADDRESS = config.number("VHD_SMS_MAX_PER_ADDRESS", 10)  # codes per 
 # flags a unit that reaches the lower figure.
 STAFF_LOOKUPS_PER_HOUR = config.number("VHD_STAFF_LOOKUPS_PER_HOUR", 60)
 STAFF_LOOKUPS_FLAGGED = config.number("VHD_STAFF_LOOKUPS_FLAGGED", 30)
+STAFF_DECLARATIONS_PER_HOUR = config.number("VHD_STAFF_DECLARATIONS_PER_HOUR", 120)  # walk-ins a unit declares
 # A card staff print for someone without a phone: how long its QR is valid (the district's choice).
 PRINTED_CARD_DAYS = min(config.number("VHD_PRINTED_CARD_DAYS", 14), 90)
 PORTAL_URL = config.portal_url()  # the checkpoints' QR codes open this address

@@ -555,6 +555,7 @@ def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(c
     from django.test import Client, override_settings
 
     from centre.checkpoints.models import Checkpoint
+    from centre.portal.models import Declaration
     from centre.reports.models import AuditEntry
 
     r = client.post("/don-vi/", {"name": "Tiệm tạp hoá Lạ", "kind": "shop", "address": "1 Đường Lạ",
@@ -569,6 +570,10 @@ def test_a_self_registered_unit_looks_nobody_up_until_the_district_approves_it(c
     assert client.get(f"/don-vi/{cp.checkpoint_id}/poster.png").status_code == 200  # the poster works already
     r = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"})
     assert r.status_code == 403 and not AuditEntry.objects.filter(username__endswith=cp.checkpoint_id).exists()
+    # nor declares for anyone: it could put declarations under any phone number
+    r = client.post(f"/don-vi/{cp.checkpoint_id}/khai-ho/", {**DECLARATION, "person_phone": "0944333299"})
+    assert r.status_code == 403 and "khai báo hộ" in r.content.decode()
+    assert not Declaration.objects.filter(owner_phone="0944333299").exists()
     district = Client()
     district.force_login(_staff("quan6", "district_admin"))
     assert cp.checkpoint_id in district.get("/checkpoints/review/").content.decode()
@@ -645,6 +650,29 @@ def test_staff_declare_someone_without_a_phone_and_print_their_card_again_by_nam
     assert d.expires_at > timezone.now() + timedelta(days=29)  # valid again
     assert elsewhere.post(f"/don-vi/{other.checkpoint_id}/in-lai/",
                           {"declaration_id": d.declaration_id}).status_code == 404
+
+
+def test_walk_ins_a_unit_declares_are_counted_and_fill_no_ones_phone(client):
+    from django.test import override_settings
+
+    from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration
+
+    cp = _checkpoint("CP-V11", "0912000193", "Chợ Xóm Chiếu")
+    assert _sign_in_by_phone(client, "0912000193", "unit").status_code == 302
+    walk_in = {**DECLARATION, "full_name": "Lê Văn Khách", "citizen_id": "", "passport": "B7654321",
+               "person_phone": ""}
+    with override_settings(STAFF_DECLARATIONS_PER_HOUR=2):
+        pages = [client.post(f"/don-vi/{cp.checkpoint_id}/khai-ho/", walk_in).content.decode() for _ in range(3)]
+    assert ['id="staff-card"' in p for p in pages] == [True, True, False]
+    assert "khai báo hộ quá nhiều lần trong một giờ" in pages[2]
+    for n in range(MAX_LIVE_PER_PHONE):  # someone's phone already holding all it may
+        Declaration.declare({**DECLARATION, "full_name": "Người Nhà", "citizen_id": "", "passport": f"C{n:07d}",
+                             "province": "TP. HCM", "district": None, "commune": None, "insurance_no": "",
+                             "symptoms": False, "exposure": False, "travel": False}, "0944555666", None, None)
+    page = client.post(f"/don-vi/{cp.checkpoint_id}/khai-ho/", {**walk_in, "person_phone": "0944555666"})
+    assert 'id="staff-card"' not in page.content.decode() and f"đã giữ {MAX_LIVE_PER_PHONE} tờ khai" in \
+        page.content.decode()
+    assert Declaration.objects.filter(owner_phone="0944555666").count() == MAX_LIVE_PER_PHONE
 
 
 def test_dates_are_vietnamese_and_the_trace_forms_default_period_shows_today(client):

@@ -14,7 +14,9 @@ from protocol.person import normalise_address, normalise_insurance, normalise_na
 
 MESSAGES = {"too_many": _("Too many codes asked for: wait a few minutes."),
             "wrong": _("Wrong code."), "expired": _("The code has expired: ask for a new one."),
-            "too_many_tries": _("Too many wrong codes: ask for a new one.")}
+            "too_many_tries": _("Too many wrong codes: ask for a new one."),
+            "phone_full": _("This phone already holds %(n)d valid declarations, the most it may: declare again "
+                            "when one of them has expired.")}
 
 
 class Text(forms.CharField):

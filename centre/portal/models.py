@@ -85,6 +85,12 @@ class Declaration(models.Model):
         d.save(force_insert=True)
         return d
 
+    @classmethod
+    def full_for(cls, owner_phone: str | None) -> bool:
+        """True when `owner_phone` already holds MAX_LIVE_PER_PHONE valid declarations."""
+        return bool(owner_phone) and cls.objects.filter(
+            owner_phone=owner_phone, expires_at__gt=timezone.now()).count() >= MAX_LIVE_PER_PHONE
+
     def renew(self, valid_days: int = VALID_DAYS) -> None:
         """Valid again for `valid_days` from now (a new QR: its times are signed)."""
         now = timezone.now().replace(microsecond=0)

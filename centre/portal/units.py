@@ -33,7 +33,7 @@ from centre.portal.forms import (
     PlaceText,
     address_form,
 )
-from centre.portal.models import Declaration, PhoneAccount
+from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount
 from centre.portal.sms import SmsError
 from centre.reports.figures import TZ, checkpoint_days, day_bounds
 from centre.reports.models import AuditEntry
@@ -182,14 +182,22 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
                                                  "error": error}, status=429 if error else 200)
 
 
+def _counted(key: str, per_hour: int) -> int | None:
+    """None when `key` has done `per_hour` things within the hour; else this one is counted, and
+    how many came before it in the hour is returned."""
+    done = LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(hours=1)).count()
+    if done >= per_hour:
+        return None
+    LoginAttempt.objects.create(key=key)
+    return done
+
+
 def _lookup_refused(unit_phone: str, who: str) -> str | None:
     """Counts this look-up against the unit's hourly limit: None when it may go ahead, else why
     not. The audit log flags a unit the first time it reaches the flagged volume within the hour."""
-    key = f"lookup:{keyed_hash(unit_phone)[:32]}"
-    done = LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(hours=1)).count()
-    if done >= settings.STAFF_LOOKUPS_PER_HOUR:
+    done = _counted(f"lookup:{keyed_hash(unit_phone)[:32]}", settings.STAFF_LOOKUPS_PER_HOUR)
+    if done is None:
         return str(_("Too many look-ups from this unit in an hour: wait, or call the district."))
-    LoginAttempt.objects.create(key=key)
     if done + 1 == settings.STAFF_LOOKUPS_FLAGGED:
         AuditEntry.record(AuditEntry.ALERT, who, f"{done + 1} look-ups by phone number within an hour", username=who)
     return None
@@ -225,11 +233,18 @@ def _card(request: HttpRequest, cp: Checkpoint, d: Declaration) -> HttpResponse:
 def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     """Declare for someone at the door and print their card at once."""
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
+    if cp.approved_at is None:  # anyone can register a unit: it declares for no one until reviewed
+        return render(request, "portal/staff_waiting.html", {"cp": cp}, status=403)
     form = address_form(OnBehalfForm, request, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
-                                                      valid_days=settings.PRINTED_CARD_DAYS))
+        if Declaration.full_for(c["person_phone"]):
+            form.add_error("person_phone", MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
+        elif _counted(f"walk-in:{keyed_hash(_phone(request))[:32]}", settings.STAFF_DECLARATIONS_PER_HOUR) is None:
+            form.add_error(None, _("Too many declarations from this unit in an hour: wait, or call the district."))
+        else:
+            return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
+                                                          valid_days=settings.PRINTED_CARD_DAYS))
     return render(request, "portal/declare.html", {"form": form})
 
 

@@ -130,10 +130,8 @@ def privacy(request: HttpRequest) -> HttpResponse:
 def declare(request: HttpRequest) -> HttpResponse:
     form = address_form(DeclarationForm, request, initial={"nationality": "Việt Nam"})
     owner = _phone(request)
-    if request.method == "POST" and form.is_valid() and \
-            Declaration.objects.filter(owner_phone=owner, expires_at__gt=timezone.now()).count() >= MAX_LIVE_PER_PHONE:
-        form.add_error(None, _("This phone already holds %(n)d valid declarations, the most it may: declare again "
-                               "when one of them has expired.") % {"n": MAX_LIVE_PER_PHONE})
+    if request.method == "POST" and form.is_valid() and Declaration.full_for(owner):
+        form.add_error(None, MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         d = Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None)
