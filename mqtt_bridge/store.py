@@ -24,11 +24,12 @@ from protocol.messages import Telemetry
 
 
 class StoreError(UserError):
-    """The database cannot be reached (transient: retry) or refused the data (not transient)."""
+    """The database cannot be reached or take the write now (transient: retry), or refused the data
+    (not transient); `sqlstate` is PostgreSQL's code for what it said, where it said one."""
 
-    def __init__(self, message: str, transient: bool = True):
+    def __init__(self, message: str, transient: bool = True, sqlstate: str | None = None):
         super().__init__(message)
-        self.transient = transient
+        self.transient, self.sqlstate = transient, sqlstate
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Store:
         try:
             rows = self.query("SELECT name FROM django_migrations WHERE app = ? ORDER BY name", (SCHEMA[0],))
         except StoreError as exc:
-            if exc.transient:
+            if exc.transient and exc.sqlstate != "42P01":  # 42P01: no such table, so no schema
                 raise
             return []
         return [r["name"] for r in rows]

@@ -22,6 +22,10 @@ from mqtt_bridge.store import (
 )
 from protocol.event import Event, format_time
 
+# SQLSTATE classes about the data itself, which the same row meets again: data exceptions,
+# integrity constraints, a program limit (a value too large for an index).
+ROW_REFUSED = ("22", "23", "54")
+
 logger = logging.getLogger(__name__)
 
 FIRST_PARTITION_YEAR = 2020
@@ -124,7 +128,14 @@ class PgStore(Store):
             self._staging = False  # created in the transaction that was just rolled back
             # The primary message only: the detail can quote the row, which holds personal data.
             primary = exc.diag.message_primary if exc.diag and exc.diag.message_primary else type(exc).__name__
-            raise StoreError(f"PostgreSQL refused the write ({exc.sqlstate}): {primary}", transient=False) from exc
+            if (exc.sqlstate or "")[:2] in ROW_REFUSED:
+                raise StoreError(f"PostgreSQL refused the write ({exc.sqlstate}): {primary}", transient=False,
+                                 sqlstate=exc.sqlstate) from exc
+            # Not the row's fault (a database made read-only, a standby after a failover, a table or
+            # a grant missing): the same write will pass once the database is put right, so it is
+            # held and tried again, never refused to the gate, which would stop sending it.
+            raise StoreError(f"PostgreSQL cannot take the write now ({exc.sqlstate}): {primary}",
+                             sqlstate=exc.sqlstate) from exc
 
     def _partition_for(self, conn, t: datetime) -> None:
         if not FIRST_PARTITION_YEAR <= t.year <= LAST_PARTITION_YEAR:
