@@ -308,10 +308,10 @@ class SqliteStore(Store):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as exc:  # locked, disk I/O: may pass on a retry
-            raise StoreError(str(exc)) from exc
-        except sqlite3.Error as exc:  # constraint and data errors: the same data fails again
+        except (sqlite3.IntegrityError, sqlite3.DataError) as exc:  # the row's fault: it fails again
             raise StoreError(str(exc), transient=False) from exc
+        except sqlite3.Error as exc:  # locked, disk I/O, a damaged file: passes once put right
+            raise StoreError(str(exc)) from exc
 
     def _tx(self, statements: list[tuple[str, tuple]]) -> None:
         with self._transaction() as conn:

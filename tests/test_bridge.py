@@ -329,6 +329,39 @@ def test_a_database_that_cannot_write_now_refuses_nothing_and_stores_all_once_pu
     store.close()
 
 
+def test_a_damaged_sqlite_file_refuses_no_event(tmp_path):
+    """"database disk image is malformed" is the file's fault, not the events': the bridge holds
+    them (the gates keep them queued) until the file is restored, and refuses none."""
+    from mqtt_bridge.store import StoreError
+
+    path = tmp_path / "c.db"
+    migrate_database(f"sqlite:///{path}")
+    store = open_store(f"sqlite:///{path}")
+    store.add_checkpoint(CHECKPOINT, "Cổng B")
+    store.add_device(DEVICE, CHECKPOINT)
+    store.insert_checkins([Event.from_dict(make_event(n)) for n in range(1, 50)])
+    root, size = store.conn.execute("SELECT rootpage, (SELECT page_size FROM pragma_page_size()) FROM sqlite_master "
+                                    "WHERE name = 'checkins'").fetchone()
+    store.close()
+    with open(path, "r+b") as f:  # the table's first page overwritten, as a failing card might
+        f.seek((root - 1) * size)
+        f.write(b"\xff" * 64)
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(StoreError) as err:
+        store.insert_checkins([Event.from_dict(make_event(99))])
+    assert "malformed" in str(err.value) and err.value.transient
+    bridge = Bridge(store, RecordingLink)
+    bridge.link.connect()
+    worker = threading.Thread(target=bridge.process, args=([(topic(DEVICE, "events"), json.dumps(
+        {"schema": 1, "device_id": DEVICE, "events": [make_event(99), make_event(100)]}).encode())],))
+    worker.start()
+    assert wait_until(lambda: bridge.counters["db_retries"] >= 2, 10)
+    bridge._stop.set()
+    worker.join(10)
+    assert bridge.link.published == [] and bridge.rejects.get("db_refused", 0) == 0  # nothing acked or refused
+    store.close()
+
+
 def test_bridge_started_late_learns_retained_status(mosquitto, store_url, tmp_path):
     fill_queue(tmp_path / "q.sqlite3", 1)
     up = run_uplink(mosquitto, tmp_path / "q.sqlite3")
