@@ -69,13 +69,13 @@ def server_names(names: list[str]) -> list[str]:
 
 
 def make_server_cert(folder: Path, names: list[str], days: int = 825) -> tuple[Path, Path]:
-    """A certificate for the broker, signed by the CA in `folder`, valid for `names` (DNS or IP)."""
+    """A certificate for the broker, signed by the CA in `folder`, valid for `names` (DNS or IP,
+    as server_names gives them)."""
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{folder / 'ca.key'} is not the EC key make_ca writes")
     ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    names = server_names(names)
     sans: list[x509.GeneralName] = []
     for n in names:
         try:

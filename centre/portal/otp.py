@@ -24,7 +24,7 @@ def _hash(phone: str, code: str) -> str:
     return keyed_hash(f"{phone}:{code}")
 
 
-def _recent(key: str, seconds: int) -> int:
+def recent_attempts(key: str, seconds: int) -> int:
     return LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(seconds=seconds)).count()
 
 
@@ -44,7 +44,8 @@ def request_code(phone: str, purpose: str, address: str, send: bool = True, back
     follow, "wrong code" included); background=True hands the SMS to a thread, so the gateway's
     time is not the answer's either."""
     phone_key, addr_key = f"sms-phone:{_hash(phone, 'limit')[:32]}", f"sms-ip:{address}"[:80]
-    if _recent(phone_key, 900) >= settings.SMS_MAX_PER_PHONE or _recent(addr_key, 3600) >= settings.SMS_MAX_PER_ADDRESS:
+    if (recent_attempts(phone_key, 900) >= settings.SMS_MAX_PER_PHONE
+            or recent_attempts(addr_key, 3600) >= settings.SMS_MAX_PER_ADDRESS):
         return "too_many"
     forget_old()
     LoginAttempt.objects.bulk_create([LoginAttempt(key=phone_key), LoginAttempt(key=addr_key)])

@@ -4,7 +4,6 @@ poster at once, signs in later with that phone, sees its day; its staff check pe
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -185,7 +184,7 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
 def _counted(key: str, per_hour: int) -> int | None:
     """None when `key` has done `per_hour` things within the hour; else this one is counted, and
     how many came before it in the hour is returned."""
-    done = LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(hours=1)).count()
+    done = otp.recent_attempts(key, 3600)
     if done >= per_hour:
         return None
     LoginAttempt.objects.create(key=key)
