@@ -652,6 +652,21 @@ def test_staff_declare_someone_without_a_phone_and_print_their_card_again_by_nam
                           {"declaration_id": d.declaration_id}).status_code == 404
 
 
+def test_one_phone_has_a_few_checkpoints_waiting_for_review_not_hundreds(client):
+    from centre.portal import sms
+    from centre.portal.units import MAX_WAITING_PER_PHONE
+
+    for n in range(MAX_WAITING_PER_PHONE):
+        _checkpoint(f"CP-WAIT-{n}", "0912000777", f"Quầy {n}", approved=False)
+    form = {"name": "Quầy mới", "kind": "shop", "address": "2 Đường Lạ", "province_code": "79", "ward_code": "27316",
+            "contact_person": "Phan Văn Lạ", "phone": "0912000777"}
+    page = client.post("/don-vi/", form).content.decode()
+    assert f"đã có {MAX_WAITING_PER_PHONE} điểm kiểm dịch đang chờ" in page
+    assert not [to for to, _ in sms.outbox if to == "0912000777"]  # no code sent, nothing pending
+    _checkpoint("CP-WAIT-0", "0912000777", "Quầy 0")  # the district approves one
+    assert client.post("/don-vi/", form).status_code == 302
+
+
 def test_walk_ins_a_unit_declares_are_counted_and_fill_no_ones_phone(client):
     from django.test import override_settings
 

@@ -68,10 +68,19 @@ class RegisterForm(AddressForm):
         return phone
 
 
+# Checkpoints one phone may have waiting for the district's review: a unit's doors, not a script's
+# hundreds in the district's queue.
+MAX_WAITING_PER_PHONE = 5
+
+
 def register(request: HttpRequest) -> HttpResponse:
     form = address_form(RegisterForm, request)
     error = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and Checkpoint.objects.filter(
+            contact_phone=form.cleaned_data["phone"], approved_at__isnull=True).count() >= MAX_WAITING_PER_PHONE:
+        error = _("This phone already has %(n)d checkpoints waiting for the district's approval: register more "
+                  "once they are approved.") % {"n": MAX_WAITING_PER_PHONE}
+    elif request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
             problem = otp.request_code(c["phone"], "unit", client_address(request))
