@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import UserError
-from protocol.checkpoint import valid_portal_url
+from protocol.checkpoint import CHECKPOINT_ID_RULE, valid_checkpoint_id, valid_portal_url
 from protocol.event import LOCAL_TIME_ZONE
 
 
@@ -224,8 +224,8 @@ def _validate(cfg: Config) -> None:
 
     if not valid_device_id(cfg.gate.device_id):
         raise ConfigError("gate.device_id: letters, digits, '.', '_' and '-' only, up to 64")
-    if not cfg.gate.checkpoint_id or len(cfg.gate.checkpoint_id) > 64:
-        raise ConfigError("gate.checkpoint_id: 1 to 64 characters")
+    if not valid_checkpoint_id(cfg.gate.checkpoint_id):  # as the centre registers it, or no event is taken
+        raise ConfigError(f"gate.checkpoint_id: {CHECKPOINT_ID_RULE}")
     for (section, key), (low, high) in _RANGES.items():
         value = getattr(getattr(cfg, section), key)
         for v in value if isinstance(value, list) else [value]:

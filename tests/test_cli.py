@@ -43,6 +43,7 @@ def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsy
         "[signals]\nbuzzer_pin = 40\n": "signals.buzzer_pin: 40 is outside 0..27",
         "[signals]\nrgb_led_pins = [5, 6, -13]\n": "signals.rgb_led_pins: -13 is outside 0..27",
         "[mqtt]\nkeepalive = 0\n": "mqtt.keepalive: 0 is outside 5..65535",
+        "[gate]\ncheckpoint_id = 'CP Q1'\n": "gate.checkpoint_id: ASCII letters and digits",  # the centre's rule
         "[mqtt]\nbackoff_min_seconds = 10\nbackoff_max_seconds = 5\n": "less than backoff_min_seconds",
     }
     for text, message in cases.items():
