@@ -20,8 +20,16 @@ class FontError(UserError):
 
 
 def find_font(path: str = "") -> str:
+    """The font file to draw with, opened once here: a file that is not a font is told at start,
+    not met by every screen the gate draws."""
+    from PIL import ImageFont
+
     for candidate in ([path] if path else FONT_CANDIDATES):
         if Path(candidate).is_file():
+            try:
+                ImageFont.truetype(candidate, 12)
+            except OSError as exc:
+                raise FontError(f"font {candidate}: not a font Pillow can read ({exc})") from None
             return candidate
     raise FontError(f"font {path} not found" if path else
                     "DejaVu Sans not found: install it (Debian/Raspberry Pi OS: "

@@ -116,6 +116,15 @@ def test_screens_renders_every_screen(tmp_path, capsys):
     assert len(names) == 16
 
 
+def test_a_font_file_that_is_not_a_font_is_told_at_start(tmp_path, capsys):
+    (tmp_path / "copied.ttf").write_bytes(b"<html>a download page, saved as the font</html>")
+    cfg = tmp_path / "gate.toml"
+    cfg.write_text(f'[display]\ndriver = "png"\npng_dir = "{tmp_path / "png"}"\nfont = "{tmp_path / "copied.ttf"}"\n')
+    assert main(["screens", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "copied.ttf: not a font Pillow can read" in err and len(err.strip().splitlines()) == 1
+
+
 def test_demo_runs_end_to_end(tmp_path, capsys):
     from sim.cli import main as sim
 
