@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from common.args import number_in
+from common.args import host_port, number_in
 from common.errors import UserError, run_command
 
 
@@ -55,10 +55,10 @@ def cmd_migrate(args) -> int:
 
 
 def _listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise CentreError("--listen takes HOST:PORT, e.g. 127.0.0.1:8000")
-    return host, int(port)
+    try:
+        return host_port(listen, "--listen")
+    except ValueError as exc:
+        raise CentreError(str(exc)) from None
 
 
 def cmd_serve(args) -> int:

@@ -7,6 +7,15 @@ from __future__ import annotations
 import argparse
 
 
+def host_port(text: str, option: str, example: str = "127.0.0.1:8000") -> tuple[str, int]:
+    """HOST:PORT split, the port 1-65535 in ASCII digits; ValueError naming `option` otherwise
+    (a port of 99999 was an OverflowError from bind)."""
+    host, _, port = text.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ValueError(f"{option} takes HOST:PORT, e.g. {example}")
+    return host, int(port)
+
+
 def number_in(kind: type[int] | type[float], low: float, high: float):
     """An argparse `type` for an int or float from `low` to `high` (nan and infinities refused)."""
 

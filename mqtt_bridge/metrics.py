@@ -40,7 +40,9 @@ def serve_metrics(bridge, address: str):
     """Prometheus metrics on http://HOST:PORT/metrics, in a thread; returns (server, thread)."""
     from prometheus_client import start_http_server
 
-    host, _, port = address.rpartition(":")
+    from common.args import host_port
+
+    host, port = host_port(address, "--metrics", "127.0.0.1:9108")
     registry = CollectorRegistry()
     registry.register(BridgeCollector(bridge))
-    return start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
+    return start_http_server(port, addr=host, registry=registry)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from common.args import host_port
 from common.authority import Authority
 from common.errors import UserError
 from common.files import private_dir, write_private
@@ -146,6 +147,11 @@ def _check_settings(s: Settings) -> None:
                           ("--web-listen", s.web_listen), ("--broker-url", s.broker_url)):
         if value is not None and ("'" in value or "\\" in value or not value.isprintable()):
             raise CentreError(f"{option}: a value without quotes ('), backslashes, line breaks or control characters")
+    if s.web_listen is not None:
+        try:
+            host_port(s.web_listen, "--web-listen")
+        except ValueError as exc:
+            raise CentreError(str(exc)) from None
     if s.sms_url is not None and urlparse(s.sms_url).scheme not in ("http", "https"):
         raise CentreError(f"--sms-url {s.sms_url!r}: the gateway's https:// address")
 

@@ -223,6 +223,8 @@ def test_centre_install_without_a_database_says_how():
      "without quotes"),
     (["--create-database", "--portal-url", "https://khaibao.example", "--site-host", "a.example\rX=1"],
      "without quotes"),
+    (["--create-database", "--portal-url", "https://khaibao.example", "--web-listen", "127.0.0.1:99999"],
+     "--web-listen takes HOST:PORT"),
 ])
 def test_centre_install_says_what_is_missing_before_it_changes_anything(tmp_path, args, says):
     r = subprocess.run([sys.executable, "-m", "provisioning.cli", "--home", "/etc/vhd-centre", "centre",

@@ -155,6 +155,11 @@ def test_the_centres_commands_refuse_what_would_delete_too_much_or_never_end(tmp
     assert "--max-stay-hours: nan is outside" in _one_line(centre(*trace, "--from", "2021-09-15", "--max-stay-hours",
                                                                    "nan"))
     assert "--workers: 0 is outside 1..64" in centre("serve", "--workers", "0")
+    for metrics in ("127.0.0.1:99999", "nonsense", ":9108"):  # 99999 was an OverflowError from bind
+        r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "run", "--broker", "mqtt://127.0.0.1:1",
+                            *db, "--metrics", metrics], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env=env, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and "--metrics takes HOST:PORT, e.g. 127.0.0.1:9108" in _one_line(r.stderr), r.stderr
 
 
 def test_check_config_warns_when_no_key_is_trusted(tmp_path, capsys):
