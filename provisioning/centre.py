@@ -21,6 +21,7 @@ from common.args import host_port
 from common.authority import Authority
 from common.errors import UserError
 from common.files import private_dir, write_private
+from common.smsbody import sms_body
 from protocol.checkpoint import valid_portal_url
 from provisioning.enroll import render_unit
 
@@ -147,6 +148,11 @@ def _check_settings(s: Settings) -> None:
                           ("--web-listen", s.web_listen), ("--broker-url", s.broker_url)):
         if value is not None and ("'" in value or "\\" in value or not value.isprintable()):
             raise CentreError(f"{option}: a value without quotes ('), backslashes, line breaks or control characters")
+    if s.sms_template is not None:
+        try:
+            sms_body(s.sms_template, "0912345678", "test")
+        except ValueError as exc:
+            raise CentreError(f"--sms-template: {exc}") from None
     if s.web_listen is not None:
         try:
             host_port(s.web_listen, "--web-listen")

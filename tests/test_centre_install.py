@@ -225,6 +225,8 @@ def test_centre_install_without_a_database_says_how():
      "without quotes"),
     (["--create-database", "--portal-url", "https://khaibao.example", "--web-listen", "127.0.0.1:99999"],
      "--web-listen takes HOST:PORT"),
+    (["--create-database", "--portal-url", "https://khaibao.example", "--sms-template", '{"to": "{phone}"}'],
+     "--sms-template: the SMS template has no {text} in its values"),
 ])
 def test_centre_install_says_what_is_missing_before_it_changes_anything(tmp_path, args, says):
     r = subprocess.run([sys.executable, "-m", "provisioning.cli", "--home", "/etc/vhd-centre", "centre",

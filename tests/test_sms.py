@@ -9,13 +9,14 @@ import pytest
 
 from tests.chain import ROOT
 
+TEMPLATE = '{"msisdn": "{phone}", "content": "{text}", "brandname": "VHD"}'
 
-def _send(tmp_path, url: str) -> subprocess.CompletedProcess:
+
+def _send(tmp_path, url: str, template: str = TEMPLATE) -> subprocess.CompletedProcess:
     (tmp_path / "token").write_text("gateway-secret\n")
     env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path), "VHD_CENTRE_DB": f"sqlite:///{tmp_path / 'c.db'}",
            "DJANGO_SETTINGS_MODULE": "centre.settings", "VHD_SMS_BACKEND": "http", "VHD_SMS_URL": url,
-           "VHD_SMS_TOKEN_FILE": str(tmp_path / "token"),
-           "VHD_SMS_TEMPLATE": '{"msisdn": "{phone}", "content": "{text}", "brandname": "VHD"}'}
+           "VHD_SMS_TOKEN_FILE": str(tmp_path / "token"), "VHD_SMS_TEMPLATE": template}
     code = ("import django, sys; django.setup()\n"
             "from centre.portal.sms import SmsError, send\n"
             "try:\n    send('0912345678', 'VHD: ma xac nhan 123456')\n"
@@ -40,6 +41,20 @@ def test_failing_or_slow_gateway_is_a_clear_message_within_the_timeout(tmp_path,
     r = _send(tmp_path, gateway.url)
     assert r.returncode == 3 and says in r.stdout and "Traceback" not in r.stderr
     assert time.monotonic() - t0 < 30  # the 5 s timeout, never a hung page
+
+
+@pytest.mark.parametrize("template, says", [
+    ('{"msisdn": "{phone}", "content": "{text}"', "is not JSON"),
+    ('["{phone}", "{text}"]', "is not a JSON object"),
+    ('{"msisdn": "{phone}", "content": "VHD"}', "has no {text}"),
+])
+def test_a_broken_template_tells_the_operator_and_asks_the_person_to_retry(tmp_path, gateway, template, says):
+    """It was a traceback on every sign-in (json.loads, or .items() of a list)."""
+    gateway.mode = "ok"
+    r = _send(tmp_path, gateway.url, template)
+    assert r.returncode == 3 and "không phản hồi" in r.stdout and "Traceback" not in r.stderr
+    assert f"the SMS template {says}" in r.stderr and "fix VHD_SMS_TEMPLATE" in r.stderr
+    assert gateway.received == []
 
 
 def test_unreachable_gateway(tmp_path):

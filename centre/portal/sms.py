@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from common.errors import UserError
+from common.smsbody import sms_body
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,11 @@ def send(phone: str, text: str) -> None:
 
 def _http(phone: str, text: str) -> None:
     """POST the gateway's JSON body (its template filled in), with a bearer token from a file."""
-    body = json.loads(settings.SMS_TEMPLATE)
-    body = {k: (v.replace("{phone}", phone).replace("{text}", text) if isinstance(v, str) else v)
-            for k, v in body.items()}
+    try:
+        body = sms_body(settings.SMS_TEMPLATE, phone, text)
+    except ValueError as exc:  # the operator's setting: their log says what to fix, the person to retry
+        logger.error("%s: fix VHD_SMS_TEMPLATE (vhd-provision centre install --sms-template)", exc)
+        raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
     headers = {"Content-Type": "application/json"}
     if not settings.SMS_URL:
         logger.error("no SMS gateway address: set VHD_SMS_URL (vhd-provision centre install --sms-url)")
