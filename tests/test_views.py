@@ -730,8 +730,14 @@ def test_a_phone_keeps_a_households_declarations_not_thousands(client):
     assert f"đã giữ {MAX_LIVE_PER_PHONE} tờ khai còn hiệu lực" in page and 'id="error-summary"' in page
     mine = Declaration.objects.filter(owner_phone="0766000111")
     assert mine.count() == MAX_LIVE_PER_PHONE
-    mine.filter(pk=mine.first().pk).update(expires_at=timezone.now())  # one has expired: room for another
+    old = mine.first()
+    mine.filter(pk=old.pk).update(expires_at=timezone.now())  # one has expired: room for another
     assert client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "citizen_id": "079203099999"}).status_code == 302
+    r = client.post(f"/khai-bao/to-khai/{old.declaration_id}/gia-han/")  # nor by renewing the expired one
+    assert r.status_code == 409 and f"đã giữ {MAX_LIVE_PER_PHONE} tờ khai" in r.content.decode()
+    assert mine.filter(expires_at__gt=timezone.now()).count() == MAX_LIVE_PER_PHONE
+    live = mine.filter(expires_at__gt=timezone.now()).first()
+    assert client.post(f"/khai-bao/to-khai/{live.declaration_id}/gia-han/").status_code == 302  # a valid one renews
 
 
 def test_health_questions_need_an_answer_and_nothing_is_stored_without_consent(client):

@@ -177,6 +177,9 @@ def declaration_card(request: HttpRequest, declaration_id: str) -> HttpResponse:
 def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
     if request.method == "POST":
+        if d.expires_at <= timezone.now() and Declaration.full_for(d.owner_phone):  # valid again: one more
+            return render(request, "portal/declaration.html", {
+                "d": d, "expired": True, "error": MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE}}, status=409)
         d.renew()
     return redirect("portal-declaration", declaration_id=d.declaration_id)
 
