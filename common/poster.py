@@ -29,16 +29,31 @@ def _bold(path: str) -> str:
     return str(bold) if bold.exists() else path
 
 
-def _wrap(draw, text: str, font, width: int) -> list[str]:
+def _wrap(draw, text: str, font, width: int, most: int | None = None) -> list[str]:
+    """Lines of `text` at most `width` wide and at most `most` of them: a word wider than a line is
+    broken (it ran off the poster), and text cut short ends in "…" (it was cut without a sign)."""
     lines, line = [], ""
     for word in nfc(text).split():
         trial = f"{line} {word}".strip()
         if draw.textlength(trial, font=font) <= width:
             line = trial
-        else:
+            continue
+        if line:
             lines.append(line)
-            line = word
-    return lines + [line] if line else lines
+        line = word
+        while draw.textlength(line, font=font) > width:
+            cut = len(line) - 1
+            while cut > 1 and draw.textlength(line[:cut], font=font) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    lines += [line] if line else []
+    if most is not None and len(lines) > most:
+        last = lines[most - 1]
+        while last and draw.textlength(last + "…", font=font) > width:
+            last = last[:-1].rstrip()
+        lines = lines[:most - 1] + [last + "…"]
+    return lines
 
 
 def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str = "", unit: str = "",
@@ -55,13 +70,13 @@ def render_poster(checkpoint_id: str, name: str, address: str = "", phone: str =
     d.text((w // 2, 60), "ĐIỂM KIỂM DỊCH", font=f(64, True), fill="white", anchor="mm")
     d.text((w // 2, 130), "CHECK-IN / CHECK-OUT Y TẾ", font=f(40), fill="white", anchor="mm")
     y = 210
-    for line in _wrap(d, name, f(58, True), w - 2 * margin)[:3]:
+    for line in _wrap(d, name, f(58, True), w - 2 * margin, most=3):
         d.text((w // 2, y), line, font=f(58, True), fill="black", anchor="ma")
         y += 72
     # the unit once: not again where the place is named after it (a unit that registered itself)
     unit = "" if unit.strip().casefold() in name.casefold() else unit
     for text in (address, unit, f"Liên hệ: {phone}" if phone else ""):
-        for line in _wrap(d, text, f(32), w - 2 * margin)[:2]:
+        for line in _wrap(d, text, f(32), w - 2 * margin, most=2):
             d.text((w // 2, y), line, font=f(32), fill=(60, 60, 60), anchor="ma")
             y += 42
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)

@@ -72,6 +72,21 @@ def test_a_gates_config_holds_any_name_the_database_holds():
         assert tomllib.loads(text)["gate"]["checkpoint_name"] == name
 
 
+def test_a_posters_long_text_stays_on_the_page_and_says_it_was_cut():
+    """A word wider than the page ran off it, and a name cut at its line limit gave no sign."""
+    from PIL import ImageDraw, ImageFont
+
+    from common.fonts import find_font
+    from common.poster import _wrap
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    font = ImageFont.truetype(find_font(), 32)
+    lines = _wrap(draw, "Số12đườngLêLợiphườngBếnNghé" * 8 + " Ban quản lý chợ" * 20, font, 600, most=2)
+    assert len(lines) == 2 and lines[-1].endswith("…") and all(draw.textlength(x, font=font) <= 600 for x in lines)
+    assert lines[0].startswith("Số12đường")  # the long word broken, not left for a line of its own
+    assert _wrap(draw, "Chợ  Bến Thành", font, 600, most=2) == ["Chợ Bến Thành"]  # what fits is as it was
+
+
 def test_the_brokers_names_are_dns_names_or_addresses(tmp_path, capsys):
     """What the broker's certificate names: a Vietnamese name in its ASCII form; a line break, a
     space or an empty name refused in one line before anything is written."""
