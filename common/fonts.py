@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from pathlib import Path
 
@@ -19,9 +20,10 @@ class FontError(UserError):
     """No font with Vietnamese letters could be found."""
 
 
+@functools.lru_cache(maxsize=8)
 def find_font(path: str = "") -> str:
     """The font file to draw with, opened once here: a file that is not a font is told at start,
-    not met by every screen the gate draws."""
+    not met by every screen the gate draws (found once per process: each poster asks again)."""
     from PIL import ImageFont
 
     for candidate in ([path] if path else FONT_CANDIDATES):
