@@ -19,9 +19,12 @@ def _setup(db: str | None, db_file: str | None, create: bool) -> None:
     from mqtt_bridge.centre_api import find_database_url
 
     url = find_database_url(db, db_file)
-    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        raise CentreError(f"no database at {url[len('sqlite:///'):]}: check the path (vhd-centre migrate "
-                          "makes a new one)")
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not create and not path.is_file():
+            raise CentreError(f"no database at {path}: check the path (vhd-centre migrate makes a new one)")
+        if path.is_dir() or not path.parent.is_dir():
+            raise CentreError(f"cannot make a database at {path}: give a file in a folder that exists")
     os.environ["VHD_CENTRE_DB"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "centre.settings")
     import django

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from common.errors import UserError
+from common.files import private_file
 from mqtt_bridge.centre_api import find_database_url, secret_path
 
 
@@ -65,6 +66,7 @@ def django_databases(url: str) -> dict:
                 "HOST": u.hostname or "", "PORT": str(u.port or ""), "OPTIONS": options,
                 "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     if u.scheme == "sqlite" and url.startswith("sqlite:///"):
+        private_file(Path(url[len("sqlite:///"):]))  # names, id numbers, phones, password hashes
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": url[len("sqlite:///"):],
                 "OPTIONS": {"timeout": 20}}
     raise CentreConfigError(f"unsupported database URL scheme {u.scheme!r}: use postgresql:// or sqlite:///")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tarfile
 from pathlib import Path
 
@@ -31,6 +32,22 @@ def write_private(path: Path, data: str | bytes, mode: int = 0o600) -> Path:
         raise
     tmp.replace(path)
     return path
+
+
+def private_file(path: Path) -> None:
+    """Make `path` private before a library opens it: created empty with 0600 if missing,
+    tightened if it is ours and wider. SQLite creates a database with the umask's mode and gives
+    its -journal, -wal and -shm files the database's; this keeps all of them private. A folder
+    that does not exist or cannot be written, or a path that is not a file, is left to the opener
+    to report."""
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        st = path.stat()
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.geteuid():
+            path.chmod(0o600)
+    except OSError:
+        pass
 
 
 class ArchiveError(UserError):

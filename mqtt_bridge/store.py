@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from common.errors import UserError
+from common.files import private_file
 from mqtt_bridge.schema import CHECKIN_COLUMNS, ROLLUP_TZ, SCHEMA
 from protocol import messages
 from protocol.event import Event, format_time, parse_time
@@ -274,12 +274,7 @@ class SqliteStore(Store):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Names, id numbers and phones: private whatever the umask (SQLite gives its -wal and
-            # -shm files the database file's mode).
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            if self.path.stat().st_mode & 0o077 and self.path.stat().st_uid == os.geteuid():
-                self.path.chmod(0o600)
+            private_file(self.path)  # names, id numbers and phones: private whatever the umask
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")

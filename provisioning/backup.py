@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from common.errors import UserError
-from common.files import extract_archive, private_dir, write_private
+from common.files import extract_archive, private_dir, private_file, write_private
 from provisioning.broker import DYNSEC_STATE
 
 DATABASE_PG = "database.pgdump"
@@ -116,9 +116,9 @@ def restore(source: Path, url: str, etc: Path, mosquitto_state: Path, say=print)
         if sqlite is None:
             raise BackupError("the backup holds a SQLite database but the centre's URL is PostgreSQL")
         sqlite.parent.mkdir(parents=True, exist_ok=True)
+        private_file(sqlite)  # before SQLite makes it, and its journal, with the umask's mode
         with sqlite3.connect(source / DATABASE_SQLITE) as src, sqlite3.connect(sqlite) as dst:
             src.backup(dst)
-        os.chmod(sqlite, 0o600)
     else:
         if sqlite is not None:
             raise BackupError("the backup holds a PostgreSQL database but the centre's URL is SQLite")

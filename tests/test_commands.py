@@ -94,6 +94,37 @@ def test_createuser_without_a_terminal_says_so(tmp_path):
     assert "--password-file" in _one_line(r.stderr)
 
 
+def test_a_sqlite_database_is_private_whoever_makes_it(tmp_path, careless_umask):
+    """Django's SQLite made the site's database with the umask's mode (0644 under the usual 022):
+    every name, citizen id, phone and password hash readable by any user of the machine, and its
+    journal with it. Made by the site, put back by a restore or found wider, it is 0600; a path
+    that is no file in a folder that exists is told in one line."""
+    env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path / "etc")}
+    db = tmp_path / "one-site.sqlite3"
+
+    def centre(url: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "centre.cli", "--db", url, *args], cwd=ROOT, text=True,
+                              capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+    assert centre(f"sqlite:///{db}", "migrate").returncode == 0  # the subprocess has umask 000 too
+    assert db.stat().st_mode & 0o777 == 0o600
+    db.chmod(0o644)  # as an older release left it
+    assert centre(f"sqlite:///{db}", "report", "--from", "2021-09-01", "--to", "2021-09-02").returncode == 0
+    assert db.stat().st_mode & 0o777 == 0o600
+
+    root = ["--root", str(tmp_path / "root")]  # this machine's broker state stays out of it
+    assert provision(["centre", "backup", "--db", f"sqlite:///{db}", *root, "--out", str(tmp_path / "backup")]) == 0
+    moved = tmp_path / "new-server" / "one-site.sqlite3"
+    assert provision(["centre", "restore", str(tmp_path / "backup"), "--db", f"sqlite:///{moved}", *root]) == 0
+    assert moved.stat().st_mode & 0o777 == 0o600 and moved.stat().st_size == db.stat().st_size
+
+    for where in (tmp_path, tmp_path / "no-such-folder" / "c.db"):
+        r = centre(f"sqlite:///{where}", "migrate")
+        assert r.returncode == 1 and _one_line(r.stderr) == (
+            f"vhd-centre: cannot make a database at {where}: give a file in a folder that exists")
+    assert tmp_path.stat().st_mode & 0o777 != 0o600  # a folder given as the database is left as it was
+
+
 def test_a_number_or_port_in_another_script_is_told_in_one_line(tmp_path):
     """"²" and "٣" are digits to str.isdigit: a setting or a port written with them is refused in
     one line, as any word is, never an int() traceback from the settings or gunicorn's bind."""
