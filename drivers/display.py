@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from collections import deque
 from pathlib import Path
 from typing import Protocol
 
 from PIL import Image
 
 from common.errors import UserError
+from common.files import private_dir, write_private
 
 CHIPS = ("ssd1306", "sh1106", "ssd1309")
 
@@ -65,14 +68,21 @@ def open_luma(chip: str, interface: str = "i2c", width: int = 128, height: int =
 
 
 class PngDisplay:
-    """Writes every screen to a numbered PNG: the demo's display."""
+    """Writes every screen to a numbered PNG: the demo's display, or a gate's without a panel.
+    A screen greets a person by name, so the folder and its files are private whatever the umask,
+    and only the last `keep` screens stay: a gate left on this driver never fills its card."""
 
-    def __init__(self, folder: str | Path, size: tuple[int, int] = (128, 64), scale: int = 1):
+    def __init__(self, folder: str | Path, size: tuple[int, int] = (128, 64), scale: int = 1, keep: int = 1000):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            private_dir(self.folder)
+        except OSError as exc:
+            raise DisplayError(f"cannot write screens to {self.folder}: {exc.strerror or exc}") from None
         self.size = size
         self.scale = scale
+        self.keep = keep
         self.count = 0
+        self.written: deque[Path] = deque()
         self.last: Image.Image | None = None
         self.label = "screen"
 
@@ -82,7 +92,13 @@ class PngDisplay:
         out = image.convert("L")
         if self.scale > 1:
             out = out.resize((self.size[0] * self.scale, self.size[1] * self.scale), Image.Resampling.NEAREST)
-        out.save(self.folder / f"{self.count:04d}-{self.label}.png")
+        buf = io.BytesIO()
+        out.save(buf, "PNG")
+        path = self.folder / f"{self.count:04d}-{self.label}.png"
+        write_private(path, buf.getvalue())
+        self.written.append(path)
+        while len(self.written) > self.keep:
+            self.written.popleft().unlink(missing_ok=True)
 
     def close(self) -> None:
         pass

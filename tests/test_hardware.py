@@ -10,7 +10,7 @@ from PIL import Image
 
 from device.feedback import PATTERNS
 from drivers.camera import CameraError, DoorExposure, Picamera2Camera, open_camera
-from drivers.display import DisplayError, LumaDisplay, open_luma
+from drivers.display import DisplayError, LumaDisplay, PngDisplay, open_luma
 from drivers.signals import GpioSignals
 
 
@@ -89,6 +89,29 @@ def test_luma_dummy_shows_mono_screen():
     lit = np.asarray(dev.image.convert("L")) > 0
     assert 0.05 < lit.mean() < 0.6  # text drawn, and not a blank or solid panel
     assert dev.image.tobytes() == img.tobytes()
+
+
+def test_a_gate_without_a_panel_keeps_its_last_screens_privately(tmp_path, careless_umask):
+    """The png driver wrote every screen, each greeting a person by name, readable by anyone and
+    forever: a gate left on it filled its card. Now the folder is 0700, each screen 0600, and only
+    the last `keep` stay."""
+    from device.screens import Screens
+
+    folder = tmp_path / "screens"
+    display = PngDisplay(folder, keep=3)
+    names = ["Nguyễn Thị Vân Anh", "Trần Văn Bình", "Lê Hoàng Phúc", "Đặng Thu Hà", "Phạm Minh Khoa"]
+    for name in names:
+        display.show(Screens().accepted(name, "in", __import__("datetime").datetime(2021, 9, 15, 8, 31)))
+    kept = sorted(folder.iterdir())
+    assert [p.name for p in kept] == ["0003-screen.png", "0004-screen.png", "0005-screen.png"]
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in kept)
+    assert Image.open(kept[-1]).convert("1").tobytes() == display.last.convert("1").tobytes()
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(DisplayError, match="cannot write screens to"):
+        PngDisplay(blocker / "screens")
 
 
 def test_missing_oled_is_a_clear_error():
