@@ -81,8 +81,11 @@ class PngDisplay:
         self.size = size
         self.scale = scale
         self.keep = keep
-        self.count = 0
-        self.written: deque[Path] = deque()
+        # Numbering goes on from a run before, whose screens count against `keep` as this run's do.
+        heads = ((f.name.split("-", 1)[0], f) for f in self.folder.glob("*-*.png"))
+        earlier = sorted((int(head), f) for head, f in heads if head.isascii() and head.isdigit())
+        self.count = earlier[-1][0] if earlier else 0
+        self.written: deque[Path] = deque(f for _, f in earlier)
         self.last: Image.Image | None = None
         self.label = "screen"
 

@@ -107,6 +107,9 @@ def test_a_gate_without_a_panel_keeps_its_last_screens_privately(tmp_path, carel
     assert folder.stat().st_mode & 0o777 == 0o700
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in kept)
     assert Image.open(kept[-1]).convert("1").tobytes() == display.last.convert("1").tobytes()
+    again = PngDisplay(folder, keep=3)  # the gate restarted: it goes on from 5 and still keeps 3
+    again.show(Screens().accepted("Võ Thị Sáu", "out", __import__("datetime").datetime(2021, 9, 15, 17, 0)))
+    assert sorted(p.name for p in folder.iterdir()) == ["0004-screen.png", "0005-screen.png", "0006-screen.png"]
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
