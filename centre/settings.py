@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "centre.accounts.middleware.DatabaseUnavailable",
 ]
 ROOT_URLCONF = "centre.urls"
 WSGI_APPLICATION = "centre.wsgi.application"

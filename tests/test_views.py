@@ -767,6 +767,37 @@ def test_refusals_and_missing_pages_speak_vietnamese(client):
     assert r.status_code == 404 and "Không tìm thấy trang" in r.content.decode()
 
 
+def test_a_database_out_of_reach_is_a_503_that_says_nothing_was_saved(client, site, caplog):
+    """The site's database gone (stopped, restarting, a failover): a 500 page said "nothing you
+    sent is lost" while nothing was stored, and each request logged a traceback. Now it is a 503
+    with Retry-After saying to send it again, one log line each, and the site is itself again as
+    soon as the database is back."""
+    from django.db import connection
+
+    from centre.portal import sms
+
+    phone = "0987000031"
+    saved = connection.settings_dict["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = str(site / "no-such-folder" / "site.sqlite3")  # really out of reach
+    try:
+        client.get("/khai-bao/dang-nhap/")
+        with caplog.at_level("WARNING"):
+            r = client.post("/khai-bao/dang-nhap/", {"phone": phone})
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = saved
+    page = r.content.decode()
+    assert r.status_code == 503 and r["Retry-After"] == "60"
+    assert "chưa được lưu" in page and "gửi lại sau một phút" in page  # not saved: send it again
+    said = [rec for rec in caplog.records if rec.name == "centre.database"]
+    assert [rec.getMessage() for rec in said] == ["database unavailable: unable to open database file"]
+    assert not any(rec.exc_info for rec in caplog.records)  # one line, no traceback
+    assert not [text for to, text in sms.outbox if to == phone]
+    r = client.post("/khai-bao/dang-nhap/", {"phone": phone})
+    assert r.status_code == 302 and _code(phone)  # back as soon as the database is
+
+
 def test_the_poster_names_the_unit_once_and_its_steps_fit_a_door_without_a_gate():
     from PIL import ImageDraw
 

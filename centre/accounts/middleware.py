@@ -1,4 +1,9 @@
-"""A content security policy on every response: only the site's own scripts, styles and images."""
+"""Around every request: a content security policy (only the site's own scripts, styles and
+images), the site's language, and a database out of reach answered as such."""
+
+import logging
+
+logger = logging.getLogger("centre.database")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -32,3 +37,27 @@ def language(get_response):
         return response
 
     return middleware
+
+
+class DatabaseUnavailable:
+    """A database the site cannot reach (stopped, restarting, a failover, a lock waited out) is a
+    503 with Retry-After and a page saying that what this page sent was not saved, logged in one
+    line: not a 500 saying "nothing is lost" and a traceback for every request while it lasts."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("database unavailable: %s", (str(exception).strip().splitlines() or [""])[0])
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "60"
+        return response
