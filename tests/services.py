@@ -63,8 +63,9 @@ def pg_url():
 
 
 class SmsGateway(BaseHTTPRequestHandler):
-    """An SMS gateway's stand-in: records each POST (its Authorization and JSON body); `mode`
-    "fail" answers 500, "slow" answers after 7 s."""
+    """An SMS gateway's stand-in: records each POST (its Authorization and JSON body) and each GET
+    (its Authorization and path); `mode` "fail" answers 500, "slow" answers after 7 s, "moved"
+    sends the POST elsewhere with a 302 (where a GET would be answered 200)."""
 
     received: list = []
     mode = "ok"
@@ -74,7 +75,14 @@ class SmsGateway(BaseHTTPRequestHandler):
         type(self).received.append((self.headers.get("Authorization"), json.loads(body)))
         if type(self).mode == "slow":
             time.sleep(7)
-        self.send_response(500 if type(self).mode == "fail" else 200)
+        self.send_response({"fail": 500, "moved": 302}.get(type(self).mode, 200))
+        if type(self).mode == "moved":
+            self.send_header("Location", "/elsewhere")
+        self.end_headers()
+
+    def do_GET(self):
+        type(self).received.append((self.headers.get("Authorization"), self.path))
+        self.send_response(200)
         self.end_headers()
 
     def log_message(self, *args):

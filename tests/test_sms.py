@@ -43,6 +43,16 @@ def test_failing_or_slow_gateway_is_a_clear_message_within_the_timeout(tmp_path,
     assert time.monotonic() - t0 < 30  # the 5 s timeout, never a hung page
 
 
+def test_a_gateway_that_redirects_is_told_and_gets_no_token_elsewhere(tmp_path, gateway):
+    """urllib followed a 302 with a GET that carried the bearer token to wherever it pointed, and
+    counted that GET's 200 as the code sent: the person waited for an SMS that never came."""
+    gateway.mode = "moved"
+    r = _send(tmp_path, gateway.url)
+    assert r.returncode == 3 and "từ chối" in r.stdout and "Traceback" not in r.stderr
+    assert "SMS gateway answered 302" in r.stderr
+    assert len(gateway.received) == 1 and isinstance(gateway.received[0][1], dict)  # the POST, no GET
+
+
 @pytest.mark.parametrize("template, says", [
     ('{"msisdn": "{phone}", "content": "{text}"', "is not JSON"),
     ('["{phone}", "{text}"]', "is not a JSON object"),

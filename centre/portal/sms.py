@@ -72,6 +72,17 @@ def send(phone: str, text: str) -> None:
     backend().send(phone, text)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A gateway's 3xx is its answer: urllib would follow it with a GET carrying the bearer token
+    to wherever it points, and count that GET's 200 as the message sent."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def _http(phone: str, text: str) -> None:
     """POST the gateway's JSON body (its template filled in), with a bearer token from a file."""
     try:
@@ -91,7 +102,7 @@ def _http(phone: str, text: str) -> None:
             raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
     req = urllib.request.Request(settings.SMS_URL, data=json.dumps(body).encode(), headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=settings.SMS_TIMEOUT_SECONDS) as r:
+        with _opener.open(req, timeout=settings.SMS_TIMEOUT_SECONDS) as r:
             if not 200 <= r.status < 300:
                 raise SmsError(_("the SMS gateway refused the message; try again in a minute"))
     except urllib.error.HTTPError as exc:
