@@ -68,9 +68,7 @@ def cmd_check_config(args) -> int:
 
 
 def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: int) -> list[dict]:
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
+    from drivers.camera import ImageFileError, read_grey
     from drivers.decoder import make_decoder
     from protocol.credential import classify
     from protocol.token import UNKNOWN_KEY, TrustStore
@@ -81,10 +79,9 @@ def decode_files(files: list[str], cfg: Config, decoder_name: str | None, now: i
     lines: list[dict] = []
     for name in files:
         try:
-            with Image.open(name) as img:
-                grey = np.asarray(img.convert("L"), dtype=np.uint8)
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not an image"
+            grey = read_grey(name)
+        except (OSError, ImageFileError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or "not an image"
             lines.append({"file": name, "error": reason})
             continue
         codes: list[dict] = []

@@ -38,12 +38,40 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
 
-def _to_grey(img) -> np.ndarray:
-    from PIL import Image
+# What cameras, phones and scanners write, found by content: never a format Pillow hands to
+# another program (EPS to Ghostscript) or one nobody's camera writes.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "PPM", "WEBP", "GIF", "TIFF")
+MAX_IMAGE_PIXELS = 50_000_000  # a 48-megapixel phone photo; a door camera's frame is 0.3 to 12
 
-    if not isinstance(img, Image.Image):
-        img = Image.open(img)
-    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+class ImageFileError(ValueError):
+    """A picture file that is not one a camera or a phone writes, or is too large to be one."""
+
+
+def read_grey(path: str | Path) -> np.ndarray:
+    """A picture file as 8-bit grey. Its size is checked before its pixels are read: a small file
+    can declare 20000 x 20000 pixels, which Pillow refuses with a traceback (or, under its own
+    limit, decodes into hundreds of megabytes). OSError for a file that cannot be read at all."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=IMAGE_FORMATS) as img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise ImageFileError(f"too large: {width}x{height} pixels (at most 50 million)")
+                return np.asarray(img.convert("L"), dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageFileError("too large: more than 50 million pixels") from None
+    except UnidentifiedImageError:
+        raise ImageFileError("not a PNG, JPEG, BMP, PGM/PPM, WebP, GIF or TIFF image") from None
+    except (SyntaxError, ValueError) as exc:  # Pillow's plugins raise these for a damaged header
+        if isinstance(exc, ImageFileError):
+            raise
+        raise ImageFileError("a damaged image") from None
 
 
 @dataclass(frozen=True)
@@ -248,8 +276,8 @@ class ImageFolderCamera:
         path = self._files[self._pos]
         self._pos += 1
         try:
-            grey = _to_grey(path)
-        except OSError as exc:
+            grey = read_grey(path)
+        except (OSError, ImageFileError) as exc:
             logger.warning("skipping unreadable image %s: %s", path.name, exc)
             return Frame(np.zeros((1, 1), np.uint8), time.monotonic_ns(), self._pos)
         return Frame(grey, time.monotonic_ns(), self._pos)

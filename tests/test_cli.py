@@ -65,11 +65,24 @@ def test_decode_prints_json_lines(tmp_path, authority, capsys):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
     files.append(str(tmp_path / "broken.png"))
     files.append(str(tmp_path / "missing.png"))
+    # 20000 x 20000 pixels in 50 kB: Pillow's own refusal was a traceback, and under its limit a
+    # file decoded into hundreds of megabytes. An EPS named .png went to Ghostscript where installed.
+    from PIL import Image
+
+    Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")
+    Image.new("1", (10000, 6000)).save(tmp_path / "big.png")  # under Pillow's limit, over a 48 MP photo
+    (tmp_path / "eps.png").write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    files += [str(tmp_path / "bomb.png"), str(tmp_path / "big.png"), str(tmp_path / "eps.png")]
     cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
     assert main(["decode", "--config", str(cfg), *files]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "Warning" not in err
+    lines = [json.loads(line) for line in out.splitlines()]
     assert [line["file"] for line in lines] == files
-    tok, card, url, broken, missing = lines
+    tok, card, url, broken, missing, bomb, big, eps = lines
+    assert bomb["error"] == "too large: more than 50 million pixels"
+    assert big["error"] == "too large: 10000x6000 pixels (at most 50 million)"
+    assert eps["error"] == "not a PNG, JPEG, BMP, PGM/PPM, WebP, GIF or TIFF image"
     assert tok["codes"] == [{"text": tok["codes"][0]["text"], "kind": "vhd", "accepted": True,
                              "reason": None, "name": "Trần Thị Ngọc Ánh"}]
     assert card["codes"][0]["kind"] == "cccd" and card["codes"][0]["name"] == "Nguyễn Thị Vân Anh"
