@@ -34,6 +34,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "centre.accounts.middleware.content_security_policy",
+    "centre.accounts.middleware.private_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "centre.accounts.middleware.language",
     "django.middleware.common.CommonMiddleware",

@@ -158,6 +158,7 @@ def test_a_phone_signs_in_with_its_code_once_and_a_wrong_code_never(client):
     assert r.status_code == 302 and r["Location"] == "/khai-bao/cua-toi/"
     page = client.get("/khai-bao/cua-toi/")
     assert page.status_code == 200 and phone not in page.content.decode()  # the tail only
+    assert set(page["Cache-Control"].split(", ")) == {"private", "no-store"}  # no Back after sign-out
     user = User.objects.get(pk=client.session["_auth_user_id"])
     assert phone not in user.username and not user.has_usable_password() and not user.is_staff
     assert not user.get_all_permissions()
@@ -200,6 +201,9 @@ def test_staff_look_up_is_audited_and_a_check_in_is_stored_once(client):
     assert AuditEntry.objects.filter(action=AuditEntry.LOOKUP).count() == before + 1
     assert entry.target == "0944333222" and entry.username.endswith(f"at {cp.checkpoint_id}")
     event_id = re.search(r'name="event_id" value="([^"]+)"', page).group(1)
+    # kept by no cache: the unit's shared phone showed the last person again on Back after sign-out
+    looked_up = client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", {"phone": "0944333222"})
+    assert set(looked_up["Cache-Control"].split(", ")) == {"private", "no-store"}
     form = {"declaration_id": d.declaration_id, "direction": "in", "event_id": event_id}
     for _ in range(2):  # the same form sent twice (a double tap, a resend): one check-in
         assert client.post(f"/don-vi/{cp.checkpoint_id}/nhan-vien/", form).status_code == 200

@@ -18,6 +18,23 @@ def content_security_policy(get_response):
     return middleware
 
 
+def private_pages(get_response):
+    """Pages for someone signed in are kept by no cache: a district's shared computer or a unit's
+    phone at the door showed the last person's trace, look-up or declarations again on Back after
+    signing out. The phone's own offline copies of its declarations are the service worker's,
+    which signing out clears. A page that says how it may be kept (the wards' list) keeps its word."""
+    from django.conf import settings
+    from django.utils.cache import patch_cache_control
+
+    def middleware(request):
+        response = get_response(request)
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    return middleware
+
+
 def language(get_response):
     """Vietnamese unless the user chose English (the language switch's cookie): a browser set to
     English does not turn the district's site English by itself."""
