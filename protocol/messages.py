@@ -79,6 +79,15 @@ class Ack(msgspec.Struct):
     refused: Annotated[list[Refusal], msgspec.Meta(max_length=ACK_IDS)] = []
 
 
+def _printable(*values: str | None) -> None:
+    """A gate's text that a log line, the fleet page or a technician's terminal shows: one line,
+    no control or invisible characters, as an event's (a newline forged log lines, an escape
+    sequence drove the terminal that printed it). msgspec makes the ValueError a refusal."""
+    for value in values:
+        if value is not None and not value.isprintable():
+            raise ValueError("text fields must be printable")
+
+
 class Status(msgspec.Struct):
     """`status` (retained): online at every connect, offline as last will and on shutdown."""
 
@@ -87,6 +96,9 @@ class Status(msgspec.Struct):
     boot_id: Text64 = ""
     reason: Reason = ""
     ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        _printable(self.firmware, self.boot_id, self.reason)
 
 
 class Telemetry(msgspec.Struct, tag_field="type", tag="telemetry", omit_defaults=True):
@@ -106,6 +118,9 @@ class Telemetry(msgspec.Struct, tag_field="type", tag="telemetry", omit_defaults
     scans_total: Count | None = None
     cpu_temp_c: float | None = None
 
+    def __post_init__(self) -> None:
+        _printable(self.firmware, self.boot_id)
+
 
 class CommandResult(msgspec.Struct, tag_field="type", tag="cmd_result", omit_defaults=True):
     """A gate's answer to a command, on its telemetry topic."""
@@ -115,12 +130,18 @@ class CommandResult(msgspec.Struct, tag_field="type", tag="cmd_result", omit_def
     ok: bool
     error: Short = ""
 
+    def __post_init__(self) -> None:
+        _printable(self.id, self.cmd, self.error)
+
 
 class Command(msgspec.Struct, omit_defaults=True):
     """`cmd`: ping, send telemetry now, or resend everything not yet acknowledged."""
 
     cmd: Annotated[str, msgspec.Meta(max_length=32)]
     id: Text64 = ""
+
+    def __post_init__(self) -> None:
+        _printable(self.cmd, self.id)  # echoed back in the gate's result
 
 
 class TrustSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -116,6 +116,12 @@ def test_hostile_messages_are_refused_and_counted(mosquitto, store_url):
                      "events": [make_event(3, device="gate-nobody")]}).encode()),
         ("bad_schema", topic(DEVICE, "events"), b"[" * 100000),
         ("bad_json", topic(DEVICE, "events"), b'{"device_id": "gate-b-01", "events": ' + b"[" * 100000),
+        # a gate's text goes to the log, the fleet page and a technician's terminal: one line, no escapes
+        ("bad_schema", topic(DEVICE, "status"), json.dumps({"state": "online", "firmware": "\x1b]0;x\x07"}).encode()),
+        ("bad_schema", topic(DEVICE, "telemetry"), json.dumps({"type": "telemetry", "boot_id": "a\nb"}).encode()),
+        ("bad_schema", topic(DEVICE, "telemetry"), json.dumps(
+            {"type": "cmd_result", "id": "1", "cmd": "ping", "ok": False,
+             "error": "x\nvhd-bridge: gate-b-01 stored 1000 events"}).encode()),
     ]
     sqlish = make_event(4, subject="'); DROP TABLE checkins; --", display_name="Robert'); DROP TABLE--")
     refused_one = make_event(5, direction="sideways")
@@ -151,6 +157,40 @@ def test_hostile_messages_are_refused_and_counted(mosquitto, store_url):
     subjects = {c.subject for c in store.checkins()}
     assert subjects == {good["subject"], sqlish["subject"]}
     assert acks[-1]["event_ids"] and {r["event_id"] for r in acks[-1]["refused"]} == {refused_one["event_id"]}
+
+
+def test_a_gate_answers_commands_and_ignores_one_it_could_not_echo(mosquitto, tmp_path):
+    """A command's id and name come back in the gate's result, which the centre reads as printable
+    text: one with a line break is ignored as malformed (its result could not be sent) and the
+    gate answers the next; an unknown command is answered as such."""
+    up = run_uplink(mosquitto, tmp_path / "q.sqlite3")
+    results: list[dict] = []
+    listener = MqttLink("listener", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0,
+                        on_message=lambda t, p: results.append(json.loads(p)))
+    listener.connect()
+    listener.loop_start()
+    pub = MqttLink("centre", BrokerUrl.parse(mosquitto.url), clean_start=True, session_expiry=0)
+    pub.connect()
+    pub.loop_start()
+    answered = lambda i: any(r.get("type") == "cmd_result" and r["id"] == i for r in results)  # noqa: E731
+    try:
+        assert wait_until(lambda: listener.connected and pub.connected, 5)
+        listener.subscribe([(topic(DEVICE, "telemetry"), 1)])
+        assert wait_until(lambda: listener.subscribed, 5)
+        for n in range(50):  # until the gate has subscribed to its commands
+            pub.publish(topic(DEVICE, "cmd"), json.dumps({"cmd": "ping", "id": f"warm-{n}"}).encode(), qos=1)
+            if wait_until(lambda n=n: answered(f"warm-{n}"), 0.2, 0.02):
+                break
+        for cmd, i in (("ping\nvhd-gate: all events sent", "a"), ("ping", "b"), ("reboot", "c")):
+            pub.publish(topic(DEVICE, "cmd"), json.dumps({"cmd": cmd, "id": i}).encode(), qos=1)
+        assert wait_until(lambda: answered("c"), 10)
+    finally:
+        for link in (listener, pub):
+            link.loop_stop()
+        up.stop()
+    got = {r["id"]: r for r in results if r.get("type") == "cmd_result" and not r["id"].startswith("warm")}
+    assert set(got) == {"b", "c"}
+    assert got["b"]["ok"] is True and got["c"]["ok"] is False and got["c"]["error"] == "unknown command"
 
 
 def test_a_day_offline_drains_completely(mosquitto, store_url, tmp_path):
