@@ -167,7 +167,7 @@ def run_demo(out: Path) -> int:
                 d = r.decision
                 what = (f"{d.direction.upper():3} {d.name}" if d.outcome != "rejected"
                         else d.reason)
-                print(f"{when}  {s.label:34}  {d.outcome.upper():8}  {what}   "
+                print(f"{when}  {s.label:34}  {d.outcome.upper():8}  {what:22}   "
                       f"[{signals.played[-1]} beep/LED, screen {display.count:04d}-result.png]")
             clock.advance(cfg.policy.feedback_seconds)
             display.label = "idle"
