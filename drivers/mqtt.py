@@ -37,14 +37,18 @@ class BrokerUrl:
             raise ValueError("broker URL has no host")
         tls = u.scheme == "mqtts"
         try:
-            port = u.port or (8883 if tls else 1883)
+            port = u.port
         except ValueError:
-            raise ValueError("broker URL has a bad port") from None
+            port = 0
+        if port == 0:  # out of range, or 0, which would have meant the default port
+            raise ValueError("broker URL has a bad port")
+        port = port or (8883 if tls else 1883)
         return cls(u.hostname, port, tls, unquote(u.username) if u.username else None,
                    unquote(u.password) if u.password else None)
 
     def __str__(self) -> str:  # never shows credentials
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'mqtts' if self.tls else 'mqtt'}://{host}:{self.port}"
 
 
 @dataclass(frozen=True)

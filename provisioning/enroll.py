@@ -104,6 +104,14 @@ def enroll(store, authority: Authority, broker_dir: Path, checkpoint_id: str, br
            admin_url: str = "mqtt://127.0.0.1:1883", portal_url: str = "") -> Bundle:
     """Register the device, create its broker login in the running broker (it can connect at
     once), and write its bundle (a private folder and .tar.gz)."""
+    from drivers.mqtt import BrokerUrl
+
+    try:  # the gate's own check, here: a wrong address was found only at the door, after the login was made
+        gate_url = BrokerUrl.parse(broker_url)
+    except ValueError as exc:
+        raise EnrollError(f"--broker: {exc}") from None
+    if gate_url.username or gate_url.password:
+        raise EnrollError("--broker: the broker's address only; the gate logs in as itself with its own password")
     checkpoints = {r["checkpoint_id"]: r for r in store.checkpoint_rows()}
     if checkpoint_id not in checkpoints:
         raise EnrollError(f"checkpoint {checkpoint_id} is not registered: run 'vhd-provision checkpoint add'")
@@ -128,7 +136,7 @@ def enroll(store, authority: Authority, broker_dir: Path, checkpoint_id: str, br
             raise
     private_dir(out)
     private_dir(folder)
-    tls = broker_url.startswith("mqtts://")
+    tls = gate_url.tls
     if tls:
         shutil.copy(broker_dir / "ca.crt", folder / "ca.crt")
     write_private(folder / "gate.toml", gate_toml(device_id, checkpoint_id, checkpoints[checkpoint_id]["name"],

@@ -82,6 +82,28 @@ def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
     assert open_store(db).query("SELECT count(*) AS n FROM declarations")[0]["n"] == 0
 
 
+def test_a_gate_is_enrolled_only_with_a_broker_address_it_can_use(tmp_path, capsys):
+    """The gate's broker address went into its bundle unchecked: 'ftp://…', a port of 99999 or a
+    login in the address was found only by the gate at the door, after its broker login and its
+    row were made. Each is told in one line before anything is made (the admin broker given here
+    is not even up)."""
+    home, db, out = ["--home", str(tmp_path / "home")], f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "bundles"
+    migrate_database(db)
+    assert provision([*home, "authority", "init"]) == 0
+    assert provision([*home, "broker-config", "--hostname", "broker.example"]) == 0
+    assert provision([*home, "checkpoint", "add", "CP-1", "--name", "Chợ Bến Thành", "--db", db,
+                      "--out", str(tmp_path / "posters")]) == 0
+    capsys.readouterr()
+    for url, says in (("ftp://broker.example", "must start with mqtt:// or mqtts://"),
+                      ("mqtts://broker.example:99999", "bad port"), ("mqtts://broker.example:0", "bad port"),
+                      ("mqtts://", "no host"), ("mqtts://gate:secret@broker.example:8883", "address only")):
+        assert provision([*home, "device", "enroll", "--checkpoint", "CP-1", "--broker", url, "--db", db,
+                          "--out", str(out), "--admin-broker", "mqtt://127.0.0.1:1"]) == 1
+        err = _one_line(capsys.readouterr().err)
+        assert err.startswith("vhd-provision: --broker: ") and says in err and "secret" not in err, err
+    assert not out.exists() and not open_store(db).devices()
+
+
 def test_createuser_without_a_terminal_says_so(tmp_path):
     env = {**os.environ, "VHD_CENTRE_HOME": str(tmp_path)}
     db = ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
