@@ -28,6 +28,19 @@ def recent_attempts(key: str, seconds: int) -> int:
     return LoginAttempt.objects.filter(key=key, at__gte=timezone.now() - timedelta(seconds=seconds)).count()
 
 
+def take(*limits: tuple[str, int, int]) -> int | None:
+    """One more against each limit (key, at most, within seconds), recorded before it is
+    counted, as sign-in attempts are: parallel requests each see the others, where counting first
+    let a burst of them all pass (five SMS codes to one number whose limit is three). None, with
+    nothing kept, when any key would go past its most; else how many the first key had before."""
+    made = LoginAttempt.objects.bulk_create([LoginAttempt(key=key) for key, _, _ in limits])
+    counts = [recent_attempts(key, seconds) for key, _, seconds in limits]
+    if any(n > most for n, (_, most, _) in zip(counts, limits, strict=True)):
+        LoginAttempt.objects.filter(pk__in=[m.pk for m in made]).delete()
+        return None
+    return counts[0] - 1
+
+
 def forget_old() -> int:
     """Codes past their time and attempts past the longest window a limit counts in: they hold
     phone numbers and addresses the mission no longer needs. Done at every code asked for and by
@@ -44,11 +57,9 @@ def request_code(phone: str, purpose: str, address: str, send: bool = True, back
     follow, "wrong code" included); background=True hands the SMS to a thread, so the gateway's
     time is not the answer's either."""
     phone_key, addr_key = f"sms-phone:{_hash(phone, 'limit')[:32]}", f"sms-ip:{address}"[:80]
-    if (recent_attempts(phone_key, 900) >= settings.SMS_MAX_PER_PHONE
-            or recent_attempts(addr_key, 3600) >= settings.SMS_MAX_PER_ADDRESS):
+    if take((phone_key, settings.SMS_MAX_PER_PHONE, 900), (addr_key, settings.SMS_MAX_PER_ADDRESS, 3600)) is None:
         return "too_many"
     forget_old()
-    LoginAttempt.objects.bulk_create([LoginAttempt(key=phone_key), LoginAttempt(key=addr_key)])
     code = f"{secrets.randbelow(10**6):06d}"
     SmsCode.objects.filter(phone=phone, purpose=purpose, used=False).update(used=True)  # one live code
     SmsCode.objects.create(phone=phone, purpose=purpose, code_hash=_hash(phone, code),

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
-from centre.accounts.models import LoginAttempt
 from centre.checkpoints.models import Checkpoint
 from centre.keyed import keyed_hash
 from centre.ledger.models import Checkin
@@ -190,20 +189,10 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
                                                  "error": error}, status=429 if error else 200)
 
 
-def _counted(key: str, per_hour: int) -> int | None:
-    """None when `key` has done `per_hour` things within the hour; else this one is counted, and
-    how many came before it in the hour is returned."""
-    done = otp.recent_attempts(key, 3600)
-    if done >= per_hour:
-        return None
-    LoginAttempt.objects.create(key=key)
-    return done
-
-
 def _lookup_refused(unit_phone: str, who: str) -> str | None:
     """Counts this look-up against the unit's hourly limit: None when it may go ahead, else why
     not. The audit log flags a unit the first time it reaches the flagged volume within the hour."""
-    done = _counted(f"lookup:{keyed_hash(unit_phone)[:32]}", settings.STAFF_LOOKUPS_PER_HOUR)
+    done = otp.take((f"lookup:{keyed_hash(unit_phone)[:32]}", settings.STAFF_LOOKUPS_PER_HOUR, 3600))
     if done is None:
         return str(_("Too many look-ups from this unit in an hour: wait, or call the district."))
     if done + 1 == settings.STAFF_LOOKUPS_FLAGGED:
@@ -248,7 +237,8 @@ def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
         c = form.cleaned_data
         if Declaration.full_for(c["person_phone"]):
             form.add_error("person_phone", MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
-        elif _counted(f"walk-in:{keyed_hash(_phone(request))[:32]}", settings.STAFF_DECLARATIONS_PER_HOUR) is None:
+        elif otp.take((f"walk-in:{keyed_hash(_phone(request))[:32]}", settings.STAFF_DECLARATIONS_PER_HOUR,
+                       3600)) is None:
             form.add_error(None, _("Too many declarations from this unit in an hour: wait, or call the district."))
         else:
             return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
