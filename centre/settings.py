@@ -76,7 +76,10 @@ AUTH_PASSWORD_VALIDATORS = [{"NAME": "django.contrib.auth.password_validation.Mi
                              "OPTIONS": {"min_length": 10}},
                             {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"}]
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = 8 * 3600  # staff and units, who look people up: a working day
+# A person on their own phone: signed in for a month, not asked for an SMS code every morning at
+# the door; only their own declarations are behind it, and signing out ends it.
+PERSON_SESSION_SECONDS = 30 * 86400
 SESSION_COOKIE_HTTPONLY = True
 # Lax, not Strict: a phone camera opening a poster's address is a cross-site navigation, and the
 # person must arrive signed in; cross-site POSTs still carry no cookie, and CSRF tokens guard them.

@@ -153,9 +153,11 @@ def test_a_phone_signs_in_with_its_code_once_and_a_wrong_code_never(client):
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     r = client.post("/khai-bao/xac-nhan/", {"code": wrong})
     assert r.status_code == 200 and "_auth_user_id" not in client.session  # refused, says why
+    assert "giữ đăng nhập trong 30 ngày" in r.content.decode()  # says how long it stays signed in
     assert client.get("/khai-bao/cua-toi/").status_code == 302
     r = client.post("/khai-bao/xac-nhan/", {"code": code, "next": "/khai-bao/cua-toi/"})
     assert r.status_code == 302 and r["Location"] == "/khai-bao/cua-toi/"
+    assert client.session.get_expiry_age() == 30 * 86400  # not an SMS code every morning at the door
     page = client.get("/khai-bao/cua-toi/")
     assert page.status_code == 200 and phone not in page.content.decode()  # the tail only
     assert set(page["Cache-Control"].split(", ")) == {"private", "no-store"}  # no Back after sign-out
@@ -234,6 +236,7 @@ def test_staff_password_sign_in_and_sign_out(client):
     _staff("kythuat", "technician")
     r = client.post("/accounts/login/", {"username": "kythuat", "password": "mat-khau-2021"})
     assert r.status_code == 302 and client.get("/fleet/").status_code == 200
+    assert client.session.get_expiry_age() == 8 * 3600  # staff: a working day, not a phone's month
     r = client.get("/accounts/logout/")  # opened by hand: the button, not a bare 405 (a link signs nobody out)
     assert r.status_code == 200 and 'method="post"' in r.content.decode()
     assert client.get("/fleet/").status_code == 200
@@ -298,11 +301,21 @@ def test_spent_codes_and_old_attempts_are_forgotten_within_the_hour(client):
     assert not SmsCode.objects.filter(phone="0966000302").exists()  # forgotten when any code is asked for
     assert list(SmsCode.objects.filter(phone="0966000301", created_at__lt=timezone.now() - timedelta(hours=1))) == []
     assert not LoginAttempt.objects.filter(pk__in=old).exists()
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    Session.objects.all().delete()
+    _sign_in_by_phone(client, "0966000304")
+    ended = client.session.session_key
+    Session.objects.filter(session_key=ended).update(expire_date=hour_ago)  # a month later, never signed out
+    _sign_in_by_phone(Client(REMOTE_ADDR="198.51.100.7"), "0966000305")  # a session still running
     SmsCode.objects.filter(phone="0966000301").update(created_at=hour_ago, expires_at=hour_ago)
     out = io.StringIO()
     call_command("retention", stdout=out)  # and by the daily retention, on a quiet day
-    assert "1 spent sign-in code(s)" in out.getvalue()
+    assert "1 spent sign-in code(s), 1 ended session(s)" in out.getvalue()
     assert SmsCode.objects.filter(pk=live.pk).exists()  # a code still running is kept
+    assert list(Session.objects.values_list("session_key", flat=True)) != [] and \
+        not Session.objects.filter(session_key=ended).exists()  # Django left ended sessions for ever
 
 
 def test_every_post_needs_its_csrf_token(site):
@@ -542,6 +555,7 @@ def test_unit_sign_in_answers_alike_for_registered_numbers_and_others(site):
         c = Client(REMOTE_ADDR=f"198.51.100.{phone[-1]}")
         r = c.post("/don-vi/dang-nhap/", {"phone": phone})
         wrong = c.post("/don-vi/xac-nhan/", {"code": "000000"})
+        assert "đăng nhập trong" not in wrong.content.decode()  # a unit's session is a working day's
         for _ in range(2):
             c.post("/don-vi/dang-nhap/", {"phone": phone})
         fourth = c.post("/don-vi/dang-nhap/", {"phone": phone})

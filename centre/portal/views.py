@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q
@@ -77,11 +78,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
         user = authenticate(request, phone=phone, code=form.cleaned_data["code"], kind=PhoneAccount.PERSON)
         if user is not None:
             login(request, user)  # a new session id, Django's sign-in signal and last_login
+            request.session.set_expiry(settings.PERSON_SESSION_SECONDS)
             request.session.pop("portal_pending", None)
             return redirect(_safe_next(request.POST.get("next")))
         error = MESSAGES[getattr(request, "phone_code_problem", "wrong")]
     return render(request, "portal/confirm.html", {"form": form, "error": error, "phone_tail": phone[-3:],
-                                                   "next": _safe_next(request.GET.get("next"))})
+                                                   "next": _safe_next(request.GET.get("next")),
+                                                   "session_days": settings.PERSON_SESSION_SECONDS // 86400})
 
 
 def sign_out(request: HttpRequest) -> HttpResponse:
@@ -123,7 +126,8 @@ def privacy(request: HttpRequest) -> HttpResponse:
     from centre.reports.retention import CHECKIN_DAYS, DECLARATION_DAYS_AFTER_EXPIRY
 
     return render(request, "portal/privacy.html", {"checkin_days": CHECKIN_DAYS, "valid_days": VALID_DAYS,
-                                                   "after_days": DECLARATION_DAYS_AFTER_EXPIRY})
+                                                   "after_days": DECLARATION_DAYS_AFTER_EXPIRY,
+                                                   "session_days": settings.PERSON_SESSION_SECONDS // 86400})
 
 
 @person_required

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -34,15 +35,17 @@ class Command(BaseCommand):
                   dry_run=o["dry_run"])
         idle = self._idle_phone_accounts(o["days"])
         accounts = idle.count()
-        codes = 0
+        codes = sessions = 0
         if not p.dry_run:
             idle.delete()
             codes = otp.forget_old()
+            # Django leaves ended sessions in the table; each names an account
+            sessions = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
         verb = "would delete" if p.dry_run else "deleted"
         self.stdout.write(f"{verb} {p.checkins} check-in(s) older than {o['days']} days "
                           f"({p.partitions_dropped} partition(s) dropped), {p.future} dated ahead of the clock, "
                           f"{p.declarations} expired declaration(s), {accounts} idle phone account(s)"
-                          + ("" if p.dry_run else f", {codes} spent sign-in code(s)"))
+                          + ("" if p.dry_run else f", {codes} spent sign-in code(s), {sessions} ended session(s)"))
 
     @staticmethod
     def _idle_phone_accounts(days: int):
