@@ -668,6 +668,33 @@ def test_staff_declare_someone_without_a_phone_and_print_their_card_again_by_nam
     assert d.expires_at > timezone.now() + timedelta(days=29)  # valid again
     assert elsewhere.post(f"/don-vi/{other.checkpoint_id}/in-lai/",
                           {"declaration_id": d.declaration_id}).status_code == 404
+    # A person who writes this checkpoint's mark as a relative's relation does not make the
+    # relative's declaration one of this checkpoint's cards: its staff never find it, nor renew it.
+    person = Client(REMOTE_ADDR="192.0.2.251")
+    assert _sign_in_by_phone(person, "0987000191").status_code == 302
+    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Phan Văn Tám", "citizen_id": "079150001919",
+                                           "birth_year": "1950", "relation": f"({cp.checkpoint_id}) Chợ Tân Định"})
+    assert Declaration.objects.get(full_name="Phan Văn Tám").on_behalf_of.startswith(f"({cp.checkpoint_id})")
+    page = client.post(f"/don-vi/{cp.checkpoint_id}/in-lai/", {"full_name": "Phan Văn Tám", "birth_year": "1950"})
+    assert 'id="none-found"' in page.content.decode()
+
+
+def test_walk_ins_declared_before_the_mark_keep_the_old_reading_once(site):
+    """Upgrading (portal 0006): a declaration an older release's staff made, whose text starts
+    with "(CP-ID)", is marked as that checkpoint's; a relative's and one naming no checkpoint are not."""
+    from django.core.management import call_command
+
+    from centre.portal.models import Declaration
+
+    cp = _checkpoint("CP-V12", "0912000112", "Nhà văn hóa")
+    person = {"full_name": "Đỗ Văn Chín", "citizen_id": "", "passport": "C7654321", "birth_year": 1939, "sex": "M",
+              "nationality": "Việt Nam", "province": "TP. HCM", "district": "", "commune": "Phường Sài Gòn",
+              "address_line": "", "insurance_no": "", "symptoms": False, "exposure": False, "travel": False}
+    before = [Declaration.declare(person, None, None, text).pk
+              for text in (f"({cp.checkpoint_id}) {cp.name}", "mẹ", "(CP-NOWHERE) Chợ")]
+    call_command("migrate", "portal", "0005", verbosity=0)
+    call_command("migrate", "portal", verbosity=0)
+    assert [Declaration.objects.get(pk=pk).made_at for pk in before] == [cp.checkpoint_id, None, None]
 
 
 def test_one_phone_has_a_few_checkpoints_waiting_for_review_not_hundreds(client):

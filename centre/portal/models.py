@@ -39,6 +39,8 @@ class Declaration(models.Model):
     insurance_no = models.CharField(_("health-insurance card"), max_length=15, null=True, blank=True)
     on_behalf_of = models.CharField(max_length=100, null=True)
     owner_phone = models.CharField(max_length=12, null=True)  # the phone that signed in and declared
+    # The checkpoint whose staff declared it at the door (a walk-in's card, found again there only).
+    made_at = models.CharField(max_length=64, null=True, db_index=True)
     symptoms = models.BooleanField(default=False)
     exposure = models.BooleanField(default=False)
     travel = models.BooleanField(default=False)
@@ -68,7 +70,7 @@ class Declaration(models.Model):
 
     @classmethod
     def declare(cls, c: dict, owner_phone: str | None, phone: str | None, on_behalf_of: str | None,
-                valid_days: int = VALID_DAYS) -> Declaration:
+                valid_days: int = VALID_DAYS, made_at: str | None = None) -> Declaration:
         """A new declaration from the form's cleaned data, stored only once its QR can be signed;
         no phone at all for a walk-in declared by staff (their printed card is their QR)."""
         now = timezone.now().replace(microsecond=0)
@@ -78,7 +80,7 @@ class Declaration(models.Model):
                 province=c["province"], district=c["district"], commune=c["commune"],
                 province_code=c.get("province_code"), ward_code=c.get("ward_code"), address_line=c["address_line"],
                 email=c.get("email") or None, phone=phone, insurance_no=c["insurance_no"] or None,
-                on_behalf_of=on_behalf_of, owner_phone=owner_phone, symptoms=c["symptoms"],
+                on_behalf_of=on_behalf_of, owner_phone=owner_phone, made_at=made_at, symptoms=c["symptoms"],
                 exposure=c["exposure"], travel=c["travel"], declared_at=now,
                 expires_at=now + timedelta(days=valid_days))
         d.qr_text()  # the key is there and the name fits the token, before anything is stored

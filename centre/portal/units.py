@@ -8,7 +8,6 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -242,7 +241,8 @@ def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
             form.add_error(None, _("Too many declarations from this unit in an hour: wait, or call the district."))
         else:
             return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
-                                                          valid_days=settings.PRINTED_CARD_DAYS))
+                                                          valid_days=settings.PRINTED_CARD_DAYS,
+                                                          made_at=cp.checkpoint_id))
     return render(request, "portal/declare.html", {"form": form})
 
 
@@ -259,8 +259,7 @@ def staff_reprint(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     cp = get_object_or_404(_mine(request), pk=checkpoint_id)
     if cp.approved_at is None:
         return render(request, "portal/staff_waiting.html", {"cp": cp}, status=403)
-    made_here = Declaration.objects.filter(Q(on_behalf_of__startswith=f"({cp.checkpoint_id})")
-                                           | Q(on_behalf_of__endswith=f"({cp.checkpoint_id})"))
+    made_here = Declaration.objects.filter(made_at=cp.checkpoint_id)  # never by the text a person can type
     if request.method == "POST" and "declaration_id" in request.POST:
         d = get_object_or_404(made_here, pk=request.POST["declaration_id"])
         if d.declaration_id not in request.session.get("staff_found", []):
