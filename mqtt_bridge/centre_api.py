@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mqtt_bridge.locate import find_database_url, secret_path
 from mqtt_bridge.schema import ROLLUP_TZ
-from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, Store, StoreError, as_time, open_store
+from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, Store, StoreError, as_time, open_store, row_refused
 
 
 def store_on(vendor: str, raw):
@@ -21,4 +21,4 @@ def store_on(vendor: str, raw):
     return SqliteStore.borrowing(raw)
 
 __all__ = ["PERSON_CHECKINS", "ROLLUP_TZ", "ReadStore", "Store", "StoreError", "as_time", "find_database_url",
-           "open_store", "secret_path", "store_on"]
+           "open_store", "row_refused", "secret_path", "store_on"]

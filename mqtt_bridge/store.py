@@ -32,6 +32,17 @@ class StoreError(UserError):
         self.transient, self.sqlstate = transient, sqlstate
 
 
+# SQLSTATE classes about the data itself, which the same row meets again: data exceptions,
+# integrity constraints, a program limit (a value too large for an index).
+ROW_REFUSED = ("22", "23", "54")
+
+
+def row_refused(sqlstate: str | None) -> bool:
+    """Whether PostgreSQL's `sqlstate` is about the row itself (sending it again would not help),
+    rather than the database not taking writes now."""
+    return (sqlstate or "")[:2] in ROW_REFUSED
+
+
 @dataclass(frozen=True)
 class Checkin:
     event_id: str

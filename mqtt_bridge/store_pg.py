@@ -19,12 +19,9 @@ from mqtt_bridge.store import (
     StoreError,
     check_checkpoint,
     checkin_row,
+    row_refused,
 )
 from protocol.event import Event, format_time
-
-# SQLSTATE classes about the data itself, which the same row meets again: data exceptions,
-# integrity constraints, a program limit (a value too large for an index).
-ROW_REFUSED = ("22", "23", "54")
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +125,7 @@ class PgStore(Store):
             self._staging = False  # created in the transaction that was just rolled back
             # The primary message only: the detail can quote the row, which holds personal data.
             primary = exc.diag.message_primary if exc.diag and exc.diag.message_primary else type(exc).__name__
-            if (exc.sqlstate or "")[:2] in ROW_REFUSED:
+            if row_refused(exc.sqlstate):
                 raise StoreError(f"PostgreSQL refused the write ({exc.sqlstate}): {primary}", transient=False,
                                  sqlstate=exc.sqlstate) from exc
             # Not the row's fault (a database made read-only, a standby after a failover, a table or

@@ -632,6 +632,47 @@ def test_check_in_by_the_poster_once_however_often_pressed(site):
     assert err.value.code == 400
 
 
+def test_a_check_in_the_database_cannot_take_now_is_told_so_and_stored_once_sent_again(site):
+    """A database that cannot write (read-only for maintenance, a standby after a failover):
+    the tap was a 500 "something went wrong". It is a 503 saying it was not saved; the same form
+    sent again once the database writes is stored, once."""
+    import psycopg
+
+    person = _person(site, "0907070707")
+    person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Hồ Thị Bảy", "citizen_id": "079300007777"})
+    _, _, page = person.get("/c/CP-BT/")
+    fields = {name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1)
+              for name in ("csrfmiddlewaretoken", "declaration_id", "event_id")}
+    form = urllib.parse.urlencode({**fields, "direction": "in"}).encode()
+
+    def tap():
+        return urllib.request.Request(site.url + "/c/CP-BT/", data=form, headers={"Referer": site.url + "/c/CP-BT/"})
+
+    with psycopg.connect(site.db, autocommit=True) as db:
+        db.execute("CREATE FUNCTION read_only() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' "
+                   "USING ERRCODE = '25006'; END $$")
+        for table in ("checkins", "declarations"):
+            db.execute(f"CREATE TRIGGER read_only BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION read_only()")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            person.opener.open(tap())
+        assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "60"
+        assert "chưa được lưu" in refused.value.read().decode()
+        status, _, said = person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Hồ Văn Tám",
+                                                                 "citizen_id": "079300008888"})
+        assert status == 503 and "chưa được lưu" in said  # a declaration, through Django's own ORM
+    finally:
+        with psycopg.connect(site.db, autocommit=True) as db:
+            for table in ("checkins", "declarations"):
+                db.execute(f"DROP TRIGGER read_only ON {table}")
+            db.execute("DROP FUNCTION read_only()")
+    with person.opener.open(tap()) as r:
+        assert "HỒ THỊ BẢY" in r.read().decode()
+    stored = open_store(site.db).query("SELECT count(*) AS n FROM checkins WHERE event_id = ?", (fields["event_id"],))
+    assert stored[0]["n"] == 1
+
+
 def test_a_unit_registers_prints_its_poster_and_checks_people_in_at_the_door(site):
     """A shop registers with its phone confirmed by SMS, gets its poster at once (its QR opens the
     checkpoint's page), signs in later; its staff find a person by phone number, see names only,

@@ -57,9 +57,11 @@ def language(get_response):
 
 
 class DatabaseUnavailable:
-    """A database the site cannot reach (stopped, restarting, a failover, a lock waited out) is a
-    503 with Retry-After and a page saying that what this page sent was not saved, logged in one
-    line: not a 500 saying "nothing is lost" and a traceback for every request while it lasts."""
+    """A database the site cannot reach or write to now (stopped, restarting, read-only, a
+    failover, a lock waited out) is a 503 with Retry-After and a page saying that what this page
+    sent was not saved, logged in one line: not a 500 saying "nothing is lost" and a traceback for
+    every request while it lasts. What PostgreSQL says of a row itself (classes 22, 23, 54, as the
+    bridge reads them) stays a 500: sending it again would not help."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -68,11 +70,16 @@ class DatabaseUnavailable:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError
+        from django.db import DatabaseError, InterfaceError, OperationalError
         from django.http import HttpResponse
         from django.template.loader import render_to_string
 
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        from mqtt_bridge.centre_api import StoreError, row_refused  # a check-in goes through the bridge's store
+
+        sqlstate = getattr(exception.__cause__, "sqlstate", None)
+        if not (isinstance(exception, (OperationalError, InterfaceError))
+                or (isinstance(exception, DatabaseError) and sqlstate and not row_refused(sqlstate))
+                or (isinstance(exception, StoreError) and exception.transient)):
             return None
         logger.warning("database unavailable: %s", (str(exception).strip().splitlines() or [""])[0])
         response = HttpResponse(render_to_string("503.html"), status=503)
