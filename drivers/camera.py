@@ -68,9 +68,9 @@ def read_grey(path: str | Path) -> np.ndarray:
         raise ImageFileError("too large: more than 50 million pixels") from None
     except UnidentifiedImageError:
         raise ImageFileError("not a PNG, JPEG, BMP, PGM/PPM, WebP, GIF or TIFF image") from None
-    except (SyntaxError, ValueError) as exc:  # Pillow's plugins raise these for a damaged header
-        if isinstance(exc, ImageFileError):
-            raise
+    except ImageFileError:
+        raise
+    except (SyntaxError, ValueError):  # Pillow's plugins raise these for a damaged header
         raise ImageFileError("a damaged image") from None
 
 

@@ -1,5 +1,6 @@
 """Around every request: a content security policy (only the site's own scripts, styles and
-images), the site's language, and a database out of reach answered as such."""
+images), no cache for a signed-in page, the site's language, and a database out of reach
+answered as such."""
 
 import logging
 

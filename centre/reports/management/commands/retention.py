@@ -1,5 +1,6 @@
-"""`vhd-centre retention`: check-ins past the retention window deleted (run daily by a timer), and
-the phone accounts of people and units that have not signed in since, with nothing kept under them."""
+"""`vhd-centre retention`: check-ins past the retention window deleted (run daily by a timer), the
+phone accounts of people and units that have not signed in since, with nothing kept under them,
+spent sign-in codes and ended sessions."""
 
 from __future__ import annotations
 
