@@ -51,6 +51,7 @@ urlpatterns = [
     path("khai-bao/to-khai/<str:declaration_id>/qr.png", portal.declaration_qr, name="portal-qr"),
     path("khai-bao/to-khai/<str:declaration_id>/the/", portal.declaration_card, name="portal-card"),
     path("khai-bao/to-khai/<str:declaration_id>/gia-han/", portal.renew, name="portal-renew"),
+    path("khai-bao/to-khai/<str:declaration_id>/xoa/", portal.delete, name="portal-delete"),
     path("khai-bao/cua-toi/", portal.mine, name="portal-mine"),
     path("khai-bao/du-lieu-ca-nhan/", portal.privacy, name="portal-privacy"),
     path("khai-bao/manifest.webmanifest", portal.manifest, name="portal-manifest"),

@@ -810,6 +810,40 @@ def test_my_declarations_and_their_qr_open_without_network_once_loaded(site, bro
     proxy.close()
 
 
+def test_a_deleted_declaration_leaves_no_copy_on_the_phone(site, browser):
+    """The service worker keeps a declaration's page and QR for a door without signal: deleting
+    the declaration takes them off the phone too (the other declarations' copies stay)."""
+    browser.delete_all_cookies()
+    browser.get(site.url + "/khai-bao/dang-nhap/")
+    _phone_sign_in(browser, site, "0911222444")
+    ids = []
+    for name, citizen_id in (("Lâm Văn Xoá", "079180004444"), ("Lâm Thị Giữ", "079180005555")):
+        browser.get(site.url + "/khai-bao/to-khai/moi/")
+        _fill_declaration(browser, {**DECLARATION, "full_name": name, "citizen_id": citizen_id})
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
+        ids.append(urllib.parse.urlparse(browser.current_url).path.split("/")[-2])
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    assert browser.execute_async_script("navigator.serviceWorker.ready.then(() => arguments[0](true))")
+    kept = lambda: {path for path in browser.execute_async_script(  # noqa: E731
+        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
+        ".then(lists => arguments[0](lists.flat().map(r => new URL(r.url).pathname)))")
+        if not path.startswith("/static/")}
+    pages = {i: {f"/khai-bao/to-khai/{i}/", f"/khai-bao/to-khai/{i}/qr.png"} for i in ids}
+    for i in ids:  # opened under the service worker: kept on the phone
+        browser.get(f"{site.url}/khai-bao/to-khai/{i}/")
+        WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !!navigator.serviceWorker.controller"))
+    browser.get(f"{site.url}/khai-bao/to-khai/{ids[0]}/")
+    WebDriverWait(browser, 10).until(lambda b: pages[ids[0]] | pages[ids[1]] <= kept())
+    browser.find_element(By.ID, "delete").click()
+    browser.find_element(By.ID, "delete-confirm").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "deleted"))
+    WebDriverWait(browser, 5).until(lambda b: not pages[ids[0]] & kept())
+    assert pages[ids[1]] <= kept()  # the other declaration's copies stay for the door
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    browser.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
+
+
 def test_the_persons_path_works_with_javascript_off(site):
     """Sign in, declare (Có/Không answered, consent given), see "Tờ khai của tôi", check in by the
     poster: plain forms and links, in a phone-sized Chromium with JavaScript switched off."""
@@ -898,6 +932,7 @@ def test_pages_of_people_units_staff_and_the_district_meet_wcag_2_2_a_and_aa(sit
     declaration = urllib.parse.urlparse(browser.current_url).path
     check(declaration)
     check(declaration + "the/")
+    check(declaration + "xoa/")
     check("/c/CP-ND/")
     # A unit, signed in by its phone's code (its session handed to the browser), approved.
     unit = Client(site.url)

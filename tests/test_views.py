@@ -697,6 +697,46 @@ def test_walk_ins_declared_before_the_mark_keep_the_old_reading_once(site):
     assert [Declaration.objects.get(pk=pk).made_at for pk in before] == [cp.checkpoint_id, None, None]
 
 
+def test_a_person_deletes_a_declaration_of_theirs_and_only_theirs(client):
+    """The page on personal data said to delete one's data in "Tờ khai của tôi", which could not.
+    Now a declaration's page leads to deleting it: it goes at once, its check-ins stay their days
+    for tracing (the page says so, and that a printed QR is read until its date); another phone's
+    does not exist for this one; one with a "yes" answer stays for the district's follow-up."""
+    from django.test import Client
+
+    from centre.ledger.models import Checkin
+    from centre.portal.models import Declaration
+
+    _checkpoint("CP-V13", "0912000113", "Chợ Xóm Chiếu")
+    assert _sign_in_by_phone(client, "0987000113").status_code == 302
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Mai Văn Một", "citizen_id": "079190001313",
+                                           "relation": "con"})
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Mai Thị Hai", "citizen_id": "079190002323",
+                                           "symptoms": "yes"})
+    gone, kept = (Declaration.objects.get(full_name=n) for n in ("Mai Văn Một", "Mai Thị Hai"))
+    page = client.get("/c/CP-V13/").content.decode()
+    event_id = re.search(rf'value="{gone.declaration_id}".*?name="event_id" value="([^"]+)"', page, re.S).group(1)
+    client.post("/c/CP-V13/", {"declaration_id": gone.declaration_id, "direction": "in", "event_id": event_id})
+    assert 'id="delete"' in client.get(f"/khai-bao/to-khai/{gone.declaration_id}/").content.decode()
+
+    other = Client(REMOTE_ADDR="192.0.2.252")
+    assert _sign_in_by_phone(other, "0987000114").status_code == 302
+    assert other.post(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/").status_code == 404  # not theirs
+    asked = client.get(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/").content.decode()
+    assert "truy vết đến hết 21 ngày" in asked and "vẫn được cổng đọc đến" in asked and 'id="delete-confirm"' in asked
+    done = client.post(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/")
+    assert done.status_code == 200 and "đã được xoá" in done.content.decode()
+    assert not Declaration.objects.filter(pk=gone.pk).exists()
+    assert Checkin.objects.filter(subject=gone.declaration_id).count() == 1  # kept its days, for tracing
+    assert client.get(f"/khai-bao/to-khai/{gone.declaration_id}/").status_code == 404
+    assert client.post(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/").status_code == 404  # pressed again
+    assert "Mai Văn Một" not in client.get("/khai-bao/cua-toi/").content.decode()
+
+    refused = client.post(f"/khai-bao/to-khai/{kept.declaration_id}/xoa/")
+    assert refused.status_code == 409 and 'id="delete-kept"' in refused.content.decode()
+    assert Declaration.objects.filter(pk=kept.pk).exists()  # on the district's follow-up list still
+
+
 def test_one_phone_has_a_few_checkpoints_waiting_for_review_not_hundreds(client):
     from centre.portal import sms
     from centre.portal.units import MAX_WAITING_PER_PHONE

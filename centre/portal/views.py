@@ -189,6 +189,23 @@ def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
 
 
 @person_required
+def delete(request: HttpRequest, declaration_id: str) -> HttpResponse:
+    """A person deletes a declaration of theirs (one made by mistake, a relative's no longer
+    needed): what it held goes at once; its check-ins stay their days for contact tracing, as the
+    page says. One with a "yes" to a health question stays for the district's follow-up until it
+    expires. A second press finds nothing to delete, as another phone's declaration never exists."""
+    d = _own(request, declaration_id)
+    context = {"d": d, "checkin_days": CHECKIN_DAYS, "expired": d.expires_at <= timezone.now()}
+    if d.follow_up:
+        return render(request, "portal/delete.html", {**context, "kept": True}, status=409 if request.method == "POST"
+                      else 200)
+    if request.method == "POST":
+        Declaration.objects.filter(pk=d.pk, owner_phone=d.owner_phone).delete()
+        return render(request, "portal/deleted.html", {"d": d})
+    return render(request, "portal/delete.html", context)
+
+
+@person_required
 def mine(request: HttpRequest) -> HttpResponse:
     """Tờ khai của tôi: every declaration under this phone, and each person's check-ins and
     check-outs of the retention window."""
