@@ -393,6 +393,51 @@ def test_sms_codes_hold_their_limit_against_parallel_requests(site):
     assert all(1 <= n <= 3 for n in sent.values()), sent
 
 
+def test_a_phone_keeps_its_twenty_declarations_against_parallel_requests(site):
+    """The limit of 20 valid declarations a phone holds was counted, then the declaration stored:
+    two forms from one signed-in phone at 19 both passed the count (each stored while the other
+    counted; a trigger here makes each insert take half a second, so they always overlap). One
+    phone's declarations are now made one at a time: a burst at 19 stores one."""
+    import psycopg
+
+    person = _person(site, "0906060606")
+    for i in range(19):
+        person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": f"Lưu Văn {'ABCDEFGHIJKLMNOPQRSTU'[i]}",
+                                               "citizen_id": f"0791900066{i:02d}", "relation": "con"})
+    _, _, page = person.get("/khai-bao/to-khai/moi/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    ready = threading.Barrier(4)
+
+    def declare(i: int) -> None:
+        body = urllib.parse.urlencode({**DECLARATION, "full_name": f"Lưu Thị {'ABCD'[i]}",
+                                       "citizen_id": f"0791900067{i:02d}", "relation": "cháu",
+                                       "csrfmiddlewaretoken": token}).encode()
+        req = urllib.request.Request(site.url + "/khai-bao/to-khai/moi/", data=body,
+                                     headers={"Referer": site.url + "/khai-bao/to-khai/moi/"})
+        ready.wait(30)
+        try:
+            person.opener.open(req, timeout=60).close()
+        except urllib.error.HTTPError:
+            pass
+
+    with psycopg.connect(site.db, autocommit=True) as db:
+        db.execute("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$")
+        db.execute("CREATE TRIGGER slow_insert BEFORE INSERT ON declarations FOR EACH ROW "
+                   "EXECUTE FUNCTION slow_insert()")
+    try:
+        threads = [threading.Thread(target=declare, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+    finally:
+        with psycopg.connect(site.db, autocommit=True) as db:
+            db.execute("DROP TRIGGER slow_insert ON declarations")
+            db.execute("DROP FUNCTION slow_insert()")
+    held = open_store(site.db).query("SELECT count(*) AS n FROM declarations WHERE owner_phone = ?", ("0906060606",))
+    assert held[0]["n"] == 20
+
 def test_unknown_and_known_user_names_take_the_same_time(site):
     def timed(name):
         c = Client(site.url)

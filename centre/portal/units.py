@@ -30,7 +30,7 @@ from centre.portal.forms import (
     PlaceText,
     address_form,
 )
-from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount
+from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount, one_at_a_time
 from centre.portal.sms import SmsError
 from centre.reports.figures import TZ, checkpoint_days, day_bounds
 from centre.reports.models import AuditEntry
@@ -234,15 +234,16 @@ def staff_declare(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     form = address_form(OnBehalfForm, request, initial={"nationality": "Việt Nam"})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        if Declaration.full_for(c["person_phone"]):
-            form.add_error("person_phone", MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
-        elif otp.take((f"walk-in:{keyed_hash(_phone(request))[:32]}", settings.STAFF_DECLARATIONS_PER_HOUR,
-                       3600)) is None:
-            form.add_error(None, _("Too many declarations from this unit in an hour: wait, or call the district."))
-        else:
-            return _card(request, cp, Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
-                                                          valid_days=settings.PRINTED_CARD_DAYS,
-                                                          made_at=cp.checkpoint_id))
+        with one_at_a_time(request.user):
+            if Declaration.full_for(c["person_phone"]):
+                form.add_error("person_phone", MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
+            elif otp.take((f"walk-in:{keyed_hash(_phone(request))[:32]}", settings.STAFF_DECLARATIONS_PER_HOUR,
+                           3600)) is None:
+                form.add_error(None, _("Too many declarations from this unit in an hour: wait, or call the district."))
+            else:
+                d = Declaration.declare(c, c["person_phone"], c["person_phone"], _made_here(cp),
+                                        valid_days=settings.PRINTED_CARD_DAYS, made_at=cp.checkpoint_id)
+                return _card(request, cp, d)
     return render(request, "portal/declare.html", {"form": form})
 
 

@@ -25,7 +25,7 @@ from centre.portal import otp
 from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, PlaceFilter, address_form
-from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount
+from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount, one_at_a_time
 from centre.portal.sms import SmsError
 from centre.reports.models import AuditEntry
 from centre.reports.retention import CHECKIN_DAYS
@@ -134,15 +134,18 @@ def privacy(request: HttpRequest) -> HttpResponse:
 def declare(request: HttpRequest) -> HttpResponse:
     form = address_form(DeclarationForm, request, initial={"nationality": "Việt Nam"})
     owner = _phone(request)
-    if request.method == "POST" and form.is_valid() and Declaration.full_for(owner):
-        form.add_error(None, MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        d = Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None)
-        back = _safe_next(request.GET.get("next"))
-        if _url_name(back) == "portal-checkpoint":  # declared from a checkpoint's page: back there to check in
-            return redirect(back)
-        return redirect("portal-declaration", declaration_id=d.declaration_id)
+        with one_at_a_time(request.user):
+            d = (None if Declaration.full_for(owner)
+                 else Declaration.declare(c, owner, c["phone"] or owner, c["relation"] or None))
+        if d is None:
+            form.add_error(None, MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE})
+        else:
+            back = _safe_next(request.GET.get("next"))
+            if _url_name(back) == "portal-checkpoint":  # declared from a checkpoint's page: back there to check in
+                return redirect(back)
+            return redirect("portal-declaration", declaration_id=d.declaration_id)
     return render(request, "portal/declare.html", {"form": form})
 
 
@@ -181,10 +184,12 @@ def declaration_card(request: HttpRequest, declaration_id: str) -> HttpResponse:
 def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
     if request.method == "POST":
-        if d.expires_at <= timezone.now() and Declaration.full_for(d.owner_phone):  # valid again: one more
-            return render(request, "portal/declaration.html", {
-                "d": d, "expired": True, "error": MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE}}, status=409)
-        d.renew()
+        with one_at_a_time(request.user):
+            if d.expires_at <= timezone.now() and Declaration.full_for(d.owner_phone):  # valid again: one more
+                return render(request, "portal/declaration.html", {
+                    "d": d, "expired": True, "error": MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE}},
+                    status=409)
+            d.renew()
     return redirect("portal-declaration", declaration_id=d.declaration_id)
 
 
