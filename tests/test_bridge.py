@@ -339,30 +339,25 @@ def test_a_database_that_cannot_write_now_refuses_nothing_and_stores_all_once_pu
     """A database made read-only (maintenance, a standby after a failover) fails every write with
     SQLSTATE 25006: that is no fault of the events, so the bridge holds them, refuses none (a gate
     stops sending what is refused) and stores every one once writes pass again."""
-    import psycopg
+    from tests.services import READ_ONLY, before_insert
 
-    with psycopg.connect(store_url, autocommit=True) as db:
-        db.execute("CREATE FUNCTION read_only() RETURNS trigger LANGUAGE plpgsql AS "
-                   "$$BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' "
-                   "USING ERRCODE = 'read_only_sql_transaction'; END$$")
-        db.execute("CREATE TRIGGER read_only BEFORE INSERT ON checkins FOR EACH ROW EXECUTE FUNCTION read_only()")
     store = open_store(store_url)
     bridge = Bridge(store, RecordingLink)
     bridge.link.connect()
     events = [make_event(n) for n in range(1, 4)]
     worker = threading.Thread(target=bridge.process, args=([(topic(DEVICE, "events"), json.dumps(
         {"schema": 1, "device_id": DEVICE, "events": events}).encode())],))
-    worker.start()
     try:
-        assert wait_until(lambda: bridge.counters["db_retries"] >= 2, 10)  # held, tried again
-        assert bridge.link.published == [] and store.count_checkins() == 0
-        with psycopg.connect(store_url, autocommit=True) as db:
-            db.execute("DROP TRIGGER read_only ON checkins")  # the database is put right
-        worker.join(30)
+        with before_insert(store_url, ("checkins",), READ_ONLY):
+            worker.start()
+            assert wait_until(lambda: bridge.counters["db_retries"] >= 2, 10)  # held, tried again
+            assert bridge.link.published == [] and store.count_checkins() == 0
+        worker.join(30)  # the database is put right
         assert not worker.is_alive()
     finally:
         bridge._stop.set()
-        worker.join(10)
+        if worker.is_alive():  # not when the trigger could not be made and it never started
+            worker.join(10)
     ((name, ack),) = [(t, json.loads(p)) for t, p, _, _ in bridge.link.published]
     assert sorted(ack["event_ids"]) == sorted(e["event_id"] for e in events) and not ack.get("refused")
     assert store.count_checkins() == 3 and bridge.rejects.get("db_refused", 0) == 0

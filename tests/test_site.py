@@ -34,6 +34,7 @@ from protocol.event import Event, format_time, uuid7
 from protocol.messages import Telemetry
 from provisioning.mosquitto import free_port
 from tests.chain import ROOT
+from tests.services import READ_ONLY, SLOW, before_insert
 
 PASSWORD = "mat-khau-that-dai-2021"
 USERS = {"quan1": ("district_admin", None), "truyvet": ("tracer", None),
@@ -398,8 +399,6 @@ def test_a_phone_keeps_its_twenty_declarations_against_parallel_requests(site):
     two forms from one signed-in phone at 19 both passed the count (each stored while the other
     counted; a trigger here makes each insert take half a second, so they always overlap). One
     phone's declarations are now made one at a time: a burst at 19 stores one."""
-    import psycopg
-
     person = _person(site, "0906060606")
     for i in range(19):
         person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": f"Lưu Văn {'ABCDEFGHIJKLMNOPQRSTU'[i]}",
@@ -420,21 +419,12 @@ def test_a_phone_keeps_its_twenty_declarations_against_parallel_requests(site):
         except urllib.error.HTTPError:
             pass
 
-    with psycopg.connect(site.db, autocommit=True) as db:
-        db.execute("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
-                   "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$")
-        db.execute("CREATE TRIGGER slow_insert BEFORE INSERT ON declarations FOR EACH ROW "
-                   "EXECUTE FUNCTION slow_insert()")
-    try:
+    with before_insert(site.db, ("declarations",), SLOW):
         threads = [threading.Thread(target=declare, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(90)
-    finally:
-        with psycopg.connect(site.db, autocommit=True) as db:
-            db.execute("DROP TRIGGER slow_insert ON declarations")
-            db.execute("DROP FUNCTION slow_insert()")
     held = open_store(site.db).query("SELECT count(*) AS n FROM declarations WHERE owner_phone = ?", ("0906060606",))
     assert held[0]["n"] == 20
 
@@ -681,8 +671,6 @@ def test_a_check_in_the_database_cannot_take_now_is_told_so_and_stored_once_sent
     """A database that cannot write (read-only for maintenance, a standby after a failover):
     the tap was a 500 "something went wrong". It is a 503 saying it was not saved; the same form
     sent again once the database writes is stored, once."""
-    import psycopg
-
     person = _person(site, "0907070707")
     person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Hồ Thị Bảy", "citizen_id": "079300007777"})
     _, _, page = person.get("/c/CP-BT/")
@@ -693,13 +681,7 @@ def test_a_check_in_the_database_cannot_take_now_is_told_so_and_stored_once_sent
     def tap():
         return urllib.request.Request(site.url + "/c/CP-BT/", data=form, headers={"Referer": site.url + "/c/CP-BT/"})
 
-    with psycopg.connect(site.db, autocommit=True) as db:
-        db.execute("CREATE FUNCTION read_only() RETURNS trigger LANGUAGE plpgsql AS "
-                   "$$ BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' "
-                   "USING ERRCODE = '25006'; END $$")
-        for table in ("checkins", "declarations"):
-            db.execute(f"CREATE TRIGGER read_only BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION read_only()")
-    try:
+    with before_insert(site.db, ("checkins", "declarations"), READ_ONLY):
         with pytest.raises(urllib.error.HTTPError) as refused:
             person.opener.open(tap())
         assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "60"
@@ -707,11 +689,6 @@ def test_a_check_in_the_database_cannot_take_now_is_told_so_and_stored_once_sent
         status, _, said = person.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Hồ Văn Tám",
                                                                  "citizen_id": "079300008888"})
         assert status == 503 and "chưa được lưu" in said  # a declaration, through Django's own ORM
-    finally:
-        with psycopg.connect(site.db, autocommit=True) as db:
-            for table in ("checkins", "declarations"):
-                db.execute(f"DROP TRIGGER read_only ON {table}")
-            db.execute("DROP FUNCTION read_only()")
     with person.opener.open(tap()) as r:
         assert "HỒ THỊ BẢY" in r.read().decode()
     stored = open_store(site.db).query("SELECT count(*) AS n FROM checkins WHERE event_id = ?", (fields["event_id"],))
