@@ -725,7 +725,7 @@ def test_a_person_deletes_a_declaration_of_theirs_and_only_theirs(client):
     asked = client.get(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/").content.decode()
     assert "truy vết đến hết 21 ngày" in asked and "vẫn được cổng đọc đến" in asked and 'id="delete-confirm"' in asked
     done = client.post(f"/khai-bao/to-khai/{gone.declaration_id}/xoa/")
-    assert done.status_code == 200 and "đã được xoá" in done.content.decode()
+    assert done.status_code == 200 and f"({gone.declaration_id}) đã được xoá" in done.content.decode()
     assert not Declaration.objects.filter(pk=gone.pk).exists()
     assert Checkin.objects.filter(subject=gone.declaration_id).count() == 1  # kept its days, for tracing
     assert client.get(f"/khai-bao/to-khai/{gone.declaration_id}/").status_code == 404

@@ -73,6 +73,10 @@ class Declaration(models.Model):
         return ", ".join(x for x in (self.commune, self.district, self.province) if x)
 
     @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
     def follow_up(self) -> bool:
         return self.symptoms or self.exposure or self.travel
 

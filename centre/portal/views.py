@@ -159,7 +159,7 @@ def _own(request: HttpRequest, declaration_id: str) -> Declaration:
 @person_required
 def declaration(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
-    return render(request, "portal/declaration.html", {"d": d, "expired": d.expires_at <= timezone.now()})
+    return render(request, "portal/declaration.html", {"d": d, "expired": d.expired})
 
 
 @person_required
@@ -185,7 +185,7 @@ def renew(request: HttpRequest, declaration_id: str) -> HttpResponse:
     d = _own(request, declaration_id)
     if request.method == "POST":
         with one_at_a_time(request.user):
-            if d.expires_at <= timezone.now() and Declaration.full_for(d.owner_phone):  # valid again: one more
+            if d.expired and Declaration.full_for(d.owner_phone):  # valid again: one more
                 return render(request, "portal/declaration.html", {
                     "d": d, "expired": True, "error": MESSAGES["phone_full"] % {"n": MAX_LIVE_PER_PHONE}},
                     status=409)
@@ -200,14 +200,12 @@ def delete(request: HttpRequest, declaration_id: str) -> HttpResponse:
     page says. One with a "yes" to a health question stays for the district's follow-up until it
     expires. A second press finds nothing to delete, as another phone's declaration never exists."""
     d = _own(request, declaration_id)
-    context = {"d": d, "checkin_days": CHECKIN_DAYS, "expired": d.expires_at <= timezone.now()}
-    if d.follow_up:
-        return render(request, "portal/delete.html", {**context, "kept": True}, status=409 if request.method == "POST"
-                      else 200)
-    if request.method == "POST":
-        Declaration.objects.filter(pk=d.pk, owner_phone=d.owner_phone).delete()
+    if request.method == "POST" and not d.follow_up:
+        Declaration.objects.filter(pk=d.pk).delete()  # not d.delete(): that empties d's id, which the page shows
         return render(request, "portal/deleted.html", {"d": d})
-    return render(request, "portal/delete.html", context)
+    return render(request, "portal/delete.html", {"d": d, "checkin_days": CHECKIN_DAYS, "expired": d.expired,
+                                                  "kept": d.follow_up},
+                  status=409 if request.method == "POST" else 200)
 
 
 @person_required
