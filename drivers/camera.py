@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,20 @@ class ImageFileError(ValueError):
 def read_grey(path: str | Path) -> np.ndarray:
     """A picture file as 8-bit grey. Its size is checked before its pixels are read: a small file
     can declare 20000 x 20000 pixels, which Pillow refuses with a traceback (or, under its own
-    limit, decodes into hundreds of megabytes). OSError for a file that cannot be read at all."""
+    limit, decodes into hundreds of megabytes). Only a regular file is read: a pipe or a device
+    named like a picture would block the reader for ever (a gate's `images:` folder, `decode`).
+    OSError for a file that cannot be read at all."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a pipe opens at once, and is refused below
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise ImageFileError("not a regular file (a pipe, a device or a socket)")
+        return _grey_from(fh)
+
+
+def _grey_from(fh) -> np.ndarray:
     import warnings
 
     from PIL import Image, UnidentifiedImageError
@@ -59,7 +75,7 @@ def read_grey(path: str | Path) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=IMAGE_FORMATS) as img:
+            with Image.open(fh, formats=IMAGE_FORMATS) as img:
                 width, height = img.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise ImageFileError(f"too large: {width}x{height} pixels (at most 50 million)")

@@ -72,14 +72,18 @@ def test_decode_prints_json_lines(tmp_path, authority, capsys):
     Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")
     Image.new("1", (10000, 6000)).save(tmp_path / "big.png")  # under Pillow's limit, over a 48 MP photo
     (tmp_path / "eps.png").write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
-    files += [str(tmp_path / "bomb.png"), str(tmp_path / "big.png"), str(tmp_path / "eps.png")]
+    os.mkfifo(tmp_path / "pipe.png")  # no writer: reading it waited for ever
+    files += [str(tmp_path / "bomb.png"), str(tmp_path / "big.png"), str(tmp_path / "eps.png"),
+              str(tmp_path / "pipe.png"), str(tmp_path)]
     cfg = write_config(tmp_path / "gate.toml", authority, tmp_path / "s")
     assert main(["decode", "--config", str(cfg), *files]) == 0
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "Warning" not in err
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["file"] for line in lines] == files
-    tok, card, url, broken, missing, bomb, big, eps = lines
+    tok, card, url, broken, missing, bomb, big, eps, pipe, folder = lines
+    assert pipe["error"] == "not a regular file (a pipe, a device or a socket)"
+    assert folder["error"] == "Is a directory"
     assert bomb["error"] == "too large: more than 50 million pixels"
     assert big["error"] == "too large: 10000x6000 pixels (at most 50 million)"
     assert eps["error"] == "not a PNG, JPEG, BMP, PGM/PPM, WebP, GIF or TIFF image"

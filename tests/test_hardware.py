@@ -1,5 +1,6 @@
 """Drivers against the vendors' own fakes: gpiozero MockFactory, luma dummy, a picamera2 stand-in."""
 
+import os
 import time
 import types
 
@@ -254,10 +255,11 @@ def test_image_folder_camera_and_bad_specs(tmp_path):
     Image.new("L", (64, 48), 99).save(tmp_path / "a.png")
     (tmp_path / "b.png").write_bytes(b"not an image")
     Image.new("1", (20000, 20000)).save(tmp_path / "c.png")  # 50 kB: it stopped the gate with a traceback
+    os.mkfifo(tmp_path / "d.png")  # a pipe with no writer: opening it to read waited for ever
     cam = open_camera(f"images:{tmp_path}")
     cam.start()
-    f1, f2, f3 = cam.read(), cam.read(), cam.read()
-    assert f1.grey.shape == (48, 64) and f2.grey.shape == (1, 1) and f3.grey.shape == (1, 1)
+    f1, f2, f3, f4 = cam.read(), cam.read(), cam.read(), cam.read()
+    assert f1.grey.shape == (48, 64) and f2.grey.shape == f3.grey.shape == f4.grey.shape == (1, 1)
     assert cam.read() is None
     for bad in ("webcam", "picamera2:x", "picamera2:-1", f"images:{tmp_path}?fps=nan", f"images:{tmp_path}?fps=-1",
                 f"images:{tmp_path}?fps=1e-300", f"images:{tmp_path}?repeat=0", f"images:{tmp_path}?fps=fast"):
