@@ -273,11 +273,17 @@ def from_dict(data: dict, source: str = "<config>") -> Config:
     return cfg
 
 
+MAX_CONFIG_BYTES = 256 * 1024
+
+
 def load(path: str | Path) -> Config:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # /dev/zero, or a log given by mistake, is not read whole
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: too large for a gate's config (more than {MAX_CONFIG_BYTES // 1024} kB)")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except PermissionError:

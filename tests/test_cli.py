@@ -45,10 +45,12 @@ def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsy
         "[mqtt]\nkeepalive = 0\n": "mqtt.keepalive: 0 is outside 5..65535",
         "[gate]\ncheckpoint_id = 'CP Q1'\n": "gate.checkpoint_id: ASCII letters and digits",  # the centre's rule
         "[mqtt]\nbackoff_min_seconds = 10\nbackoff_max_seconds = 5\n": "less than backoff_min_seconds",
+        "# " + "x" * 300_000 + "\n": "too large for a gate's config",  # /dev/zero was read until memory ran out
+        "[gate]\ndevice_id = '\udcff'\n": "not valid TOML",
     }
     for text, message in cases.items():
         bad = tmp_path / "bad.toml"
-        bad.write_text(text)
+        bad.write_text(text, errors="surrogateescape")
         assert main(["check-config", str(bad)]) == 2
         err = capsys.readouterr().err
         assert message in err and str(bad) in err and "Traceback" not in err
