@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vhd-gate: config error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
 
-    return run_command("vhd-gate", body)
+    return run_command("vhd-gate", body, also=(OSError,))  # a folder or file the system refused: one line
 
 
 if __name__ == "__main__":

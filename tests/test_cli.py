@@ -133,6 +133,11 @@ def test_screens_renders_every_screen(tmp_path, capsys):
     names = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "en-idle-online.png" in names and "en-rejected-expired.png" in names
     assert len(names) == 16
+    (tmp_path / "a-file").write_text("")
+    for out in (tmp_path / "a-file", tmp_path / "a-file" / "below"):  # were tracebacks from mkdir
+        assert main(["screens", "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"vhd-gate: {out}: ") and len(err.strip().splitlines()) == 1
 
 
 def test_a_font_file_that_is_not_a_font_is_told_at_start(tmp_path, capsys):
