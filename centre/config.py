@@ -55,7 +55,12 @@ def database_url() -> str:
 
 def django_databases(url: str) -> dict:
     """Django's DATABASES entry for a postgresql:// or sqlite:/// URL (as vhd-bridge takes them)."""
-    u = urlparse(url)
+    try:
+        u = urlparse(url)
+        port = u.port
+    except ValueError as exc:  # the URL itself is never printed: it holds the password
+        raise CentreConfigError(f"the database URL cannot be read: {exc} "
+                                "(it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)") from None
     if u.scheme in ("postgresql", "postgres"):
         options = {}
         opts = parse_qs(u.query).get("options")
@@ -63,7 +68,7 @@ def django_databases(url: str) -> dict:
             options["options"] = opts[0]
         return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(u.path.lstrip("/")),
                 "USER": unquote(u.username or ""), "PASSWORD": unquote(u.password or ""),
-                "HOST": u.hostname or "", "PORT": str(u.port or ""), "OPTIONS": options,
+                "HOST": u.hostname or "", "PORT": str(port or ""), "OPTIONS": options,
                 "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     if u.scheme == "sqlite" and url.startswith("sqlite:///"):
         private_file(Path(url[len("sqlite:///"):]))  # names, id numbers, phones, password hashes

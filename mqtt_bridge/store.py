@@ -226,7 +226,12 @@ def open_store(url: str, create: bool = True) -> Store:
     """`postgresql://...`, or SQLite as `sqlite:///relative.db`, `sqlite:////abs/path.db` or a path.
     With create=False a SQLite file must exist already (a command that only reads must not leave
     an empty database where a path was mistyped)."""
-    scheme = urlparse(url).scheme
+    try:
+        parts = urlparse(url)
+        scheme, _ = parts.scheme, parts.port
+    except ValueError as exc:  # the URL itself is never printed: it holds the password
+        raise StoreError(f"the database URL cannot be read: {exc} (it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)",
+                         transient=False) from None
     if scheme in ("postgresql", "postgres"):
         from mqtt_bridge.store_pg import PgStore
 

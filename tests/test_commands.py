@@ -340,6 +340,14 @@ def test_a_mistyped_database_path_is_said_and_creates_nothing(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mqtt_bridge.cli", "events", "--db-file", str(tmp_path / "nope")],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and f"cannot read --db-file {tmp_path / 'nope'}: No such file" in r.stderr
+    # A URL that cannot be read is said to be the database URL's fault, never printed (its password)
+    for url, says in (("postgresql://u:s3cret@[::1/x", "Invalid IPv6 URL"),
+                      ("postgresql://u:s3cret@h:99999/x", "Port out of range")):
+        for argv in ([sys.executable, "-m", "mqtt_bridge.cli", "devices", "--db", url],
+                     [sys.executable, "-m", "centre.cli", "--db", url, "migrate"]):
+            r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            assert r.returncode == 1 and f"the database URL cannot be read: {says}" in _one_line(r.stderr), r.stderr
+            assert "s3cret" not in r.stderr
 
 
 def test_portal_demo_on_a_busy_port_says_so_before_its_banner(tmp_path):
