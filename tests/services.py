@@ -26,7 +26,7 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-# What a trigger before each insert does in `before_insert`: fail as a read-only database does
+# What a trigger before each write does in `before_write`: fail as a read-only database does
 # (maintenance, a standby after a failover: SQLSTATE 25006), or take half a second.
 READ_ONLY = ("BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' "
              "USING ERRCODE = 'read_only_sql_transaction'; END")
@@ -34,21 +34,21 @@ SLOW = "BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END"
 
 
 @contextmanager
-def before_insert(url: str, tables: tuple[str, ...], body: str):
-    """A PL/pgSQL trigger (`body`) before every insert into `tables` of the database at `url`,
-    while the block runs; dropped after it, whatever happens."""
+def before_write(url: str, tables: tuple[str, ...], body: str, write: str = "INSERT"):
+    """A PL/pgSQL trigger (`body`) before every `write` (INSERT, UPDATE) of a row of `tables` in
+    the database at `url`, while the block runs; dropped after it, whatever happens."""
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute(f"CREATE FUNCTION before_insert() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
+        db.execute(f"CREATE FUNCTION before_write() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
         for table in tables:
-            db.execute(f"CREATE TRIGGER before_insert BEFORE INSERT ON {table} FOR EACH ROW "
-                       "EXECUTE FUNCTION before_insert()")
+            db.execute(f"CREATE TRIGGER before_write BEFORE {write} ON {table} FOR EACH ROW "
+                       "EXECUTE FUNCTION before_write()")
     try:
         yield
     finally:
         with psycopg.connect(url, autocommit=True) as db:
             for table in tables:
-                db.execute(f"DROP TRIGGER before_insert ON {table}")
-            db.execute("DROP FUNCTION before_insert()")
+                db.execute(f"DROP TRIGGER before_write ON {table}")
+            db.execute("DROP FUNCTION before_write()")
 
 
 def with_search_path(url: str, schema: str) -> str:

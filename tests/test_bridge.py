@@ -339,7 +339,7 @@ def test_a_database_that_cannot_write_now_refuses_nothing_and_stores_all_once_pu
     """A database made read-only (maintenance, a standby after a failover) fails every write with
     SQLSTATE 25006: that is no fault of the events, so the bridge holds them, refuses none (a gate
     stops sending what is refused) and stores every one once writes pass again."""
-    from tests.services import READ_ONLY, before_insert
+    from tests.services import READ_ONLY, before_write
 
     store = open_store(store_url)
     bridge = Bridge(store, RecordingLink)
@@ -348,7 +348,7 @@ def test_a_database_that_cannot_write_now_refuses_nothing_and_stores_all_once_pu
     worker = threading.Thread(target=bridge.process, args=([(topic(DEVICE, "events"), json.dumps(
         {"schema": 1, "device_id": DEVICE, "events": events}).encode())],))
     try:
-        with before_insert(store_url, ("checkins",), READ_ONLY):
+        with before_write(store_url, ("checkins",), READ_ONLY):
             worker.start()
             assert wait_until(lambda: bridge.counters["db_retries"] >= 2, 10)  # held, tried again
             assert bridge.link.published == [] and store.count_checkins() == 0

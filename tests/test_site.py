@@ -34,7 +34,7 @@ from protocol.event import Event, format_time, uuid7
 from protocol.messages import Telemetry
 from provisioning.mosquitto import free_port
 from tests.chain import ROOT
-from tests.services import READ_ONLY, SLOW, before_insert
+from tests.services import READ_ONLY, SLOW, before_write
 
 PASSWORD = "mat-khau-that-dai-2021"
 USERS = {"quan1": ("district_admin", None), "truyvet": ("tracer", None),
@@ -419,7 +419,7 @@ def test_a_phone_keeps_its_twenty_declarations_against_parallel_requests(site):
         except urllib.error.HTTPError:
             pass
 
-    with before_insert(site.db, ("declarations",), SLOW):
+    with before_write(site.db, ("declarations",), SLOW):
         threads = [threading.Thread(target=declare, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()
@@ -427,6 +427,39 @@ def test_a_phone_keeps_its_twenty_declarations_against_parallel_requests(site):
             t.join(90)
     held = open_store(site.db).query("SELECT count(*) AS n FROM declarations WHERE owner_phone = ?", ("0906060606",))
     assert held[0]["n"] == 20
+
+def test_a_code_sent_twice_at_once_is_spent_once(site):
+    """An SMS code is good once: two requests sending it together both passed the check and both
+    signed in, and a unit's registration made its checkpoint twice (past the limit of five
+    waiting). A trigger makes each write to the codes take half a second, so the two overlap."""
+    unit = Client(site.url)
+    status, url, _ = unit.post("/don-vi/", {"name": "Quán Chè Bà Tư", "kind": "shop", "contact_person": "Võ Thị Tư",
+                                            "address": "9 Hàm Nghi", "province_code": "79",
+                                            "ward_code": "27301", "phone": "0933 444 555"})
+    assert "/don-vi/xac-nhan/" in url
+    _, _, page = unit.get("/don-vi/xac-nhan/")
+    body = urllib.parse.urlencode({"code": site.code_for("0933444555"), "csrfmiddlewaretoken": re.search(
+        r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)}).encode()
+    ready = threading.Barrier(2)
+    answers: list[str] = []
+
+    def confirm() -> None:
+        req = urllib.request.Request(site.url + "/don-vi/xac-nhan/", data=body,
+                                     headers={"Referer": site.url + "/don-vi/xac-nhan/"})
+        ready.wait(30)
+        with unit.opener.open(req, timeout=60) as r:
+            answers.append(urllib.parse.urlparse(r.url).path)
+
+    with before_write(site.db, ("portal_smscode",), SLOW, write="UPDATE"):
+        threads = [threading.Thread(target=confirm) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+    assert sorted(answers) == ["/don-vi/cua-toi/", "/don-vi/xac-nhan/"]  # one signed in, one told to ask again
+    made = open_store(site.db).query("SELECT count(*) AS n FROM checkpoints WHERE contact_phone = ?", ("0933444555",))
+    assert made[0]["n"] == 1
+
 
 def test_unknown_and_known_user_names_take_the_same_time(site):
     def timed(name):
@@ -681,7 +714,7 @@ def test_a_check_in_the_database_cannot_take_now_is_told_so_and_stored_once_sent
     def tap():
         return urllib.request.Request(site.url + "/c/CP-BT/", data=form, headers={"Referer": site.url + "/c/CP-BT/"})
 
-    with before_insert(site.db, ("checkins", "declarations"), READ_ONLY):
+    with before_write(site.db, ("checkins", "declarations"), READ_ONLY):
         with pytest.raises(urllib.error.HTTPError) as refused:
             person.opener.open(tap())
         assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "60"

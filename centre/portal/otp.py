@@ -104,5 +104,8 @@ def check_code(phone: str, purpose: str, code: str) -> str | None:
         return "too_many_tries"
     if not hmac.compare_digest(live.code_hash, _hash(phone, (code or "").strip())):
         return "wrong"
-    SmsCode.objects.filter(pk=live.pk).update(used=True)
+    # Spent once: of two requests sending the right code together, the one that marks it used
+    # signs in (and makes a unit's checkpoint); the other finds it spent, as a later one would.
+    if SmsCode.objects.filter(pk=live.pk, used=False).update(used=True) != 1:
+        return "expired"
     return None
