@@ -314,6 +314,32 @@ def test_district_registers_a_checkpoint_and_prints_its_poster(site):
     assert status == 200 and url.endswith("/checkpoints/")
     status, _, page = admin.post("/checkpoints/new/", {**fields, "name": "Trùng mã"})
     assert "đã tồn tại" in page  # the same id twice is refused (Django's own message), nothing blanked
+    # Two at once, each insert held half a second: both forms passed the check, and the second was a
+    # 500 page (the database's unique key); now one is made and the other told the id is taken
+    twice = {**fields, "checkpoint_id": "CP-Q3-0008"}
+    _, _, form = admin.get("/checkpoints/new/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    ready, pages = threading.Barrier(2), []
+
+    def register(name: str) -> None:
+        body = urllib.parse.urlencode({**twice, "name": name, "csrfmiddlewaretoken": token}).encode()
+        req = urllib.request.Request(site.url + "/checkpoints/new/", data=body,
+                                     headers={"Referer": site.url + "/checkpoints/new/"})
+        ready.wait(30)
+        with admin.opener.open(req, timeout=60) as r:
+            pages.append((urllib.parse.urlparse(r.url).path, name, r.read().decode()))
+
+    with before_write(site.db, ("checkpoints",), SLOW):
+        threads = [threading.Thread(target=register, args=(n,)) for n in ("Nhà thuốc An Khang", "Nhà thuốc Pharmacity")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+    (made,) = [name for path, name, _ in pages if path == "/checkpoints/"]
+    (refused,) = [page for path, _, page in pages if path == "/checkpoints/new/"]
+    assert "Điểm kiểm dịch này đã có." in refused
+    (row,) = open_store(site.db).query("SELECT name FROM checkpoints WHERE checkpoint_id = ?", ("CP-Q3-0008",))
+    assert row["name"] == made
     status, _, page = admin.post("/checkpoints/CP-Q3-0007/edit/", {**fields, "contact_phone": "028 3930 0008"})
     (row,) = open_store(site.db).query("SELECT name, contact_phone FROM checkpoints WHERE checkpoint_id = ?",
                                        ("CP-Q3-0007",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -56,11 +57,15 @@ def checkpoint_list(request: HttpRequest) -> HttpResponse:
 @permission_required("checkpoints.add_checkpoint", raise_exception=True)
 def checkpoint_new(request: HttpRequest) -> HttpResponse:
     form = address_form(CheckpointForm, request)
-    if request.method == "POST" and form.is_valid():
-        if Checkpoint.objects.filter(pk=form.cleaned_data["checkpoint_id"]).exists():
+    if request.method == "POST" and form.is_valid():  # Django's form refuses an id it sees taken
+        cp = form.save(commit=False)
+        try:
+            with transaction.atomic():  # one made since (a second form sent at once) is told, not a 500
+                cp.save(force_insert=True)
+        except IntegrityError:
             form.add_error("checkpoint_id", _("This checkpoint exists already."))
         else:
-            form.save().approve(by=request.user.get_username())  # the district registers it: approved
+            cp.approve(by=request.user.get_username())  # the district registers it: approved
             return redirect("checkpoints")
     return render(request, "centre/checkpoint_form.html", {"form": form, "new": True})
 
