@@ -230,8 +230,8 @@ def open_store(url: str, create: bool = True) -> Store:
         parts = urlparse(url)
         scheme, _ = parts.scheme, parts.port
     except ValueError as exc:  # the URL itself is never printed: it holds the password
-        raise StoreError(f"the database URL cannot be read: {exc} (it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)",
-                         transient=False) from None
+        raise StoreError(f"the database URL cannot be read: {exc} "
+                         "(it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)", transient=False) from None
     if scheme in ("postgresql", "postgres"):
         from mqtt_bridge.store_pg import PgStore
 
