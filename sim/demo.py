@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common.files import private_dir
 from device.clock import ManualClock
 from device.config import from_dict
 from device.daemon import build
@@ -128,7 +129,9 @@ def start_centre(out: Path, cfg) -> tuple:
 def run_demo(out: Path) -> int:
     if out.exists():
         shutil.rmtree(out)
-    (out / "frames").mkdir(parents=True)
+    # Its frames hold people's QR codes (names, id numbers), as its database and screens do: the
+    # whole folder is its owner's, whatever the umask
+    private_dir(private_dir(out) / "frames")
     # The demo's day runs 08:30 to 16:31: today's if that is over, else yesterday's, so that no
     # scan is dated ahead of the centre's clock (the bridge refuses such times).
     now = datetime.now(TZ)

@@ -152,8 +152,14 @@ def test_a_font_file_that_is_not_a_font_is_told_at_start(tmp_path, capsys):
 def test_demo_runs_end_to_end(tmp_path, capsys):
     from sim.cli import main as sim
 
-    assert sim(["demo", "--out", str(tmp_path / "demo")]) == 0
+    old = os.umask(0o022)  # the usual umask: its files came out readable by every user
+    try:
+        assert sim(["demo", "--out", str(tmp_path / "demo")]) == 0
+    finally:
+        os.umask(old)
     out = capsys.readouterr().out
+    for folder in (tmp_path / "demo", tmp_path / "demo" / "frames", tmp_path / "demo" / "screens"):
+        assert folder.stat().st_mode & 0o077 == 0, folder  # the frames' QR codes hold names and id numbers
     for expected in ("ACCEPTED  IN  Nguyễn Thị Vân Anh", "REPEAT", "expired", "bad_signature",
                      "not_a_declaration", "invalid_cccd", "OUT Nguyễn Thị Vân Anh"):
         assert expected in out
