@@ -126,9 +126,17 @@ def start_centre(out: Path, cfg) -> tuple:
     return broker, store, bridge, thread
 
 
+DEMO_FOLDERS = ("frames", "screens", "state", "mosquitto")
+DEMO_FILES = ("centre.sqlite3", "centre.sqlite3-journal", "centre.sqlite3-wal", "centre.sqlite3-shm")
+
+
 def run_demo(out: Path) -> int:
-    if out.exists():
-        shutil.rmtree(out)
+    # What an earlier run left, and only that: `make portal` keeps its people in demo-out/portal
+    for name in DEMO_FOLDERS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+    for name in DEMO_FILES:
+        (out / name).unlink(missing_ok=True)
     # Its frames hold people's QR codes (names, id numbers), as its database and screens do: the
     # whole folder is its owner's, whatever the umask
     private_dir(private_dir(out) / "frames")

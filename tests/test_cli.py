@@ -152,11 +152,16 @@ def test_a_font_file_that_is_not_a_font_is_told_at_start(tmp_path, capsys):
 def test_demo_runs_end_to_end(tmp_path, capsys):
     from sim.cli import main as sim
 
+    kept = tmp_path / "demo" / "portal" / "portal.sqlite3"  # `make portal`'s people: the demo deleted them
+    kept.parent.mkdir(parents=True)
+    kept.write_text("theirs")
     old = os.umask(0o022)  # the usual umask: its files came out readable by every user
     try:
         assert sim(["demo", "--out", str(tmp_path / "demo")]) == 0
+        assert sim(["demo", "--out", str(tmp_path / "demo")]) == 0  # again, over what the first left
     finally:
         os.umask(old)
+    assert kept.read_text() == "theirs"
     out = capsys.readouterr().out
     for folder in (tmp_path / "demo", tmp_path / "demo" / "frames", tmp_path / "demo" / "screens"):
         assert folder.stat().st_mode & 0o077 == 0, folder  # the frames' QR codes hold names and id numbers
