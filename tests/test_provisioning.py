@@ -485,6 +485,14 @@ def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask)
         assert key.stat().st_mode & 0o777 == 0o640 and key.group() == "mosquitto"
         state = root / "var/lib/mosquitto/vhd-dynsec.json"
         assert state.owner() == "mosquitto" and state.stat().st_mode & 0o777 == 0o600
+        # Debian's unit keeps 1024 open files: about 1015 gates, the rest refused. Its drop-in, read
+        # with the packaged unit as systemd reads it, raises that; the gates' listener stops short.
+        service_d = root / "etc/systemd/system/mosquitto.service.d"
+        assert "LimitNOFILE=65536" in (service_d / "vhd.conf").read_text()
+        verify = subprocess.run(["systemd-analyze", "verify", "mosquitto.service"], capture_output=True, text=True,
+                                env={**os.environ, "SYSTEMD_UNIT_PATH": f"{service_d.parent}:/lib/systemd/system"})
+        assert verify.returncode == 0 and "vhd.conf" not in verify.stderr, verify.stderr
+        assert "max_connections 64000" in (root / "etc/mosquitto/conf.d/vhd.conf").read_text()
         proc = subprocess.Popen([find_mosquitto(), "-c", str(root / "etc/mosquitto/mosquitto.conf")],
                                 stderr=subprocess.PIPE, text=True)
         try:
