@@ -462,10 +462,10 @@ def test_a_code_sent_twice_at_once_is_spent_once(site):
     unit = Client(site.url)
     status, url, _ = unit.post("/don-vi/", {"name": "Quán Chè Bà Tư", "kind": "shop", "contact_person": "Võ Thị Tư",
                                             "address": "9 Hàm Nghi", "province_code": "79",
-                                            "ward_code": "27301", "phone": "0933 444 555"})
+                                            "ward_code": "27301", "phone": "0933 777 888"})
     assert "/don-vi/xac-nhan/" in url
     _, _, page = unit.get("/don-vi/xac-nhan/")
-    body = urllib.parse.urlencode({"code": site.code_for("0933444555"), "csrfmiddlewaretoken": re.search(
+    body = urllib.parse.urlencode({"code": site.code_for("0933777888"), "csrfmiddlewaretoken": re.search(
         r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)}).encode()
     ready = threading.Barrier(2)
     answers: list[str] = []
@@ -486,7 +486,7 @@ def test_a_code_sent_twice_at_once_is_spent_once(site):
     # one signed in; the other was told to ask again, or sent back to sign in where the first had
     # already ended the session they shared
     assert answers.count("/don-vi/cua-toi/") == 1 and len(answers) == 2
-    made = open_store(site.db).query("SELECT count(*) AS n FROM checkpoints WHERE contact_phone = ?", ("0933444555",))
+    made = open_store(site.db).query("SELECT count(*) AS n FROM checkpoints WHERE contact_phone = ?", ("0933777888",))
     assert made[0]["n"] == 1
 
 
