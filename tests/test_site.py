@@ -1029,6 +1029,11 @@ def test_pages_of_people_units_staff_and_the_district_meet_wcag_2_2_a_and_aa(sit
     admin.login("quan1")
     _sign_in(browser, site, "quan1")
     check("/checkpoints/review/")  # with this unit waiting on it
+    check("/accounts/password/", lambda: (browser.find_element(By.NAME, "old_password").send_keys("sai"),
+                                          browser.find_element(By.NAME, "new_password1").send_keys("ngan"),
+                                          browser.find_element(By.NAME, "new_password2").send_keys("ngan"),
+                                          browser.find_element(By.CSS_SELECTOR, "#password-form button").click()),
+          ".errorlist")
     admin.post("/checkpoints/review/", {"checkpoint_id": checkpoint_id})
     browser.delete_all_cookies()
     browser.get(site.url + "/don-vi/dang-nhap/")

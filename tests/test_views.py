@@ -427,6 +427,55 @@ def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(site
     assert r.status_code == 302 and "_auth_user_id" in owner.session  # not locked out by someone else
 
 
+def test_staff_change_their_own_password_and_their_other_sessions_end(site):
+    """The password createuser gave is changed by its owner: the current one checked as a sign-in
+    checks it (throttled), Django's rules for the new one, the other sessions signed out, this one
+    kept, the change in the audit log. A phone's account has no password to change."""
+    from django.test import Client
+
+    from centre.reports.models import AuditEntry
+
+    _staff("doimatkhau1", "tracer")
+    here, elsewhere = Client(REMOTE_ADDR="198.51.100.21"), Client(REMOTE_ADDR="198.51.100.22")
+    for c in (here, elsewhere):
+        assert c.post("/accounts/login/", {"username": "doimatkhau1", "password": "mat-khau-2021"}).status_code == 302
+    assert 'href="/accounts/password/"' in here.get("/trace/").content.decode()  # from every staff page
+
+    def change(old: str, new: str, again: str | None = None):
+        return here.post("/accounts/password/", {"old_password": old, "new_password1": new,
+                                                 "new_password2": again or new})
+
+    r = change("sai-mat-khau", "mot-mat-khau-moi-2021")
+    assert r.status_code == 200 and "Mật khẩu cũ không chính xác" in r.content.decode()
+    assert "Mật khẩu này quá phổ biến" in change("mat-khau-2021", "password123").content.decode()
+    assert "không giống nhau" in change("mat-khau-2021", "mot-mat-khau-moi-2021", "mot-mat-khau-khac").content.decode()
+    r = change("mat-khau-2021", "mot-mat-khau-moi-2021")
+    assert r.status_code == 302 and r["Location"] == "/accounts/password/done/"
+    assert "Đã đổi mật khẩu" in here.get(r["Location"]).content.decode()
+    assert here.get("/accounts/ping/").status_code == 200  # this session stays
+    assert elsewhere.get("/accounts/ping/").status_code == 302  # the other one is signed out
+    assert Client().login(username="doimatkhau1", password="mot-mat-khau-moi-2021")
+    assert not Client().login(username="doimatkhau1", password="mat-khau-2021")
+    entry = AuditEntry.objects.filter(action=AuditEntry.PASSWORD).first()
+    assert entry.username == "doimatkhau1" and entry.target == "doimatkhau1"
+    # Guessing from a session left open is throttled as guessing at the sign-in page is
+    _staff("doimatkhau2", "tracer")
+    guesser = Client(REMOTE_ADDR="203.0.113.23")
+    guesser.force_login(_staff("doimatkhau2", "tracer"))
+    new = {"new_password1": "mot-mat-khau-moi-2021", "new_password2": "mot-mat-khau-moi-2021"}
+    answers = [guesser.post("/accounts/password/", {"old_password": f"doan-{i}", **new}).content.decode()
+               for i in range(7)]
+    assert "quá nhiều lần: hãy chờ 15 phút" in answers[-1] and "quá nhiều lần" not in answers[0]
+    r = guesser.post("/accounts/password/", {"old_password": "mat-khau-2021", **new})
+    assert r.status_code == 200 and "quá nhiều lần" in r.content.decode()  # even the right one, from here, for now
+    assert Client().login(username="doimatkhau2", password="mat-khau-2021")  # unchanged
+    # a phone's account: no password, no page; nobody signed in: the sign-in page
+    person = Client(REMOTE_ADDR="198.51.100.24")
+    _sign_in_by_phone(person, "0912000321")
+    assert person.get("/accounts/password/").status_code == 403
+    assert Client().get("/accounts/password/")["Location"].startswith("/accounts/login/")
+
+
 def test_the_district_manages_its_users_without_superuser_powers(client):
     from django.contrib.auth.models import User
 

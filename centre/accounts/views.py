@@ -1,11 +1,15 @@
-"""Sign-in with a throttle that holds across workers and parallel guesses; sign-out; roles."""
+"""Sign-in with a throttle that holds across workers and parallel guesses; sign-out; a staff
+member's own password; roles."""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
@@ -25,6 +29,55 @@ class LoginView(auth_views.LoginView):
                                                         "message": _("Too many attempts: wait 15 minutes.")},
                           status=429)
         return response
+
+
+class PasswordForm(PasswordChangeForm):
+    """Django's, with the current password checked as a sign-in checks it (the throttled backend):
+    a session left open on a shared computer is no way to try its owner's password over and over."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        from django.contrib.auth import authenticate
+
+        old = self.cleaned_data["old_password"]
+        who = authenticate(self.request, username=self.user.get_username(), password=old)
+        if getattr(self.request, "login_throttled", False):
+            raise ValidationError(_("Too many attempts: wait 15 minutes."), code="throttled")
+        if who is None or who.pk != self.user.pk:
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Staff change the password `createuser` or the district's administrator gave them. Their
+    other sessions end (Django's session hash), this one stays; the change is in the audit log.
+    A phone's account has no password, so nothing to change here."""
+
+    form_class = PasswordForm
+    template_name = "centre/password.html"
+    success_url = reverse_lazy("password-changed")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_usable_password():
+            return render(request, "centre/nothing.html", status=403)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        from centre.reports.models import AuditEntry
+
+        response = super().form_valid(form)
+        AuditEntry.record(AuditEntry.PASSWORD, self.request.user.get_username(), user=self.request.user)
+        return response
+
+
+class PasswordChangedView(auth_views.PasswordChangeDoneView):
+    template_name = "centre/password_done.html"
 
 
 class LogoutView(auth_views.LogoutView):
