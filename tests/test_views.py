@@ -474,6 +474,9 @@ def test_staff_change_their_own_password_and_their_other_sessions_end(site):
     _sign_in_by_phone(person, "0912000321")
     assert person.get("/accounts/password/").status_code == 403
     assert Client().get("/accounts/password/")["Location"].startswith("/accounts/login/")
+    admin = Client()
+    admin.force_login(_staff("doimatkhau3", "district_admin"))  # Django's admin links to its own form
+    assert admin.get("/admin/password_change/")["Location"] == "/accounts/password/"
 
 
 def test_the_district_manages_its_users_without_superuser_powers(client):
