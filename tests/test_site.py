@@ -928,6 +928,33 @@ def test_a_deleted_declaration_leaves_no_copy_on_the_phone(site, browser):
     WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
 
 
+def test_a_lost_phone_is_signed_out_from_another_and_forgets_its_copies(site, browser):
+    """A phone stays signed in for 30 days, so a lost one kept its owner's declarations. Signed in
+    on another phone, "sign out on other phones" ends the lost one's session (this one stays),
+    and the lost phone's offline copies go the first time it opens the site online."""
+    browser.delete_all_cookies()
+    browser.get(site.url + "/khai-bao/dang-nhap/")
+    _phone_sign_in(browser, site, "0911222555")  # the phone that will be lost
+    browser.get(site.url + "/khai-bao/to-khai/moi/")
+    _fill_declaration(browser, {**DECLARATION, "full_name": "Tạ Văn Mất", "citizen_id": "079180006666"})
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    assert browser.execute_async_script("navigator.serviceWorker.ready.then(() => arguments[0](true))")
+    kept = lambda: {path for path in browser.execute_async_script(  # noqa: E731
+        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
+        ".then(lists => arguments[0](lists.flat().map(r => new URL(r.url).pathname)))")
+        if not path.startswith("/static/")}
+    browser.get(site.url + "/khai-bao/cua-toi/")
+    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/cua-toi/" in kept())
+    new_phone = _person(site, "0911222555")
+    _, _, page = new_phone.post("/khai-bao/dang-xuat-noi-khac/", {})
+    assert 'id="signed-out-elsewhere"' in page
+    assert urllib.parse.urlparse(new_phone.get("/khai-bao/cua-toi/")[1]).path == "/khai-bao/cua-toi/"  # this one stays
+    browser.get(site.url + "/khai-bao/cua-toi/")  # the lost phone, online again
+    assert urllib.parse.urlparse(browser.current_url).path == "/khai-bao/dang-nhap/"
+    WebDriverWait(browser, 10).until(lambda b: not kept())
+
+
 def test_the_persons_path_works_with_javascript_off(site):
     """Sign in, declare (Có/Không answered, consent given), see "Tờ khai của tôi", check in by the
     poster: plain forms and links, in a phone-sized Chromium with JavaScript switched off."""
@@ -1018,6 +1045,8 @@ def test_pages_of_people_units_staff_and_the_district_meet_wcag_2_2_a_and_aa(sit
     check(declaration + "the/")
     check(declaration + "xoa/")
     check("/c/CP-ND/")
+    check("/khai-bao/cua-toi/", lambda: browser.find_element(By.CSS_SELECTOR, "#elsewhere button").click(),
+          "#signed-out-elsewhere")
     # A unit, signed in by its phone's code (its session handed to the browser), approved.
     unit = Client(site.url)
     unit.post("/don-vi/", {"name": "Nhà thuốc Tiếp Cận", "kind": "shop", "contact_person": "Hà Văn Bốn",

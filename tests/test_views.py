@@ -479,6 +479,27 @@ def test_staff_change_their_own_password_and_their_other_sessions_end(site):
     assert admin.get("/admin/password_change/")["Location"] == "/accounts/password/"
 
 
+def test_a_phone_signs_out_the_other_phones_signed_in_with_its_number(site):
+    """A person, or a unit, signed in on a new phone ends the sessions of the others (a lost phone
+    keeps a person's 30 days); the phone that asked stays signed in. Only a POST does it."""
+    from django.test import Client
+
+    _checkpoint("CP-V20", "0912000194", "Quán nước Cô Chín")
+    for kind, phone, mine, path in (("person", "0912000322", "/khai-bao/cua-toi/", "/khai-bao/dang-xuat-noi-khac/"),
+                                    ("unit", "0912000194", "/don-vi/cua-toi/", "/don-vi/dang-xuat-noi-khac/")):
+        lost, found = Client(REMOTE_ADDR="198.51.100.31"), Client(REMOTE_ADDR="198.51.100.32")
+        _sign_in_by_phone(lost, phone, kind)
+        _sign_in_by_phone(found, phone, kind)
+        assert lost.get(mine).status_code == found.get(mine).status_code == 200
+        assert 'action="' + path + '"' in found.get(mine).content.decode()
+        assert found.get(path)["Location"] == mine and lost.get(mine).status_code == 200  # a link does nothing
+        r = found.post(path)
+        assert r.status_code == 200 and 'id="signed-out-elsewhere"' in r.content.decode()
+        assert found.get(mine).status_code == 200
+        assert lost.get(mine).status_code == 302, kind  # signed out
+    assert Client().post("/khai-bao/dang-xuat-noi-khac/")["Location"].startswith("/khai-bao/dang-nhap/")
+
+
 def test_the_district_manages_its_users_without_superuser_powers(client):
     from django.contrib.auth.models import User
 

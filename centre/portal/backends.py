@@ -42,3 +42,15 @@ person_required = user_passes_test(lambda u: phone_of(u, PhoneAccount.PERSON) is
                                    login_url=reverse_lazy("portal-sign-in"))
 unit_required = user_passes_test(lambda u: phone_of(u, PhoneAccount.UNIT) is not None,
                                  login_url=reverse_lazy("unit-sign-in"))
+
+
+def end_other_sessions(request) -> None:
+    """Every other session of this phone's account ends, this one stays: a lost phone, or one
+    signed in on somebody else's. The account has no password, so a new unusable one changes
+    Django's session hash, which every other session was made with."""
+    from django.contrib.auth import update_session_auth_hash
+
+    user = request.user
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    update_session_auth_hash(request, user)

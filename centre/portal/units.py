@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from centre.checkpoints.models import Checkpoint
 from centre.keyed import keyed_hash
 from centre.ledger.models import Checkin
 from centre.portal import otp
-from centre.portal.backends import phone_of, unit_required
+from centre.portal.backends import end_other_sessions, phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import (
     MESSAGES,
@@ -300,3 +301,12 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         logout(request)
     return redirect("unit-sign-in")
+
+
+@unit_required
+def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
+    """From the unit's page: every other phone signed in with the unit's number is signed out."""
+    if request.method != "POST":
+        return redirect("unit-home")
+    end_other_sessions(request)
+    return render(request, "portal/signed_out_elsewhere.html", {"back": reverse("unit-home")})

@@ -22,7 +22,7 @@ from centre import places
 from centre.accounts.backends import client_address
 from centre.ledger.models import Checkin
 from centre.portal import otp
-from centre.portal.backends import person_required, phone_of
+from centre.portal.backends import end_other_sessions, person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, PlaceFilter, address_form
 from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount, one_at_a_time
@@ -94,6 +94,15 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         # a shared phone keeps nobody's declarations or QR codes once they sign out
         response["Clear-Site-Data"] = '"cache", "storage"'
     return response
+
+
+@person_required
+def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
+    """From "Tờ khai của tôi": every other phone signed in with this number is signed out."""
+    if request.method != "POST":
+        return redirect("portal-mine")
+    end_other_sessions(request)
+    return render(request, "portal/signed_out_elsewhere.html", {"back": reverse("portal-mine")})
 
 
 def home(request: HttpRequest) -> HttpResponse:
