@@ -884,14 +884,18 @@ def test_my_declarations_and_their_qr_open_without_network_once_loaded(site, bro
     WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
     # Nobody's pages or QR codes kept (the site's styles and script may be kept again by the next
     # page), and none written back afterwards by a copy the page before had under way.
-    kept = lambda: [path for path in browser.execute_async_script(  # noqa: E731
+    WebDriverWait(browser, 5).until(lambda b: not _kept_copies(browser))
+    time.sleep(1)
+    assert _kept_copies(browser) == set()
+    proxy.close()
+
+
+def _kept_copies(browser) -> set[str]:
+    """The pages the portal's service worker keeps on this phone (its styles left out)."""
+    return {path for path in browser.execute_async_script(
         "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
         ".then(lists => arguments[0](lists.flat().map(r => new URL(r.url).pathname)))")
-        if not path.startswith("/static/")]
-    WebDriverWait(browser, 5).until(lambda b: kept() == [])
-    time.sleep(1)
-    assert kept() == []
-    proxy.close()
+        if not path.startswith("/static/")}
 
 
 def test_a_deleted_declaration_leaves_no_copy_on_the_phone(site, browser):
@@ -908,21 +912,17 @@ def test_a_deleted_declaration_leaves_no_copy_on_the_phone(site, browser):
         ids.append(urllib.parse.urlparse(browser.current_url).path.split("/")[-2])
     browser.get(site.url + "/khai-bao/cua-toi/")
     assert browser.execute_async_script("navigator.serviceWorker.ready.then(() => arguments[0](true))")
-    kept = lambda: {path for path in browser.execute_async_script(  # noqa: E731
-        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
-        ".then(lists => arguments[0](lists.flat().map(r => new URL(r.url).pathname)))")
-        if not path.startswith("/static/")}
     pages = {i: {f"/khai-bao/to-khai/{i}/", f"/khai-bao/to-khai/{i}/qr.png"} for i in ids}
     for i in ids:  # opened under the service worker: kept on the phone
         browser.get(f"{site.url}/khai-bao/to-khai/{i}/")
         WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !!navigator.serviceWorker.controller"))
     browser.get(f"{site.url}/khai-bao/to-khai/{ids[0]}/")
-    WebDriverWait(browser, 10).until(lambda b: pages[ids[0]] | pages[ids[1]] <= kept())
+    WebDriverWait(browser, 10).until(lambda b: pages[ids[0]] | pages[ids[1]] <= _kept_copies(browser))
     browser.find_element(By.ID, "delete").click()
     browser.find_element(By.ID, "delete-confirm").click()
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "deleted"))
-    WebDriverWait(browser, 5).until(lambda b: not pages[ids[0]] & kept())
-    assert pages[ids[1]] <= kept()  # the other declaration's copies stay for the door
+    WebDriverWait(browser, 5).until(lambda b: not pages[ids[0]] & _kept_copies(browser))
+    assert pages[ids[1]] <= _kept_copies(browser)  # the other declaration's copies stay for the door
     browser.get(site.url + "/khai-bao/cua-toi/")
     browser.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda b: urllib.parse.urlparse(b.current_url).path == "/khai-bao/")
@@ -940,19 +940,15 @@ def test_a_lost_phone_is_signed_out_from_another_and_forgets_its_copies(site, br
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "result"))
     browser.get(site.url + "/khai-bao/cua-toi/")
     assert browser.execute_async_script("navigator.serviceWorker.ready.then(() => arguments[0](true))")
-    kept = lambda: {path for path in browser.execute_async_script(  # noqa: E731
-        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
-        ".then(lists => arguments[0](lists.flat().map(r => new URL(r.url).pathname)))")
-        if not path.startswith("/static/")}
     browser.get(site.url + "/khai-bao/cua-toi/")
-    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/cua-toi/" in kept())
+    WebDriverWait(browser, 10).until(lambda b: "/khai-bao/cua-toi/" in _kept_copies(browser))
     new_phone = _person(site, "0911222555")
     _, _, page = new_phone.post("/khai-bao/dang-xuat-noi-khac/", {})
     assert 'id="signed-out-elsewhere"' in page
     assert urllib.parse.urlparse(new_phone.get("/khai-bao/cua-toi/")[1]).path == "/khai-bao/cua-toi/"  # this one stays
     browser.get(site.url + "/khai-bao/cua-toi/")  # the lost phone, online again
     assert urllib.parse.urlparse(browser.current_url).path == "/khai-bao/dang-nhap/"
-    WebDriverWait(browser, 10).until(lambda b: not kept())
+    WebDriverWait(browser, 10).until(lambda b: not _kept_copies(browser))
 
 
 def test_the_persons_path_works_with_javascript_off(site):
