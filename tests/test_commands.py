@@ -410,6 +410,11 @@ def test_createuser_speaks_one_language_and_models_need_no_new_migration(tmp_pat
     line = _one_line(r.stderr)
     assert r.returncode == 1 and "password refused: This password is too short" in line, line
     assert not any(ch in line for ch in "ảấầẩẫậăắằẳẵặđẹẻẽếềểễệỉịọỏốồổỗộơớờởỡợụủứừửữựỳỵỷỹ"), line
+    for name in ("y te quan 1", "x" * 151, ""):  # saved before, and on PostgreSQL a long one failed at the insert
+        r = subprocess.run([sys.executable, "-m", "centre.cli", *db, "createuser", name, "--role", "tracer",
+                            "--password-file", "/dev/stdin"], input="mot-mat-khau-dai-2021\n", cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and f"user name {name!r} refused" in _one_line(r.stderr), r.stderr
 
 
 def test_a_file_the_system_refuses_is_named_with_what_to_do():

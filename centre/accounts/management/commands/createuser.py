@@ -26,6 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if o["role"] == UNIT_MANAGER and not o["unit"]:
             raise CommandError("a unit manager needs --unit (the unit's name as its checkpoints give it)")
+        try:  # Django's own rule for a user name, as its admin applies it: 150 characters at most,
+            # letters, digits and @ . + - _ (a space was saved; a longer name, a database error)
+            User._meta.get_field("username").clean(o["name"], None)
+        except ValidationError as exc:
+            raise CommandError(f"user name {o['name']!r} refused: " + " ".join(exc.messages)) from None
         password = self._password(o["name"], o["password_file"])
         user = User.objects.filter(username=o["name"]).first() or User(username=o["name"])
         try:
