@@ -37,6 +37,8 @@ class Command(BaseCommand):
             raise CommandError(f"a trace covers at most {MAX_DAYS} days")
         start, end = day_bounds(first, last, TZ)
         person = o["person"].strip()
+        if not person or len(person) > 64:  # as the site's form takes it
+            raise CommandError("the person is a declaration id or a citizen id (64 characters at most)")
         AuditEntry.record(AuditEntry.TRACE, person, o["reason"], username=f"{o['who'].strip()} (vhd-centre)")
         visits, contacts = trace(SiteStore(), person, start, end, timedelta(hours=o["max_stay_hours"]))
         at = lambda t: t.astimezone(TZ).isoformat(timespec="seconds")  # noqa: E731
