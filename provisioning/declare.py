@@ -14,7 +14,7 @@ from common.errors import UserError
 from common.files import private_dir, write_private
 from common.poster import declaration_qr
 from protocol.event import citizen_id_ok
-from protocol.person import normalise_insurance, normalise_name, normalise_phone
+from protocol.person import normalise_address, normalise_insurance, normalise_name, normalise_phone
 from protocol.token import issue_token
 
 MAX_VALID_DAYS = 60
@@ -57,6 +57,10 @@ def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, 
             sex: str, phone: str = "", insurance_no: str = "", on_behalf_of: str = "",
             valid_days: int = 14) -> Declared:
     name, phone, insurance_no = validate(name, citizen_id, birth_year, sex, phone, insurance_no)
+    relation = normalise_address(on_behalf_of) if on_behalf_of else ""
+    if relation is None or len(relation) > 40:  # the portal's relation field
+        raise DeclarationError("--on-behalf-of: who they are to the declarer, in at most 40 letters, digits, "
+                               "spaces and , . - / ' # ( ) & : ;")
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise DeclarationError(f"--days: a declaration is valid for 1 to {MAX_VALID_DAYS} days")
     now = int(time.time())
@@ -74,7 +78,7 @@ def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, 
         store.add_declaration({
             "declaration_id": declaration_id, "full_name": name, "citizen_id": citizen_id or None,
             "birth_year": birth_year, "sex": sex, "phone": phone or None, "insurance_no": insurance_no or None,
-            "on_behalf_of": on_behalf_of or None,
+            "on_behalf_of": relation or None,
             "expires_at": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")})
     except BaseException:
         png.unlink(missing_ok=True)

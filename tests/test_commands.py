@@ -79,7 +79,12 @@ def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
     blocker.write_text("")
     assert provision([*base, "--out", str(blocker)]) == 1  # the QR cannot be written there
     _one_line(capsys.readouterr().err)
+    for relation in ("x" * 41, "mẹ ☺", "con <b>"):  # stored as given; the portal's rule now
+        assert provision([*base, "--on-behalf-of", relation, "--out", str(tmp_path / "qr")]) == 1
+        assert "--on-behalf-of: who they are to the declarer" in _one_line(capsys.readouterr().err)
     assert open_store(db).query("SELECT count(*) AS n FROM declarations")[0]["n"] == 0
+    assert provision([*base, "--on-behalf-of", "  con\n  trai ", "--out", str(tmp_path / "qr")]) == 0  # one line
+    assert open_store(db).query("SELECT on_behalf_of FROM declarations")[0]["on_behalf_of"] == "con trai"
 
 
 def test_a_gate_is_enrolled_only_with_a_broker_address_it_can_use(tmp_path, capsys):
