@@ -32,9 +32,9 @@ class Declared:
 
 
 def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str,
-             insurance_no: str) -> tuple[str, str, str]:
-    """The portal's rules (protocol/person.py), said for a command line; the name, phone and
-    insurance number as stored."""
+             insurance_no: str, on_behalf_of: str = "") -> tuple[str, str, str, str]:
+    """The portal's rules (protocol/person.py), said for a command line; the name, phone,
+    insurance number and relation as stored."""
     stored_name = normalise_name(name)
     if stored_name is None:
         raise DeclarationError("name: 1 to 100 letters (at most 160 bytes in UTF-8)")
@@ -50,17 +50,18 @@ def validate(name: str, citizen_id: str, birth_year: int, sex: str, phone: str,
     card = normalise_insurance(insurance_no) if insurance_no else ""
     if card is None:
         raise DeclarationError("health-insurance number: 2 letters then 13 digits, as on the card")
-    return stored_name, mobile, card
+    relation = normalise_address(on_behalf_of) if on_behalf_of else ""
+    if relation is None or len(relation) > 40:  # the portal's relation field
+        raise DeclarationError("--on-behalf-of: who they are to the declarer, in at most 40 letters, digits, "
+                               "spaces and , . - / ' # ( ) & : ;")
+    return stored_name, mobile, card, relation
 
 
 def declare(store, authority: Authority, out: Path, name: str, citizen_id: str, birth_year: int,
             sex: str, phone: str = "", insurance_no: str = "", on_behalf_of: str = "",
             valid_days: int = 14) -> Declared:
-    name, phone, insurance_no = validate(name, citizen_id, birth_year, sex, phone, insurance_no)
-    relation = normalise_address(on_behalf_of) if on_behalf_of else ""
-    if relation is None or len(relation) > 40:  # the portal's relation field
-        raise DeclarationError("--on-behalf-of: who they are to the declarer, in at most 40 letters, digits, "
-                               "spaces and , . - / ' # ( ) & : ;")
+    name, phone, insurance_no, relation = validate(name, citizen_id, birth_year, sex, phone, insurance_no,
+                                                   on_behalf_of)
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise DeclarationError(f"--days: a declaration is valid for 1 to {MAX_VALID_DAYS} days")
     now = int(time.time())
