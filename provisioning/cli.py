@@ -121,6 +121,9 @@ def cmd_checkpoint_add(args) -> int:
         if existing is not None and not args.update:
             raise StoreError(f"checkpoint {args.checkpoint_id} exists already: add --update to change the "
                              "fields you give (the others are kept)", transient=False)
+        if existing is None and args.update:  # a mistyped id registered a new checkpoint and printed its poster
+            raise StoreError(f"no checkpoint {args.checkpoint_id} to update: check the id, or leave out --update "
+                             "to register it", transient=False)
         if existing is None and not args.name:
             raise StoreError("a new checkpoint needs --name", transient=False)
         row = {k: v if v is not None else (existing or {}).get(k) or "" for k, v in given.items()}

@@ -64,6 +64,11 @@ def test_checkpoint_add_never_blanks_an_existing_one(tmp_path, capsys):
     assert "updated" in capsys.readouterr().out
     (row,) = open_store(db).checkpoint_rows()
     assert (row["name"], row["address"], row["contact_phone"]) == ("Cổng chính", "12 Lê Lợi", "0909123456")
+    typo = [a if a != "CP-1" else "CP-l" for a in add]
+    assert provision([*typo, "--update", "--name", "Cổng chính mới"]) == 1  # it registered CP-l, poster and all
+    assert "no checkpoint CP-l to update" in _one_line(capsys.readouterr().err)
+    assert [r["checkpoint_id"] for r in open_store(db).checkpoint_rows()] == ["CP-1"]
+    assert not (tmp_path / "posters" / "poster-CP-l.png").exists()
 
 
 def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
