@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from common.errors import UserError
 from common.files import private_file
-from mqtt_bridge.centre_api import find_database_url, secret_path
+from mqtt_bridge.centre_api import database_url_parts, find_database_url, secret_path
 
 
 class OneLine(logging.Filter):
@@ -55,12 +55,7 @@ def database_url() -> str:
 
 def django_databases(url: str) -> dict:
     """Django's DATABASES entry for a postgresql:// or sqlite:/// URL (as vhd-bridge takes them)."""
-    try:
-        u = urlparse(url)
-        port = u.port
-    except ValueError as exc:  # the URL itself is never printed: it holds the password
-        raise CentreConfigError(f"the database URL cannot be read: {exc} "
-                                "(it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)") from None
+    u = database_url_parts(url)
     if u.scheme in ("postgresql", "postgres"):
         options = {}
         opts = parse_qs(u.query).get("options")
@@ -68,7 +63,7 @@ def django_databases(url: str) -> dict:
             options["options"] = opts[0]
         return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(u.path.lstrip("/")),
                 "USER": unquote(u.username or ""), "PASSWORD": unquote(u.password or ""),
-                "HOST": u.hostname or "", "PORT": str(port or ""), "OPTIONS": options,
+                "HOST": u.hostname or "", "PORT": str(u.port or ""), "OPTIONS": options,
                 "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     if u.scheme == "sqlite" and url.startswith("sqlite:///"):
         private_file(Path(url[len("sqlite:///"):]))  # names, id numbers, phones, password hashes

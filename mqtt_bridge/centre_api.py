@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from mqtt_bridge.locate import find_database_url, secret_path
 from mqtt_bridge.schema import ROLLUP_TZ
-from mqtt_bridge.store import PERSON_CHECKINS, ReadStore, Store, StoreError, as_time, open_store, row_refused
+from mqtt_bridge.store import (
+    PERSON_CHECKINS,
+    ReadStore,
+    Store,
+    StoreError,
+    as_time,
+    database_url_parts,
+    open_store,
+    row_refused,
+)
 
 
 def store_on(vendor: str, raw):
@@ -20,5 +29,5 @@ def store_on(vendor: str, raw):
 
     return SqliteStore.borrowing(raw)
 
-__all__ = ["PERSON_CHECKINS", "ROLLUP_TZ", "ReadStore", "Store", "StoreError", "as_time", "find_database_url",
-           "open_store", "row_refused", "secret_path", "store_on"]
+__all__ = ["PERSON_CHECKINS", "ROLLUP_TZ", "ReadStore", "Store", "StoreError", "as_time", "database_url_parts",
+           "find_database_url", "open_store", "row_refused", "secret_path", "store_on"]

@@ -222,16 +222,23 @@ def check_checkpoint(checkpoint_id: str, **text: str) -> None:
         raise StoreError(problem, transient=False)
 
 
+def database_url_parts(url: str):
+    """The database URL's parts (urlparse's), its port read: one that cannot be read (a bracket
+    left open, a port out of range) is said so, and never printed, since it holds the password."""
+    try:
+        parts = urlparse(url)
+        _ = parts.port  # read here, where its error is caught
+    except ValueError as exc:
+        raise StoreError(f"the database URL cannot be read: {exc} "
+                         "(it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)", transient=False) from None
+    return parts
+
+
 def open_store(url: str, create: bool = True) -> Store:
     """`postgresql://...`, or SQLite as `sqlite:///relative.db`, `sqlite:////abs/path.db` or a path.
     With create=False a SQLite file must exist already (a command that only reads must not leave
     an empty database where a path was mistyped)."""
-    try:
-        parts = urlparse(url)
-        scheme, _ = parts.scheme, parts.port
-    except ValueError as exc:  # the URL itself is never printed: it holds the password
-        raise StoreError(f"the database URL cannot be read: {exc} "
-                         "(it looks like postgresql://USER:PASSWORD@HOST:PORT/NAME)", transient=False) from None
+    scheme = database_url_parts(url).scheme
     if scheme in ("postgresql", "postgres"):
         from mqtt_bridge.store_pg import PgStore
 
