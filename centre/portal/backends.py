@@ -44,13 +44,19 @@ unit_required = user_passes_test(lambda u: phone_of(u, PhoneAccount.UNIT) is not
                                  login_url=reverse_lazy("unit-sign-in"))
 
 
-def end_other_sessions(request) -> None:
-    """Every other session of this phone's account ends, this one stays: a lost phone, or one
-    signed in on somebody else's. The account has no password, so a new unusable one changes
-    Django's session hash, which every other session was made with."""
+def sign_out_elsewhere(request, home: str):
+    """A POST from the phone account's page (`home`, a URL name): every other session of the
+    account ends, this one stays (a lost phone, or one signed in on somebody else's). The account
+    has no password, so a new unusable one changes Django's session hash, which every other
+    session was made with. Anything but a POST goes back to the page."""
     from django.contrib.auth import update_session_auth_hash
+    from django.shortcuts import redirect, render
+    from django.urls import reverse
 
+    if request.method != "POST":
+        return redirect(home)
     user = request.user
     user.set_unusable_password()
     user.save(update_fields=["password"])
     update_session_auth_hash(request, user)
+    return render(request, "portal/signed_out_elsewhere.html", {"back": reverse(home)})

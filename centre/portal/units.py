@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,8 +17,8 @@ from centre.accounts.backends import client_address
 from centre.checkpoints.models import Checkpoint
 from centre.keyed import keyed_hash
 from centre.ledger.models import Checkin
-from centre.portal import otp
-from centre.portal.backends import end_other_sessions, phone_of, unit_required
+from centre.portal import backends, otp
+from centre.portal.backends import phone_of, unit_required
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import (
     MESSAGES,
@@ -306,7 +305,4 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @unit_required
 def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
     """From the unit's page: every other phone signed in with the unit's number is signed out."""
-    if request.method != "POST":
-        return redirect("unit-home")
-    end_other_sessions(request)
-    return render(request, "portal/signed_out_elsewhere.html", {"back": reverse("unit-home")})
+    return backends.sign_out_elsewhere(request, "unit-home")

@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from centre import places
 from centre.accounts.backends import client_address
 from centre.ledger.models import Checkin
-from centre.portal import otp
-from centre.portal.backends import end_other_sessions, person_required, phone_of
+from centre.portal import backends, otp
+from centre.portal.backends import person_required, phone_of
 from centre.portal.checkins import EVENT_ID, new_event_id, store_checkin, web_event
 from centre.portal.forms import MESSAGES, CodeForm, DeclarationForm, PhoneForm, PlaceFilter, address_form
 from centre.portal.models import MAX_LIVE_PER_PHONE, Declaration, PhoneAccount, one_at_a_time
@@ -99,10 +99,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @person_required
 def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
     """From "Tờ khai của tôi": every other phone signed in with this number is signed out."""
-    if request.method != "POST":
-        return redirect("portal-mine")
-    end_other_sessions(request)
-    return render(request, "portal/signed_out_elsewhere.html", {"back": reverse("portal-mine")})
+    return backends.sign_out_elsewhere(request, "portal-mine")
 
 
 def home(request: HttpRequest) -> HttpResponse:
