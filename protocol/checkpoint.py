@@ -8,7 +8,8 @@ import unicodedata
 from urllib.parse import quote, urlparse
 
 PATH = "/c/"
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # a checkpoint's id; a declaration's keeps to it too
+_ID = re.compile(ID_PATTERN)
 
 
 def valid_checkpoint_id(text: str) -> bool:

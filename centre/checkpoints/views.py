@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.roles import unit_of
 from centre.checkpoints.models import Checkpoint
+from centre.ids import posted_id
 from centre.portal.forms import AddressForm, address_form
 from centre.reports.models import AuditEntry
 from protocol.checkpoint import valid_checkpoint_id
@@ -46,7 +47,7 @@ def _visible(request: HttpRequest):
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
 def checkpoint_list(request: HttpRequest) -> HttpResponse:
     qs = _visible(request)
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text holds no NUL
     if query:
         qs = qs.filter(name__icontains=query) | qs.filter(checkpoint_id__icontains=query)
     return render(request, "centre/checkpoints.html", {"checkpoints": qs.order_by("checkpoint_id")[:200],
@@ -106,7 +107,7 @@ def review(request: HttpRequest) -> HttpResponse:
     """Units that registered themselves, waiting for the district: until approved, their staff
     cannot look people up at the door. Approving is recorded in the audit log."""
     if request.method == "POST":
-        cp = get_object_or_404(Checkpoint, pk=request.POST.get("checkpoint_id", ""), approved_at__isnull=True)
+        cp = get_object_or_404(Checkpoint, pk=posted_id(request, "checkpoint_id"), approved_at__isnull=True)
         cp.approve(by=request.user.get_username())
         AuditEntry.record(AuditEntry.APPROVAL, f"{cp.checkpoint_id} {cp.name}", user=request.user)
         return redirect("checkpoint-review")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.backends import client_address
 from centre.checkpoints.models import Checkpoint
+from centre.ids import posted_id
 from centre.keyed import keyed_hash
 from centre.ledger.models import Checkin
 from centre.portal import backends, otp
@@ -169,7 +170,7 @@ def staff(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
     people, done, error = [], None, None
     looked_up = request.session.get("staff_phone")
     if request.method == "POST" and "declaration_id" in request.POST:
-        d = get_object_or_404(Declaration, pk=request.POST["declaration_id"])
+        d = get_object_or_404(Declaration, pk=posted_id(request, "declaration_id"))
         direction, event_id = request.POST.get("direction"), request.POST.get("event_id", "")
         if (looked_up and looked_up in (d.owner_phone, d.phone) and direction in ("in", "out")
                 and EVENT_ID.fullmatch(event_id)):
@@ -262,7 +263,7 @@ def staff_reprint(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
         return render(request, "portal/staff_waiting.html", {"cp": cp}, status=403)
     made_here = Declaration.objects.filter(made_at=cp.checkpoint_id)  # never by the text a person can type
     if request.method == "POST" and "declaration_id" in request.POST:
-        d = get_object_or_404(made_here, pk=request.POST["declaration_id"])
+        d = get_object_or_404(made_here, pk=posted_id(request, "declaration_id"))
         if d.declaration_id not in request.session.get("staff_found", []):
             raise Http404  # only what this session's search found
         d.renew(valid_days=settings.PRINTED_CARD_DAYS)

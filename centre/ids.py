@@ -1,0 +1,33 @@
+"""Checkpoints' and declarations' ids as the site takes them, in an address or a form: only ids as
+they are made (ASCII letters and digits, then '-', '_' or '.', at most 64) reach a query. Any
+other text is no page: a NUL in one made PostgreSQL refuse the look-up, a 500 instead of a 404."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import Http404, HttpRequest
+
+from protocol.checkpoint import ID_PATTERN
+
+_ID = re.compile(ID_PATTERN)
+
+
+class Id:
+    """The path converter: `<id:checkpoint_id>`."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+def posted_id(request: HttpRequest, field: str) -> str:
+    """The id a form sent in `field`; a missing or malformed one finds nothing (404)."""
+    value = request.POST.get(field, "")
+    if not _ID.fullmatch(value):
+        raise Http404
+    return value
