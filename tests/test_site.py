@@ -528,29 +528,36 @@ def test_every_page_survives_hostile_rows_and_ten_thousand_checkpoints(site):
     assert status == 200
 
 
-def test_a_nul_where_an_id_or_a_search_is_read_is_no_page_not_an_error(site):
-    """PostgreSQL's text holds no NUL: one in an address's id or a form's id made the look-up fail,
-    a 500 for anyone who typed /c/%00/. An id that is not one as they are made finds nothing; a
-    search drops the NUL."""
+def test_a_nul_anywhere_in_a_request_is_refused_at_the_door(site):
+    """PostgreSQL's text holds no NUL: one in an address, a query or a form made whichever query met
+    it first fail, a 500 for anyone who typed /c/%00/ (and the admin's change pages, list filters and
+    actions). It is refused before any view with a 400 page; an id that is not one as ids are made
+    finds nothing."""
     anyone, admin, unit = Client(site.url), Client(site.url), Client(site.url)
     for path in ["/c/%00/", "/c/CP-ND%00/", "/khai-bao/to-khai/%00/", "/khai-bao/to-khai/VHD-ANH%00/qr.png",
-                 "/don-vi/%00/poster.png", "/c/" + "A" * 65 + "/"]:
-        assert anyone.get(path)[0] == 404, path
+                 "/don-vi/%00/poster.png", "/khai-bao/?next=%00"]:
+        status, _, page = anyone.get(path)
+        assert status == 400 and 'id="error-400"' in page and "Không đọc được yêu cầu" in page, path
+    assert anyone.get("/c/" + "A" * 65 + "/")[0] == 404  # no id is made that long
     admin.login("quan1")
-    assert admin.get("/checkpoints/%00/edit/")[0] == 404
-    status, _, page = admin.get("/checkpoints/?q=B%00%E1%BA%BFn")
-    assert status == 200 and "CP-BT" in page and "CP-ND" not in page
+    for path in ["/checkpoints/?q=B%00", "/admin/checkpoints/checkpoint/CP-ND%00/change/",
+                 "/admin/reports/auditentry/?action=%00", "/admin/fleet/device/%00/change/"]:
+        assert admin.get(path)[0] == 400, path
+    assert admin.post("/admin/checkpoints/checkpoint/", {"action": "delete_selected",
+                                                         "_selected_action": "CP-ND\x00"})[0] == 400
+    assert admin.post("/checkpoints/review/", {"checkpoint_id": "\x00"})[0] == 400
+    assert admin.post("/checkpoints/review/", {"checkpoint_id": "CP-ND;"})[0] == 404
     unit.post("/don-vi/", {"name": "Nhà thuốc Số 7", "kind": "shop", "contact_person": "Phan Văn Bảy",
                            "address": "7 Hàng Bông", "province_code": "79", "ward_code": "27301",
                            "phone": "0933 700 100"})
     _, _, page = unit.post("/don-vi/xac-nhan/", {"code": site.code_for("0933700100")})
     checkpoint_id = re.search(r'id="unit-(CP-[0-9A-F]{8})"', page).group(1)
-    assert admin.post("/checkpoints/review/", {"checkpoint_id": "\x00"})[0] == 404
     assert admin.post("/checkpoints/review/", {"checkpoint_id": checkpoint_id})[0] == 200
     for page in ("nhan-vien", "in-lai"):
-        status, _, body = unit.post(f"/don-vi/{checkpoint_id}/{page}/", {"declaration_id": "VHD-ANH\x00",
-                                                                         "direction": "in"})
-        assert status == 404, (page, body[:300])
+        for sent, status in (("VHD-ANH\x00", 400), ("VHD-ANH'--", 404)):
+            assert unit.post(f"/don-vi/{checkpoint_id}/{page}/", {"declaration_id": sent,
+                                                                  "direction": "in"})[0] == status, (page, sent)
+    assert open_store(site.db).query("SELECT checkpoint_id FROM checkpoints WHERE checkpoint_id = 'CP-ND'")
 
 
 # --- people: khai báo y tế ----------------------------------------------------------------------

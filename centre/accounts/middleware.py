@@ -36,6 +36,23 @@ def private_pages(get_response):
     return middleware
 
 
+def refuse_nul(get_response):
+    """A NUL character in the address, the query or a form is no one's input (no keyboard types
+    it) and PostgreSQL's text cannot hold it: refused at the door with a 400 page, not a 500 from
+    whichever query met it first (the admin's change pages and list filters, its actions)."""
+    from django.core.exceptions import BadRequest
+
+    def holds_nul(query) -> bool:
+        return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+    def middleware(request):
+        if "\x00" in request.path or holds_nul(request.GET) or (request.method == "POST" and holds_nul(request.POST)):
+            raise BadRequest("a NUL character in the request")
+        return get_response(request)
+
+    return middleware
+
+
 def language(get_response):
     """Vietnamese unless the user chose English (the language switch's cookie): a browser set to
     English does not turn the district's site English by itself."""

@@ -47,7 +47,7 @@ def _visible(request: HttpRequest):
 @permission_required("checkpoints.view_checkpoint", raise_exception=True)
 def checkpoint_list(request: HttpRequest) -> HttpResponse:
     qs = _visible(request)
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text holds no NUL
+    query = request.GET.get("q", "").strip()[:100]
     if query:
         qs = qs.filter(name__icontains=query) | qs.filter(checkpoint_id__icontains=query)
     return render(request, "centre/checkpoints.html", {"checkpoints": qs.order_by("checkpoint_id")[:200],
