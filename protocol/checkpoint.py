@@ -39,9 +39,20 @@ def checkpoint_text_problem(fields: dict[str, str]) -> str | None:
     return None
 
 
+def _parsed(url: str):
+    """The address's parts, or None where Python cannot read it ("https://[" is an unclosed IPv6
+    host: urlparse raises, and so does reading a bad port)."""
+    try:
+        u = urlparse(url)
+        u.hostname, u.port  # noqa: B018 - read here, so they cannot raise later
+    except ValueError:
+        return None
+    return u
+
+
 def valid_portal_url(url: str) -> bool:
-    u = urlparse(url)
-    return u.scheme in ("https", "http") and bool(u.hostname) and not u.query and not u.fragment
+    u = _parsed(url)
+    return u is not None and u.scheme in ("https", "http") and bool(u.hostname) and not u.query and not u.fragment
 
 
 def checkpoint_qr_text(checkpoint_id: str, portal_url: str = "") -> str:
@@ -56,8 +67,8 @@ def checkpoint_from_url(text: str) -> str | None:
     if text.startswith("VHDCP:"):
         cid = text[6:]
     else:
-        u = urlparse(text)
-        if u.scheme not in ("https", "http") or not u.path.startswith(PATH):
+        u = _parsed(text)
+        if u is None or u.scheme not in ("https", "http") or not u.path.startswith(PATH):
             return None
         cid = u.path[len(PATH):].rstrip("/")
     return cid if valid_checkpoint_id(cid) else None

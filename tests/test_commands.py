@@ -68,6 +68,9 @@ def test_checkpoint_add_never_blanks_an_existing_one(tmp_path, capsys):
     assert provision([*typo, "--update", "--name", "Cổng chính mới"]) == 1  # it registered CP-l, poster and all
     assert "no checkpoint CP-l to update" in _one_line(capsys.readouterr().err)
     assert [r["checkpoint_id"] for r in open_store(db).checkpoint_rows()] == ["CP-1"]
+    # a portal address Python cannot parse is named, not "Invalid IPv6 URL"
+    assert provision([*add, "--update", "--name", "Cổng", "--portal-url", "https://[khaibao"]) == 1
+    assert "portal address 'https://[khaibao'" in _one_line(capsys.readouterr().err)
     assert not (tmp_path / "posters" / "poster-CP-l.png").exists()
 
 
