@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from common.errors import UserError
 from common.files import private_file
 from mqtt_bridge.centre_api import database_url_parts, find_database_url, secret_path
+from protocol.checkpoint import valid_portal_url
 
 
 class OneLine(logging.Filter):
@@ -103,6 +104,9 @@ def portal_url() -> str:
             url = secret_path("portal-url").read_text().strip()
         except OSError:
             url = ""
+    if url and not valid_portal_url(url):
+        raise CentreConfigError(f"the portal's address {url!r} (VHD_PORTAL_URL or the portal-url file) is not "
+                                "an https:// address, e.g. https://khaibao.example")
     return url
 
 

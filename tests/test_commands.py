@@ -366,6 +366,16 @@ def test_a_mistyped_database_path_is_said_and_creates_nothing(tmp_path):
             assert "s3cret" not in r.stderr
 
 
+def test_a_portal_address_that_is_not_one_stops_the_site_by_name(tmp_path):
+    """The portal's address names the site's host and goes in every poster's QR: one that is not
+    an address stops the site at once, by name (it was "Invalid IPv6 URL", or posters without it)."""
+    for portal in ("https://[khaibao", "khaibao.example", "https://khaibao.example:70000"):
+        r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", f"sqlite:///{tmp_path / 'p.db'}", "migrate"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "VHD_PORTAL_URL": portal, "VHD_CENTRE_HOME": str(tmp_path / "home")})
+        assert r.returncode == 1 and f"the portal's address {portal!r}" in _one_line(r.stderr), r.stderr
+
+
 def test_portal_demo_on_a_busy_port_says_so_before_its_banner(tmp_path):
     import socket
 
