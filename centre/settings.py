@@ -35,7 +35,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "centre.accounts.middleware.content_security_policy",
     "centre.accounts.middleware.private_pages",
-    "centre.accounts.middleware.refuse_nul",
+    "centre.accounts.middleware.UnreadableRequest",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "centre.accounts.middleware.language",
     "django.middleware.common.CommonMiddleware",

@@ -1,6 +1,6 @@
 """Around every request: a content security policy (only the site's own scripts, styles and
-images), no cache for a signed-in page, the site's language, and a database out of reach
-answered as such."""
+images), no cache for a signed-in page, a request the site cannot read refused as such, the site's
+language, and a database out of reach answered as such."""
 
 import logging
 
@@ -36,21 +36,36 @@ def private_pages(get_response):
     return middleware
 
 
-def refuse_nul(get_response):
-    """A NUL character in the address, the query or a form is no one's input (no keyboard types
-    it) and PostgreSQL's text cannot hold it: refused at the door with a 400 page, not a 500 from
-    whichever query met it first (the admin's change pages and list filters, its actions)."""
-    from django.core.exceptions import BadRequest
+class UnreadableRequest:
+    """A request the site cannot read is a 400 page, never a 500 from whichever query met it first:
+    - a NUL character in the address, the query or a form: no one's input (no keyboard types it),
+      and PostgreSQL's text cannot hold it (the admin's change pages, list filters and actions);
+    - a number past what the database holds (SQLite's 64-bit integers: a list filter or an admin
+      action with a 30-digit id raised OverflowError in the driver)."""
 
-    def holds_nul(query) -> bool:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @staticmethod
+    def _holds_nul(query) -> bool:
         return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
 
-    def middleware(request):
-        if "\x00" in request.path or holds_nul(request.GET) or (request.method == "POST" and holds_nul(request.POST)):
-            raise BadRequest("a NUL character in the request")
-        return get_response(request)
+    def __call__(self, request):
+        from django.core.exceptions import BadRequest
 
-    return middleware
+        if "\x00" in request.path or self._holds_nul(request.GET) or (
+                request.method == "POST" and self._holds_nul(request.POST)):
+            raise BadRequest("a NUL character in the request")
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import HttpResponseBadRequest
+        from django.template.loader import render_to_string
+
+        if not isinstance(exception, OverflowError):
+            return None
+        logging.getLogger("centre.requests").warning("request refused, a number out of range: %s", exception)
+        return HttpResponseBadRequest(render_to_string("400.html", request=request))
 
 
 def language(get_response):
