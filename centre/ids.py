@@ -1,6 +1,7 @@
 """Checkpoints' and declarations' ids as the site takes them, in an address or a form: only ids as
 they are made (ASCII letters and digits, then '-', '_' or '.', at most 64) reach a query. Any
-other text is no page: a NUL in one made PostgreSQL refuse the look-up, a 500 instead of a 404."""
+other text is no page (404) and never reaches the database (a NUL in one made PostgreSQL refuse
+the look-up: a 500)."""
 
 from __future__ import annotations
 
