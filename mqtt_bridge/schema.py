@@ -9,7 +9,7 @@ from protocol.event import LOCAL_TIME_ZONE
 
 # The newest migration of the ledger app (centre/ledger/migrations) this bridge's SQL was written
 # against; a test keeps it equal to that app's newest migration.
-SCHEMA = ("ledger", "0005_checkin_daily")
+SCHEMA = ("ledger", "0006_deleted_declarations")
 
 CHECKIN_COLUMNS = ("event_id", "scanned_at", "device_id", "checkpoint_id", "direction", "kind", "subject",
                    "display_name", "mono_ns", "boot_id", "time_synced", "firmware")

@@ -130,6 +130,13 @@ class Store:
             return []
         return [r["name"] for r in rows]
 
+    def deleted_declarations(self, now: datetime, limit: int) -> list[str]:
+        """Declarations deleted while their QR was valid and whose QR would still be valid at
+        `now` (ledger 0006): what the gates refuse. The `limit` most recently deleted, sorted."""
+        rows = self.query("SELECT declaration_id FROM deleted_declarations WHERE until > ? "
+                          "ORDER BY deleted_at DESC LIMIT ?", (self.time_param(now), limit))
+        return sorted(r["declaration_id"] for r in rows)
+
     def query_named(self, sql: str, params: dict) -> list[dict]:
         """Rows for SQL with %(name)s parameters (PostgreSQL-only queries)."""
         raise NotImplementedError

@@ -154,6 +154,21 @@ def test_retention_deletes_old_checkins_and_expired_declarations(store):
         assert later.partitions_dropped == 1 and later.checkins == 0  # dropped whole, no row deletes
 
 
+def test_a_declaration_deleted_while_valid_is_listed_until_its_qr_would_expire(store):
+    """Whoever deletes a declaration (the portal, the admin, SQL), the database lists it while its
+    QR would be valid, for the gates to refuse; one deleted after its expiry is not listed, and
+    retention forgets an entry once its QR has expired."""
+    now = datetime.now(UTC)
+    for decl, days in (("VHD-LIVE", 14), ("VHD-LONG", 60), ("VHD-DONE", -1)):
+        store.add_declaration({"declaration_id": decl, "full_name": "Người Dân", "birth_year": 1990, "sex": "F",
+                               "expires_at": format_time(now + timedelta(days=days))})
+    assert store.execute("DELETE FROM declarations WHERE declaration_id IN ('VHD-LIVE', 'VHD-LONG', 'VHD-DONE')") == 3
+    assert store.deleted_declarations(now, 100) == ["VHD-LIVE", "VHD-LONG"]
+    assert store.deleted_declarations(now + timedelta(days=15), 100) == ["VHD-LONG"]
+    purge(store, now=now + timedelta(days=15))
+    assert [r["declaration_id"] for r in store.query("SELECT declaration_id FROM deleted_declarations")] == ["VHD-LONG"]
+
+
 def test_csv_cells_that_would_start_a_formula_are_kept_as_text():
     """A unit named "=HYPERLINK(...)" or a display name "@SUM(...)" opens as text in a spreadsheet."""
     import csv

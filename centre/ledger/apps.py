@@ -10,3 +10,10 @@ class Config(AppConfig):
     label = "ledger"
     verbose_name = _("check-ins")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from centre.ledger.deletions import after_migrate
+
+        post_migrate.connect(after_migrate, dispatch_uid="vhd-deleted-declarations")

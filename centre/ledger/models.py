@@ -133,3 +133,16 @@ class CheckinDay(models.Model):
 
     class Meta:
         db_table = "checkin_daily"
+
+
+class DeletedDeclaration(models.Model):
+    """A declaration deleted while its QR was still valid: the gates refuse that QR until `until`
+    (its expiry), the bridge publishing the list to them. Recorded by a trigger on declarations
+    (ledger 0006), whoever deletes (the person on the portal, the admin, a command)."""
+
+    declaration_id = models.TextField(primary_key=True)
+    until = StoredTime()
+    deleted_at = StoredTime(db_default=Now())
+
+    class Meta:
+        db_table = "deleted_declarations"

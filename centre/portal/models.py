@@ -114,10 +114,13 @@ class Declaration(models.Model):
             owner_phone=owner_phone, expires_at__gt=timezone.now()).count() >= MAX_LIVE_PER_PHONE
 
     def renew(self, valid_days: int = VALID_DAYS) -> None:
-        """Valid again for `valid_days` from now (a new QR: its times are signed)."""
+        """Valid again for `valid_days` from now (a new QR: its times are signed), never less long
+        than it was: a printed card's longer QR stays valid, and the expiry stored is always the
+        latest of every QR made, which is how long a deleted declaration's QR is refused at gates."""
         now = timezone.now().replace(microsecond=0)
-        Declaration.objects.filter(pk=self.pk).update(declared_at=now, expires_at=now + timedelta(days=valid_days))
-        self.declared_at, self.expires_at = now, now + timedelta(days=valid_days)
+        expires = max(now + timedelta(days=valid_days), self.expires_at or now)
+        Declaration.objects.filter(pk=self.pk).update(declared_at=now, expires_at=expires)
+        self.declared_at, self.expires_at = now, expires
 
 
 def _signer():

@@ -64,6 +64,7 @@ def purge(store: Store, checkin_days: int = CHECKIN_DAYS,
     store.execute("DELETE FROM checkins_unplaced WHERE received_at < ?", (cutoff,))
     store.execute("DELETE FROM boot_clocks WHERE updated_at < ?", (cutoff,))
     d = store.execute(f"DELETE {decl_sql}", (expired,))
+    store.execute("DELETE FROM deleted_declarations WHERE until < ?", (store.time_param(now),))  # refused as expired
     logger.info("retention: %d check-ins deleted (%d dated ahead), %d partitions dropped, "
                 "%d declarations deleted", n + f, f, dropped, d)
     return Purged(n, dropped, d, f)
