@@ -83,3 +83,34 @@ class CentralConfig:
         problem = self.handle(message)
         if problem:
             logger.warning("saved central config invalid, ignored: %s", problem)
+
+
+class DeletedDeclarations:
+    """The declarations deleted at the centre while their QR was valid (the retained
+    `vhd/v1/declarations/deleted` message): the gate refuses their QR from the next decision on,
+    and keeps the list in the state dir, so a restart without the broker still refuses them."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / "deleted-declarations.json"
+        self.ids: frozenset[str] = frozenset()
+
+    def current(self) -> frozenset[str]:
+        return self.ids
+
+    def handle(self, message: messages.DeletedDeclarations) -> None:
+        self.ids = frozenset(message.declaration_ids)  # one reference assignment, as the config's
+        try:
+            write_private(self.path, messages.encode(message))
+        except OSError as exc:
+            logger.warning("deleted declarations applied but not saved: %s", exc)
+        logger.info("%d deleted declaration(s) refused", len(self.ids))
+
+    def restore(self) -> None:
+        try:
+            payload = self.path.read_bytes()
+            self.ids = frozenset(messages.decode(payload, messages.DeletedDeclarations,
+                                                 messages.MAX_DELETED_BYTES).declaration_ids)
+        except FileNotFoundError:
+            return
+        except (OSError, MessageError) as exc:
+            logger.warning("saved deleted declarations unreadable, ignored until the centre sends them: %s", exc)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common.notify import Notifier
 from device import __version__
-from device.central import CentralConfig
+from device.central import CentralConfig, DeletedDeclarations
 from device.clock import SystemClock, boot_id, time_synced
 from device.config import Config
 from device.gate import Drivers, Gate, ScanCounters
@@ -37,6 +37,7 @@ class Parts:
     central: CentralConfig
     closers: list = field(default_factory=list)
     uplink: Uplink | None = None
+    deleted: DeletedDeclarations | None = None
 
     def drain(self, seconds: float, stop: threading.Event) -> bool:
         """Wait until the centre has acknowledged every queued event; False on timeout."""
@@ -101,6 +102,8 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
         drivers = Drivers(camera, make_decoder(cfg.decoder.driver), display, signals)
         central = CentralConfig(state, cfg)
         central.restore()
+        deleted = DeletedDeclarations(state)
+        deleted.restore()
         counters = ScanCounters(time_synced)
         gate_boot = boot_id()
         uplink = None
@@ -112,10 +115,10 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
             link = Uplink.link_for(mqtt_cfg, cfg.gate.device_id, firmware, gate_boot,
                                    password=read_password(cfg.mqtt, config_dir))
             uplink = Uplink(mqtt_cfg, cfg.gate.device_id, queue.path, firmware, gate_boot, link,
-                            telemetry=counters.report, on_config=central.handle)
+                            telemetry=counters.report, on_config=central.handle, on_deleted=deleted.handle)
         gate = Gate(central.current, drivers, queue, screens, clock, counters=counters, boot_id=gate_boot,
-                    settings=central.config, uplink_state=uplink.state if uplink else lambda: "local",
-                    on_progress=on_progress)
+                    settings=central.config, deleted=deleted.current,
+                    uplink_state=uplink.state if uplink else lambda: "local", on_progress=on_progress)
         if uplink is not None:
             uplink.start()
             closers.append(uplink.stop)  # closed after the camera: flush, then say offline
@@ -124,7 +127,7 @@ def build(cfg: Config, clock=None, camera=None, display=None, signals=None,
     except BaseException:
         close_all(closers)
         raise
-    return Parts(gate, central, closers, uplink)
+    return Parts(gate, central, closers, uplink, deleted)
 
 
 def run(cfg: Config, config_dir: Path | None = None, drain_seconds: float = 0) -> int:

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from device import __version__
@@ -84,6 +84,7 @@ class Gate:
     def __init__(self, cfg: Config, drivers: Drivers, queue: EventQueue, screens: Screens, clock, *,
                  counters: ScanCounters | None = None, boot_id: str = "",
                  settings: Callable[[], Config] | None = None,
+                 deleted: Callable[[], frozenset[str]] = frozenset,
                  uplink_state: Callable[[], str] = lambda: "local",
                  on_progress: Callable[[], None] = lambda: None):
         self.camera = drivers.camera
@@ -97,6 +98,7 @@ class Gate:
         self.time_synced = self.counters.time_synced
         self.boot_id = boot_id
         self.settings = settings or (lambda: cfg)
+        self.deleted = deleted  # the declarations deleted at the centre: their QR is refused
         self.uplink_state = uplink_state
         self.on_progress = on_progress
         self.tz = ZoneInfo(cfg.gate.timezone)
@@ -144,7 +146,8 @@ class Gate:
     def handle(self, text: str, frame_ns: int) -> Outcome:
         """Decide on one decoded payload, commit it, then give feedback."""
         now = self.clock.now()
-        c: Classified = classify(text, self.trust, int(now.timestamp()), self.cfg.policy.accept_cccd)
+        trust = replace(self.trust, deleted=self.deleted())  # the centre's latest list
+        c: Classified = classify(text, trust, int(now.timestamp()), self.cfg.policy.accept_cccd)
         last = (self.queue.last_seen(c.credential.kind, c.credential.subject)
                 if c.credential else None)
         d = decide(c, last, now, self.tz, self.policy)

@@ -18,8 +18,19 @@ from device.config import MqttSection
 from device.queue import EventQueue, QueueError
 from drivers.mqtt import BrokerUrl, LinkFactory, MqttError, Will, mqtt_link
 from protocol import messages
-from protocol.messages import MAX_ACK_BYTES, Ack, CentralConfig, Command, CommandResult, MessageError, Status, Telemetry
-from protocol.topics import topic
+from protocol.messages import (
+    MAX_ACK_BYTES,
+    MAX_DELETED_BYTES,
+    Ack,
+    CentralConfig,
+    Command,
+    CommandResult,
+    DeletedDeclarations,
+    MessageError,
+    Status,
+    Telemetry,
+)
+from protocol.topics import DELETED_DECLARATIONS, topic
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +81,8 @@ class Uplink:
 
     def __init__(self, cfg: MqttSection, device_id: str, queue_path: Path, firmware: str,
                  boot_id: str, link: LinkFactory, telemetry: Callable[[], dict] = dict,
-                 on_config: Callable[[CentralConfig], str | None] = lambda c: None, seed: int | None = None):
+                 on_config: Callable[[CentralConfig], str | None] = lambda c: None,
+                 on_deleted: Callable[[DeletedDeclarations], None] = lambda d: None, seed: int | None = None):
         self.cfg = cfg
         self.device_id = device_id
         self.queue_path = queue_path
@@ -78,6 +90,7 @@ class Uplink:
         self.boot_id = boot_id
         self.telemetry = telemetry
         self.on_config = on_config
+        self.on_deleted = on_deleted
         self.stats = UplinkStats()
         self._rng = random.Random(seed)
         self._stop = threading.Event()
@@ -116,7 +129,8 @@ class Uplink:
         self.link.drop_pending()
         self._unpubacked.clear()
         self.link.publish(topic(self.device_id, "status"), self._status("online"), qos=1, retain=True)
-        self.link.subscribe([(topic(self.device_id, c), 1) for c in ("ack", "config", "cmd")])
+        self.link.subscribe([(topic(self.device_id, c), 1) for c in ("ack", "config", "cmd")]
+                            + [(DELETED_DECLARATIONS, 1)])
         # Whatever was in flight before may never be acked: send it all again (harmless: the
         # centre stores each event_id once).
         if self._inflight:
@@ -133,7 +147,9 @@ class Uplink:
         if not payload:
             return  # an empty retained message just clears the topic
         try:
-            if channel == "ack":
+            if name == DELETED_DECLARATIONS:
+                self.on_deleted(messages.decode(payload, DeletedDeclarations, MAX_DELETED_BYTES))
+            elif channel == "ack":
                 self._ack(messages.decode(payload, Ack, MAX_ACK_BYTES))
             elif channel == "config":
                 problem = self.on_config(messages.decode(payload, CentralConfig))

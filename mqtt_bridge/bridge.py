@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.01
 CLOCK_RECHECK_S = 30.0
+DELETED_RECHECK_S = 30.0  # a declaration deleted on the portal is refused at the gates within this
 
 
 def placed_event(ev: Event, offset_ms: int, now: datetime, retention_days: int) -> Event | None:
@@ -60,6 +61,8 @@ class Bridge:
         self._clocks: dict[tuple[str, str], tuple[int, float]] = {}  # boot -> (offset, when checked)
         self._devices: dict[str, str] = {}
         self._devices_at = 0.0
+        self._deleted_sent: list[str] | None = None  # the list last published, None: publish again
+        self._deleted_at = 0.0
         self._stop = threading.Event()
         self.link = link(on_connect=self._connected, on_message=self._received, on_disconnect=self._disconnected)
 
@@ -84,6 +87,7 @@ class Bridge:
         wanted.append((f"{topics.PREFIX}/+/status", 1))
         self.link.subscribe(wanted)
         logger.info("bridge subscribed (group %s)", self.group)
+        self._deleted_sent, self._deleted_at = None, 0.0  # the broker may have restarted without it
 
     def _received(self, name: str, payload: bytes) -> None:
         try:
@@ -328,6 +332,7 @@ class Bridge:
                 batch = self._take()
                 if batch:
                     self._process_guarded(batch)
+                self.publish_deleted()
                 # A turn that ends here made progress: the inbox was drained or empty. A database
                 # write retried for ever never gets here, and systemd's watchdog restarts us.
                 self.on_progress()
@@ -335,6 +340,26 @@ class Bridge:
             self._stop.set()
             self.link.disconnect()
             self.link.loop_stop()
+
+    def publish_deleted(self) -> None:
+        """Every DELETED_RECHECK_S, and after each connect: the declarations deleted while their QR
+        was valid, one retained message for every gate, when the list changed. Several bridges
+        publish the same list; the last one stands."""
+        if not self.link.connected or time.monotonic() - self._deleted_at < DELETED_RECHECK_S:
+            return
+        self._deleted_at = time.monotonic()
+        try:
+            ids = self.store.deleted_declarations(datetime.now(UTC), messages.MAX_DELETED)
+        except StoreError as exc:
+            logger.warning("cannot read the deleted declarations: %s", exc)
+            return
+        ids = [i for i in ids if len(i) <= 64 and i.isprintable()]  # what the message carries, or none of it
+        if ids == self._deleted_sent:
+            return
+        body = messages.encode(messages.DeletedDeclarations(declaration_ids=ids))
+        if self.link.publish(topics.DELETED_DECLARATIONS, body, qos=1, retain=True) is not None:
+            self._deleted_sent = ids
+            logger.info("deleted declarations published: %d", len(ids))
 
     def _process_guarded(self, batch: list[tuple[str, bytes]]) -> None:
         """process(), and if something unforeseen fails, each message alone: one message that

@@ -14,6 +14,8 @@ MAX_BATCH_BYTES = 512 * 1024
 ACK_IDS = 1000  # event ids (and refusals) in one ack
 MAX_ACK_BYTES = 1024 * 1024
 MAX_SMALL_BYTES = 64 * 1024  # status, telemetry, command, central config
+MAX_DELETED = 100_000  # declarations deleted while valid that one message lists (the latest deleted)
+MAX_DELETED_BYTES = 8 * 1024 * 1024
 
 # Why the centre refused one event of a batch; the gate keeps refused events for a technician.
 BAD_EVENT = "bad_event"
@@ -159,6 +161,17 @@ class PolicySettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 class GateSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     direction: Literal["in", "out", "auto"] | None = None
     portal_url: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class DeletedDeclarations(msgspec.Struct, forbid_unknown_fields=True):
+    """`vhd/v1/declarations/deleted` (retained, one for every gate): the declarations deleted while
+    their QR was valid, whose QR the gates refuse until it would have expired. A topic of its own,
+    not the config's: a gate that does not know it never subscribes, and its config stays strict."""
+
+    declaration_ids: Annotated[list[Text64], msgspec.Meta(max_length=MAX_DELETED)] = []
+
+    def __post_init__(self) -> None:
+        _printable(*self.declaration_ids)
 
 
 class CentralConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -32,6 +32,7 @@ REVOKED_KEY = "revoked_key"
 BAD_SIGNATURE = "bad_signature"
 EXPIRED = "expired"
 NOT_YET_VALID = "not_yet_valid"
+DELETED_DECLARATION = "deleted_declaration"  # genuine and valid, but its declaration was deleted
 
 
 class TokenError(ValueError):
@@ -78,6 +79,7 @@ class TrustStore:
 
     keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
     revoked: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()  # declaration ids (protocol.messages.DeletedDeclarations)
 
     @classmethod
     def from_public_keys(cls, encoded: list[str], revoked: list[str] | tuple[str, ...] = ()) -> TrustStore:
@@ -167,4 +169,6 @@ def verify_token(text: str, trust: TrustStore, now: int, skew: int = DEFAULT_SKE
         raise TokenError(EXPIRED)
     if now + skew < token.issued_at:
         raise TokenError(NOT_YET_VALID)
+    if token.declaration_id in trust.deleted:
+        raise TokenError(DELETED_DECLARATION)
     return token

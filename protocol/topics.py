@@ -4,6 +4,9 @@ from __future__ import annotations
 
 PREFIX = "vhd/v1/gates"
 CHANNELS = ("events", "ack", "status", "telemetry", "config", "cmd")
+# One retained message for every gate: the declarations deleted while their QR was valid
+# (protocol.messages.DeletedDeclarations), published by the bridges.
+DELETED_DECLARATIONS = "vhd/v1/declarations/deleted"
 
 
 def topic(device_id: str, channel: str) -> str:

@@ -12,7 +12,7 @@ import threading
 import time
 
 from common.errors import UserError
-from protocol.topics import PREFIX
+from protocol.topics import DELETED_DECLARATIONS, PREFIX
 
 ITERATIONS = 101  # what mosquitto_ctrl uses for the plugin's PBKDF2-SHA512 hashes
 BRIDGE_USER = "vhd-bridge"
@@ -50,26 +50,62 @@ def _acl(kind: str, topic: str) -> dict:
 
 def gate_acls(device_id: str) -> list[dict]:
     """A gate writes only its own events, status and telemetry and reads only its own acks,
-    config and commands. The plugin checks subscriptions too: a gate cannot subscribe to the
-    bridges' shared subscription, or anything else, and so cannot take other gates' events."""
+    config and commands, and the declarations deleted at the centre (one list for every gate).
+    The plugin checks subscriptions too: a gate cannot subscribe to the bridges' shared
+    subscription, or anything else, and so cannot take other gates' events."""
     own = f"{PREFIX}/{device_id}"
     return ([_acl("publishClientSend", f"{own}/{c}") for c in GATE_SENDS]
             + [_acl("subscribeLiteral", f"{own}/{c}") for c in GATE_READS]
-            + [_acl("publishClientReceive", f"{own}/{c}") for c in GATE_READS])
+            + [_acl("publishClientReceive", f"{own}/{c}") for c in GATE_READS]
+            + [_acl(kind, DELETED_DECLARATIONS) for kind in ("subscribeLiteral", "publishClientReceive")])
 
 
 def bridge_acls(group: str = BRIDGE_GROUP) -> list[dict]:
-    """Bridges share events and telemetry; status is retained, so each reads it plainly."""
+    """Bridges share events and telemetry; status is retained, so each reads it plainly. They
+    publish the deleted declarations' list."""
     gates = f"{PREFIX}/+"
     return ([_acl("subscribePattern", f"$share/{group}/{gates}/{c}") for c in ("events", "telemetry")]
             + [_acl("subscribePattern", f"{gates}/status")]
             + [_acl("publishClientReceive", f"{gates}/{c}") for c in GATE_SENDS]
-            + [_acl("publishClientSend", f"{gates}/{c}") for c in GATE_READS])
+            + [_acl("publishClientSend", f"{gates}/{c}") for c in GATE_READS]
+            + [_acl("publishClientSend", DELETED_DECLARATIONS)])
 
 
 def admin_acls() -> list[dict]:
     return [_acl("publishClientSend", f"{CONTROL}/#"), _acl("publishClientReceive", f"{CONTROL}/#"),
             _acl("subscribePattern", f"{CONTROL}/#")]
+
+
+def with_current_acls(state: dict) -> int:
+    """A plugin state a release made before, given what this release's roles grant (the gates'
+    and the bridges' reading and publishing the deleted declarations' list) and nothing taken
+    away; returns how many ACLs were added. Roles and clients stay as they are."""
+    added = 0
+    for role in state.get("roles", []):
+        name = role.get("rolename", "")
+        wanted = (bridge_acls() if name == "vhd-bridge"
+                  else gate_acls(name[len("gate-"):]) if name.startswith("gate-") else [])
+        have = {(a.get("acltype"), a.get("topic")) for a in role.setdefault("acls", [])}
+        for acl in wanted:
+            if (acl["acltype"], acl["topic"]) not in have:
+                role["acls"].append(acl)
+                added += 1
+    return added
+
+
+def upgrade_state_file(path) -> int:
+    """with_current_acls() on the plugin's state file, written back (private) if it changed;
+    BrokerAuthError if it cannot be read."""
+    from common.files import write_private
+
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BrokerAuthError(f"cannot read the broker's plugin state {path}: {exc}") from None
+    added = with_current_acls(state)
+    if added:
+        write_private(path, json.dumps(state, indent=1))
+    return added
 
 
 def initial_config(admin_password: str, bridge_password: str, group: str = BRIDGE_GROUP) -> dict:

@@ -131,8 +131,8 @@ def test_decode_without_trust_keys_says_it_cannot_check(tmp_path, authority, cap
 def test_screens_renders_every_screen(tmp_path, capsys):
     assert main(["screens", "--out", str(tmp_path), "--lang", "en"]) == 0
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert "en-idle-online.png" in names and "en-rejected-expired.png" in names
-    assert len(names) == 16
+    assert "en-idle-online.png" in names and "en-rejected-deleted_declaration.png" in names
+    assert len(names) == 17
     (tmp_path / "a-file").write_text("")
     for out in (tmp_path / "a-file", tmp_path / "a-file" / "below"):  # were tracebacks from mkdir
         assert main(["screens", "--out", str(out)]) == 1

@@ -184,6 +184,18 @@ def wait(pred, timeout=5):
     return pred()
 
 
+def _bridge_on(broker, store) -> tuple[threading.Event, threading.Thread]:
+    """A bridge on the broker's loopback listener with its own login, ingesting on a thread until
+    the event is set."""
+    bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(f"mqtt://127.0.0.1:{broker.local_port}"),
+                                           username=BRIDGE_USER,
+                                           password=broker.files.bridge_password.read_text().strip()))
+    stop = threading.Event()
+    thread = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
+    thread.start()
+    return stop, thread
+
+
 def test_generated_broker_config_enforces_logins_and_acls(broker):
     broker.add_gate("gate-a", "pw-a")
     broker.add_gate("gate-b", "pw-b")
@@ -280,12 +292,7 @@ def test_enrolled_bundle_runs_a_gate_whose_events_reach_the_bridge(tmp_path, bro
 
     frames = crowd(tmp_path / "frames", Issuer(), 12)
     store = open_store(pg_url)
-    bridge = Bridge(store, Bridge.link_for(BrokerUrl.parse(f"mqtt://127.0.0.1:{broker.local_port}"),
-                                           username=BRIDGE_USER,
-                                           password=broker.files.bridge_password.read_text().strip()))
-    stop = threading.Event()
-    t = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
-    t.start()
+    stop, t = _bridge_on(broker, store)
     try:
         if os.geteuid() == 0:
             _run_installed_gate(tmp_path, bundle.with_suffix(".tar.gz"), frames, pg_url)
@@ -517,6 +524,7 @@ def test_broker_config_installs_into_debians_mosquitto(tmp_path, careless_umask)
         assert provision(["--home", "/etc/vhd-centre", "broker-config", "--hostname", "127.0.0.1", "--install",
                           "--root", str(root)]) == 0
         assert "gate-new" in state.read_text()
+        assert state.owner() == "mosquitto" and state.stat().st_mode & 0o777 == 0o600  # still the plugin's
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -639,3 +647,89 @@ def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_
     assert not gate.result["connect"].is_failure
     gate.disconnect()
     gate.loop_stop()
+
+
+def test_a_declaration_deleted_at_the_centre_is_refused_at_its_gates(tmp_path, broker, pg_url, make_gate,
+                                                                    frames_for, run_frames, authority):
+    """A person deletes a declaration (a printout lost, a mistake): the database records it while
+    its QR would be valid, the bridge publishes the list retained to every gate through the
+    broker's own ACLs, and a gate refuses that QR, also after a restart with no broker. One
+    deleted after its expiry is not listed (its QR is refused as expired anyway)."""
+    from datetime import UTC, datetime, timedelta
+
+    migrate_database(pg_url)
+    store = open_store(pg_url)
+    now = datetime.now(UTC)
+    for decl, expires in (("VHD-2026-GONE", now + timedelta(days=14)), ("VHD-2026-KEPT", now + timedelta(days=14)),
+                          ("VHD-2026-OLD", now - timedelta(days=1))):
+        store.add_declaration({"declaration_id": decl, "full_name": "Người Dân", "birth_year": 1990, "sex": "F",
+                               "expires_at": expires.isoformat()})
+    assert store.execute("DELETE FROM declarations WHERE declaration_id IN ('VHD-2026-GONE', 'VHD-2026-OLD')") == 2
+    assert store.deleted_declarations(now, 100) == ["VHD-2026-GONE"]
+    assert store.deleted_declarations(now + timedelta(days=15), 100) == []  # its QR has expired by then
+    broker.add_gate("gate-d", "pw-d")
+    (tmp_path / "pw").write_text("pw-d\n")
+    stop, thread = _bridge_on(broker, store)
+    tokens = [authority.token(decl="VHD-2026-GONE"), authority.token(decl="VHD-2026-KEPT")]
+    online = {"mqtt": {"url": f"mqtts://127.0.0.1:{broker.tls_port}", "ca_file": str(broker.files.ca),
+                       "password_file": str(tmp_path / "pw")}, "gate": {"device_id": "gate-d"}}
+    parts, clock = make_gate(frames_for(*tokens), sections=online)  # its uplink started, as the daemon's
+    try:
+        assert wait(lambda: parts.deleted.ids == {"VHD-2026-GONE"}, 20)
+        assert [r.decision.reason for r in run_frames(parts, clock)] == ["deleted_declaration", None]
+    finally:
+        parts.close()
+        stop.set()
+        thread.join(10)
+        store.close()
+    # A gate cannot publish the list itself: only the bridges may
+    gate = client(broker, "gate-d", "pw-d")
+    gate.publish("vhd/v1/declarations/deleted", b'{"declaration_ids": []}', qos=1)
+    assert wait(lambda: gate.result.get("puback")) and gate.result["puback"][0].value == 135
+    gate.disconnect()
+    gate.loop_stop()
+    again, clock = make_gate(frames_for(tokens[0]))  # no broker: the list kept in its state directory
+    try:
+        assert [r.decision.reason for r in run_frames(again, clock)] == ["deleted_declaration"]
+    finally:
+        again.close()
+
+
+def test_broker_config_run_again_gives_earlier_gates_and_bridges_this_releases_acls(tmp_path):
+    """A broker set up by an earlier release: its plugin state holds the gates enrolled so far,
+    without the ACLs for the deleted declarations' list. `broker-config` run again adds them (and
+    only them), and the gate enrolled before receives what the bridge publishes."""
+    from provisioning.mosquitto_auth import with_current_acls
+
+    b = Broker(tmp_path / "broker").start()
+    try:
+        b.add_gate("gate-o", "pw-o")
+    finally:
+        b.stop()
+    state_file = b.files.dynsec
+    state = json.loads(state_file.read_text())
+    for role in state["roles"]:  # as the earlier release made them
+        role["acls"] = [a for a in role["acls"] if a["topic"] != "vhd/v1/declarations/deleted"]
+    state_file.write_text(json.dumps(state))
+    earlier = json.loads(state_file.read_text())
+    again = Broker(tmp_path / "broker")  # broker-config run again in the same folder
+    after = json.loads(state_file.read_text())
+    assert after["clients"] == earlier["clients"] and os.stat(state_file).st_mode & 0o077 == 0
+    added = {(r["rolename"], a["acltype"]) for r in after["roles"] for a in r["acls"]
+             if a["topic"] == "vhd/v1/declarations/deleted"}
+    assert added == {("vhd-bridge", "publishClientSend"), ("gate-gate-o", "subscribeLiteral"),
+                     ("gate-gate-o", "publishClientReceive")}
+    assert with_current_acls(after) == 0  # run once more: nothing more
+    again.start()
+    try:
+        bridge = client(again, BRIDGE_USER, again.files.bridge_password.read_text().strip(), tls=False)
+        bridge.publish("vhd/v1/declarations/deleted", b'{"declaration_ids": ["VHD-X"]}', qos=1, retain=True)
+        assert wait(lambda: bridge.result.get("puback")) and not bridge.result["puback"][0].is_failure
+        gate = client(again, "gate-o", "pw-o")
+        gate.subscribe([("vhd/v1/declarations/deleted", 1)])
+        assert wait(lambda: gate.result.get("messages"))
+        for c in (bridge, gate):
+            c.disconnect()
+            c.loop_stop()
+    finally:
+        again.stop()

@@ -67,6 +67,13 @@ def test_each_refusal_has_its_own_reason(authority):
     assert reason(authority.token(iat=T + DAY, exp=T + 2 * DAY), authority.trust) == tok.NOT_YET_VALID
     assert reason(good[:-3], authority.trust) == tok.MALFORMED
     assert reason("VHD1:", authority.trust) == tok.MALFORMED
+    # a declaration deleted at the centre: its genuine QR is refused as such; a forgery or an
+    # expired one with its id still says what is wrong with it first
+    deleted = tok.TrustStore(authority.trust.keys, deleted=frozenset(["VHD-2021-000123"]))
+    assert reason(good, deleted) == tok.DELETED_DECLARATION
+    assert reason(authority.token(decl="VHD-2021-000124"), deleted) is None
+    assert reason(tampered, deleted) == tok.BAD_SIGNATURE
+    assert reason(authority.token(exp=T - 1), deleted) == tok.EXPIRED
 
 
 def test_rotation_old_and_new_keys_both_verify(authority):
