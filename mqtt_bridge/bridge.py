@@ -354,6 +354,9 @@ class Bridge:
             logger.warning("cannot read the deleted declarations: %s", exc)
             return
         ids = [i for i in ids if len(i) <= 64 and i.isprintable()]  # what the message carries, or none of it
+        if len(ids) >= messages.MAX_DELETED:
+            logger.warning("%d or more declarations deleted while valid: the gates get the latest %d",
+                           messages.MAX_DELETED, messages.MAX_DELETED)
         if ids == self._deleted_sent:
             return
         body = messages.encode(messages.DeletedDeclarations(declaration_ids=ids))
