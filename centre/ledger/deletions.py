@@ -11,7 +11,8 @@ POSTGRESQL = [
     "INSERT INTO deleted_declarations (declaration_id, until, deleted_at) VALUES (OLD.declaration_id, "
     "OLD.expires_at, now()) ON CONFLICT (declaration_id) DO UPDATE SET until = "
     "greatest(deleted_declarations.until, excluded.until); RETURN NULL; END $$",
-    "CREATE OR REPLACE TRIGGER declaration_deleted AFTER DELETE ON declarations FOR EACH ROW "
+    "DROP TRIGGER IF EXISTS declaration_deleted ON declarations",  # CREATE OR REPLACE TRIGGER: PostgreSQL 14 on
+    "CREATE TRIGGER declaration_deleted AFTER DELETE ON declarations FOR EACH ROW "
     "WHEN (OLD.expires_at > now()) EXECUTE FUNCTION declaration_deleted()",
 ]
 # Times on SQLite are the bridge's UTC text (ledger 0003), which sorts as the times do.
