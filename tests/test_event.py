@@ -79,3 +79,31 @@ def test_bad_json_in_valid_utf8_stays_bad_json():
     with pytest.raises(MessageError) as err:
         decode('{"cổng-1'.encode(), EventBatch)
     assert err.value.reason == BAD_JSON
+
+
+def test_the_deleted_declarations_list_is_refused_whole_when_hostile():
+    """What a gate takes from `vhd/v1/declarations/deleted`: ids of printable text, at most 64 long,
+    at most MAX_DELETED of them, 8 MB; anything else is refused whole, and the gate keeps its list."""
+    import json
+
+    from protocol.messages import (
+        BAD_SCHEMA,
+        MAX_DELETED,
+        MAX_DELETED_BYTES,
+        TOO_LARGE,
+        DeletedDeclarations,
+        MessageError,
+        decode,
+        encode,
+    )
+
+    full = DeletedDeclarations([f"VHD-2026-{i:010d}" for i in range(MAX_DELETED)])
+    assert len(decode(encode(full), DeletedDeclarations, MAX_DELETED_BYTES).declaration_ids) == MAX_DELETED
+    for bad, reason in ((["VHD-1\n"], BAD_SCHEMA), (["x" * 65], BAD_SCHEMA), ([1], BAD_SCHEMA),
+                        ([f"V{i}" for i in range(MAX_DELETED + 1)], BAD_SCHEMA),
+                        (["x" * 60] * (MAX_DELETED_BYTES // 60), TOO_LARGE)):
+        with pytest.raises(MessageError) as err:
+            decode(json.dumps({"declaration_ids": bad}).encode(), DeletedDeclarations, MAX_DELETED_BYTES)
+        assert err.value.reason == reason
+    with pytest.raises(MessageError):
+        decode(b'{"declaration_ids": [], "more": 1}', DeletedDeclarations, MAX_DELETED_BYTES)
