@@ -155,7 +155,7 @@ def test_retention_deletes_old_checkins_and_expired_declarations(store):
 
 
 def test_a_declaration_deleted_while_valid_is_listed_until_its_qr_would_expire(store):
-    """Whoever deletes a declaration (the portal, the admin, SQL), the database lists it while its
+    """Whoever deletes a declaration (the portal, an operator in SQL), the database lists it while its
     QR would be valid, for the gates to refuse; one deleted after its expiry is not listed, and
     retention forgets an entry once its QR has expired."""
     now = datetime.now(UTC)

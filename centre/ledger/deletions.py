@@ -1,5 +1,5 @@
 """Declarations deleted while their QR was valid are recorded in deleted_declarations by a trigger
-on declarations, whoever deletes them (the portal, the admin, SQL): the bridges publish the list
+on declarations, whoever deletes them (the portal, an operator in SQL): the bridges publish the list
 to the gates. The trigger is made by ledger 0006 and, on SQLite, made again after every migrate:
 SQLite rebuilds a table to alter it (a later migration of declarations, or one taken back), and
 the rebuilt table has none of the old one's triggers."""

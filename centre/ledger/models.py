@@ -138,7 +138,7 @@ class CheckinDay(models.Model):
 class DeletedDeclaration(models.Model):
     """A declaration deleted while its QR was still valid: the gates refuse that QR until `until`
     (its expiry), the bridge publishing the list to them. Recorded by a trigger on declarations
-    (ledger 0006), whoever deletes (the person on the portal, the admin, a command)."""
+    (ledger 0006), whoever deletes (the person on the portal, an operator in SQL)."""
 
     declaration_id = models.TextField(primary_key=True)
     until = StoredTime()
