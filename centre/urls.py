@@ -57,6 +57,7 @@ urlpatterns = [
     path("khai-bao/manifest.webmanifest", portal.manifest, name="portal-manifest"),
     path("khai-bao/sw.js", portal.service_worker, name="portal-sw"),
     path("follow-up/", portal.follow_up, name="follow-up"),
+    path("follow-up/<id:declaration_id>/xoa/", portal.follow_up_delete, name="follow-up-delete"),
     path("dia-ban/<int:province>.json", portal.wards, name="wards"),
     path("c/<id:checkpoint_id>/", portal.checkpoint_page, name="portal-checkpoint"),
     path("don-vi/", units.register, name="unit-register"),

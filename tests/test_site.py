@@ -1112,8 +1112,13 @@ def test_pages_of_people_units_staff_and_the_district_meet_wcag_2_2_a_and_aa(sit
         check("/")
         for path in sorted(ALLOWED[name]):
             check(path)
+    exposed = _person(site, "0922444700")  # a "yes" answer: on the follow-up list, with its delete link
+    exposed.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Lò Văn Theo", "citizen_id": "079195007000",
+                                            "exposure": "yes"})
+    (row,) = open_store(site.db).query("SELECT declaration_id FROM declarations WHERE citizen_id = '079195007000'")
     _sign_in(browser, site, "quan1")
-    for path in ("/follow-up/", "/checkpoints/CP-ND/edit/", "/reports/?by=unit"):
+    for path in ("/follow-up/", "/checkpoints/CP-ND/edit/", "/reports/?by=unit",
+                 f"/follow-up/{row['declaration_id']}/xoa/"):
         check(path)
     check("/trace/", lambda: (browser.find_element(By.NAME, "person").send_keys("VHD-ANH"),
                               browser.find_element(By.NAME, "reason").send_keys("Ca bệnh số 12"),

@@ -408,6 +408,44 @@ def test_follow_up_list_for_the_district_is_audited(client):
     assert Client().get("/follow-up/")["Location"] == "/accounts/login/?next=/follow-up/"
 
 
+def test_the_district_deletes_a_followed_up_declaration_on_request_with_the_request_audited(client):
+    """The portal keeps a declaration with a "yes" answer for follow-up and tells the person to ask
+    the district to delete it sooner: a district administrator deletes it from the follow-up list,
+    the request written down in the audit log; the gates are told (deleted_declarations). Tracers
+    and units cannot; a request left empty deletes nothing."""
+    from django.test import Client
+
+    from centre.ledger.models import DeletedDeclaration
+    from centre.portal.models import Declaration
+    from centre.reports.models import AuditEntry
+
+    assert _sign_in_by_phone(client, "0777777701").status_code == 302
+    client.post("/khai-bao/to-khai/moi/", {**DECLARATION, "full_name": "Trịnh Văn Ho", "citizen_id": "079190000701",
+                                           "exposure": "yes"})
+    d = Declaration.objects.get(full_name="Trịnh Văn Ho")
+    path = f"/follow-up/{d.declaration_id}/xoa/"
+    assert client.post(f"/khai-bao/to-khai/{d.declaration_id}/xoa/").status_code == 409  # kept for follow-up
+    for role in ("tracer", "unit_manager", "technician"):
+        other = Client()
+        other.force_login(_staff(f"khong-xoa-{role}", role, unit="Trường THCS Nguyễn Du"))
+        assert other.post(path, {"request_note": "Gọi điện ngày 30/11"}).status_code == 403, role
+    admin = Client()
+    admin.force_login(_staff("quan7", "district_admin"))
+    assert f'href="{path}"' in admin.get("/follow-up/").content.decode()
+    asked = admin.get(path).content.decode()
+    assert 'id="follow-up-delete-confirm"' in asked and "Trịnh Văn Ho" in asked
+    empty = admin.post(path, {"request_note": ""})
+    assert empty.status_code == 200 and 'id="error-summary"' in empty.content.decode()
+    assert Declaration.objects.filter(pk=d.pk).exists()
+    done = admin.post(path, {"request_note": "Anh Ho gọi điện ngày 30/11, đã hết triệu chứng"})
+    assert done.status_code == 200 and 'id="follow-up-deleted"' in done.content.decode()
+    assert not Declaration.objects.filter(pk=d.pk).exists()
+    assert DeletedDeclaration.objects.filter(pk=d.declaration_id).exists()  # the gates refuse its QR
+    entry = AuditEntry.objects.get(action=AuditEntry.DELETION, target=d.declaration_id)
+    assert entry.username == "quan7" and entry.reason.startswith("Anh Ho gọi điện")
+    assert admin.post(path, {"request_note": "lần nữa"}).status_code == 404  # pressed again: nothing left
+
+
 def test_one_throttle_on_every_sign_in_path_slows_the_guesser_not_the_owner(site):
     """Wrong passwords through Django's admin count as they do on the sign-in page; past the
     limit even the right one is refused from that address, while the owner signs in elsewhere."""

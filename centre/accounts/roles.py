@@ -6,6 +6,7 @@ ROLES = {
                      "checkpoints.approve_checkpoint",
                      "fleet.view_device", "fleet.change_device", "reports.view_reports",
                      "reports.trace_contacts", "reports.view_auditentry",
+                     "portal.delete_declaration",  # on a person's request (Decree 13), audited
                      # the site's users, in Django's admin (superuser status excepted: see admin.py)
                      "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
                      "accounts.view_unitmembership", "accounts.add_unitmembership",

@@ -7,9 +7,11 @@ import io
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -243,6 +245,30 @@ def follow_up(request: HttpRequest) -> HttpResponse:
         rows = rows.none()
     AuditEntry.record(AuditEntry.LOOKUP, str(_("follow-up list")) + where, user=request.user)
     return render(request, "portal/follow_up.html", {"rows": rows.order_by("-declared_at")[:500], "form": form})
+
+
+class DeletionRequest(forms.Form):
+    request_note = forms.CharField(label=_("the request (who asked, how and when)"), min_length=5, max_length=500,
+                                   widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required
+@permission_required("portal.delete_declaration", raise_exception=True)
+def follow_up_delete(request: HttpRequest, declaration_id: str) -> HttpResponse:
+    """A declaration the portal keeps for follow-up (a "yes" to a health question) deleted on the
+    person's request, as its page tells them to ask the district (Decree 13/2023/NĐ-CP): by a
+    district administrator, the request written down in the audit log. It goes at once; its
+    check-ins stay their days for tracing, and the gates refuse its QR."""
+    d = get_object_or_404(Declaration, pk=declaration_id)
+    form = DeletionRequest(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            Declaration.objects.filter(pk=d.pk).delete()
+            AuditEntry.record(AuditEntry.DELETION, d.declaration_id, form.cleaned_data["request_note"],
+                              user=request.user)
+        return render(request, "portal/follow_up_delete.html", {"d": d, "done": True,
+                                                                "checkin_days": CHECKIN_DAYS})
+    return render(request, "portal/follow_up_delete.html", {"d": d, "form": form, "checkin_days": CHECKIN_DAYS})
 
 
 def wards(request: HttpRequest, province: int) -> HttpResponse:

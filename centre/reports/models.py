@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditEntry(models.Model):
     TRACE, TRACE_EXPORT, REPORT_EXPORT, LOOKUP = "trace", "trace_export", "report_export", "lookup"
-    APPROVAL, ALERT, PASSWORD = "approval", "alert", "password_changed"
+    APPROVAL, ALERT, PASSWORD, DELETION = "approval", "alert", "password_changed", "declaration_deleted"
     ACTIONS = [(TRACE, _("contact trace")), (TRACE_EXPORT, _("trace export")),
                (REPORT_EXPORT, _("report export")), (LOOKUP, _("person look-up")),
-               (APPROVAL, _("unit approved")), (ALERT, _("unusual volume")), (PASSWORD, _("password changed"))]
+               (APPROVAL, _("unit approved")), (ALERT, _("unusual volume")), (PASSWORD, _("password changed")),
+               (DELETION, _("declaration deleted on request"))]
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, verbose_name=_("user"))
