@@ -9,6 +9,23 @@ from pathlib import Path
 
 from common.errors import UserError
 
+SECRET_LIMIT = 4096  # bytes: a password, a token, a database URL
+
+
+def read_secret(path: Path | str, limit: int = SECRET_LIMIT) -> str:
+    """A password, token or URL file's text, stripped. At most `limit` bytes are read: a device or
+    a huge file named by mistake (`--password-file /dev/zero`) is refused, not read until memory
+    runs out; a pipe (`/dev/stdin`) still works. OSError if it cannot be read; ValueError, naming
+    the file, if it is not a short UTF-8 text."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} holds more than {limit} bytes: not a password, token or address file")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+
 
 def private_dir(path: Path) -> Path:
     """A folder only its owner can enter (0700), created if missing, tightened if not."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from common.files import read_secret
 from device.config import MqttSection
 from device.queue import EventQueue, QueueError
 from drivers.mqtt import BrokerUrl, LinkFactory, MqttError, Will, mqtt_link
@@ -45,9 +46,11 @@ def read_password(cfg: MqttSection, config_dir: Path | None = None) -> str | Non
         *( [config_dir / name] if config_dir else []), Path("/etc/vhd-gate") / name]
     for path in candidates:
         try:
-            return path.read_text().strip()
+            return read_secret(path)
         except OSError:
             continue
+        except ValueError as exc:
+            raise MqttError(f"MQTT password file: {exc}") from None
     raise MqttError(f"MQTT password file {cfg.password_file} not found")
 
 

@@ -13,6 +13,7 @@ import threading
 
 from common.args import number_in
 from common.errors import run_command
+from common.files import read_secret
 from drivers.mqtt import BrokerUrl, MqttError
 from mqtt_bridge.locate import DB_FILE, find_database_url, migrate_database, secret_path
 from mqtt_bridge.schema import SCHEMA
@@ -52,9 +53,11 @@ def _password(args) -> str | None:
         return None
     path = secret_path(args.password_file)
     try:
-        return path.read_text().strip()
+        return read_secret(path)
     except OSError as exc:
         raise MqttError(f"cannot read password file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise MqttError(f"password file: {exc}") from None
 
 
 def cmd_run(args) -> int:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.files import read_secret
 from mqtt_bridge.store import StoreError
 
 DB_FILE = "database-url"
@@ -31,7 +32,9 @@ def find_database_url(db: str | None, db_file: str | None) -> str:
         return db
     path = secret_path(db_file or DB_FILE)
     try:
-        url = path.read_text().strip()
+        url = read_secret(path)
+    except ValueError as exc:
+        raise StoreError(f"the database URL file: {exc}", transient=False) from None
     except PermissionError:
         raise StoreError(f"cannot read {path}: permission denied (it holds the database's password: "
                          "run this with sudo)", transient=False) from None

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from common.args import host_port
 from common.authority import Authority
 from common.errors import UserError
-from common.files import private_dir, write_private
+from common.files import private_dir, read_secret, write_private
 from common.smsbody import sms_body
 from protocol.checkpoint import valid_portal_url
 from provisioning.enroll import render_unit
@@ -260,9 +260,11 @@ def install_centre(home: Path, root: Path = Path("/"), venv: Path | None = None,
     env = _settings(etc, settings, changes)
     if settings.sms_token_file:
         try:
-            token = settings.sms_token_file.read_text().strip()
+            token = read_secret(settings.sms_token_file)
         except OSError as exc:
             raise CentreError(f"--sms-token-file {settings.sms_token_file}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise CentreError(f"--sms-token-file: {exc}") from None
         _put_secret(etc / "sms-token", token + "\n", "the SMS gateway's token", changes, "vhd-web.service")
     elif not (etc / "sms-token").exists():
         _put_secret(etc / "sms-token", "\n", "empty: the SMS gateway's token goes here", changes)

@@ -81,9 +81,13 @@ def publish_trust(args, a: Authority) -> int:
     store = _store(args)
     devices = sorted(store.devices())
     store.close()
+    from common.files import read_secret
     from mqtt_bridge.locate import secret_path
 
-    password = secret_path(args.password_file).read_text().strip() if args.password_file else None
+    try:
+        password = read_secret(secret_path(args.password_file)) if args.password_file else None
+    except (OSError, ValueError) as exc:
+        raise AuthorityError(f"--password-file: {getattr(exc, 'strerror', None) or exc}") from None
     link = MqttLink(f"vhd-provision-{os.getpid()}", BrokerUrl.parse(args.broker), username=args.username,
                     password=password, ca_file=args.ca_file, clean_start=True, session_expiry=0)
     link.connect()

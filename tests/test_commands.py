@@ -449,3 +449,27 @@ def test_a_file_the_system_refuses_is_named_with_what_to_do():
     assert describe(PermissionError(13, "Permission denied", "/etc/vhd-centre/database-url")) == (
         "/etc/vhd-centre/database-url: permission denied (run it with sudo, or as the service's own user)")
     assert describe(FileNotFoundError(2, "No such file or directory", "x.toml")) == "x.toml: No such file or directory"
+
+
+def test_a_password_or_url_file_that_is_a_device_or_huge_is_refused_in_one_line(tmp_path):
+    """`--password-file /dev/zero` read until memory ran out; a file past 4 KiB, or not text, is now
+    named and refused at once, wherever a password, a token or the database URL is read. A pipe
+    (`/dev/stdin`) still gives its password."""
+    from device.config import MqttSection
+    from device.uplink import read_password
+    from drivers.mqtt import MqttError
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    migrate_database(db)
+    for argv in ([sys.executable, "-m", "centre.cli", "--db", db, "createuser", "an", "--role", "tracer",
+                  "--password-file", "/dev/zero"],
+                 [sys.executable, "-m", "mqtt_bridge.cli", "devices", "--db-file", "/dev/zero"]):
+        r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and "/dev/zero holds more than 4096 bytes" in _one_line(r.stderr), r.stderr
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00pw")
+    with pytest.raises(MqttError, match="is not UTF-8 text"):
+        read_password(MqttSection(password_file=str(tmp_path / "binary")))
+    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, "createuser", "an", "--role", "tracer",
+                        "--password-file", "/dev/stdin"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                       input="mot-mat-khau-rat-dai-2021\n")
+    assert r.returncode == 0, r.stderr

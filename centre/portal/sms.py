@@ -7,13 +7,13 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from common.errors import UserError
+from common.files import read_secret
 from common.smsbody import sms_body
 
 logger = logging.getLogger(__name__)
@@ -96,9 +96,10 @@ def _http(phone: str, text: str) -> None:
         raise SmsError(_("the SMS gateway did not answer; try again in a minute"))
     if settings.SMS_TOKEN_FILE:
         try:
-            headers["Authorization"] = "Bearer " + Path(settings.SMS_TOKEN_FILE).read_text().strip()
-        except OSError as exc:
-            logger.error("cannot read the SMS gateway's token %s: %s", settings.SMS_TOKEN_FILE, exc.strerror)
+            headers["Authorization"] = "Bearer " + read_secret(settings.SMS_TOKEN_FILE)
+        except (OSError, ValueError) as exc:
+            logger.error("cannot read the SMS gateway's token %s: %s", settings.SMS_TOKEN_FILE,
+                         getattr(exc, "strerror", None) or exc)
             raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
     req = urllib.request.Request(settings.SMS_URL, data=json.dumps(body).encode(), headers=headers)
     try:

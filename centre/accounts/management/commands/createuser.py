@@ -49,12 +49,15 @@ class Command(BaseCommand):
     @staticmethod
     def _password(name: str, password_file: str | None) -> str:
         if password_file:
+            from common.files import read_secret
             from mqtt_bridge.centre_api import secret_path
 
             try:
-                return secret_path(password_file).read_text().strip()
+                return read_secret(secret_path(password_file))
             except OSError as exc:
                 raise CommandError(f"cannot read --password-file {password_file}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise CommandError(f"--password-file: {exc}") from None
         if not sys.stdin or not sys.stdin.isatty():
             raise CommandError("no terminal to ask for the password on: give --password-file FILE")
         try:
