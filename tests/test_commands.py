@@ -473,3 +473,15 @@ def test_a_password_or_url_file_that_is_a_device_or_huge_is_refused_in_one_line(
                         "--password-file", "/dev/stdin"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                        input="mot-mat-khau-rat-dai-2021\n")
     assert r.returncode == 0, r.stderr
+
+
+def test_a_report_or_trace_of_a_day_python_cannot_step_past_is_refused_in_one_line(tmp_path):
+    """`vhd-centre trace X --from 9999-12-31` overflowed a day past the period (0001-01-01 a stay
+    before it): a traceback. Days are taken from 2000 to 2099, named otherwise."""
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    migrate_database(db)
+    for command in (["trace", "VHD-1", "--reason", "Ca F0 số 12", "--by", "quan1"], ["report"]):
+        for far in ("9999-12-31", "0001-01-01"):
+            r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", db, *command, "--from", far],
+                               cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            assert r.returncode == 1 and f"date '{far}' is outside 2000-01-01..2099-12-31" in _one_line(r.stderr)

@@ -944,6 +944,11 @@ def test_dates_are_vietnamese_and_the_trace_forms_default_period_shows_today(cli
     r = client.post("/trace/", {"person": "VHD-2026-TRACE", "date_from": first, "max_stay_hours": "4",
                                 "reason": "Ca F0 số 12, công văn 3/TTYT"})
     assert r.status_code == 200 and "CP-V11" in r.content.decode()  # today's visit, with "to" left empty
+    for far in ("31/12/9999", "01/01/0001"):  # a day past the period or a stay before it overflowed: a 500
+        r = client.post("/trace/", {"person": "VHD-2026-TRACE", "date_from": far, "date_to": far,
+                                    "max_stay_hours": "4", "reason": "Ca F0 số 12, công văn 3/TTYT"})
+        assert r.status_code == 200 and 'id="trace-result"' not in r.content.decode(), far
+        assert "2000" in r.content.decode() or "2099" in r.content.decode(), far  # the bound it is outside
 
 
 def test_a_phone_keeps_a_households_declarations_not_thousands(client):

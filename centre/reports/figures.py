@@ -17,6 +17,9 @@ TZ = ZoneInfo(LOCAL_TIME_ZONE)
 
 
 MAX_DAYS = 366
+# The days a report or a trace may name: a period's bounds, a trace's stays around them and a day
+# after the last are times Python holds (9999-12-31 and 0001-01-01 overflowed: a traceback).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class ReportError(UserError, ValueError):

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import yesno
@@ -14,7 +15,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from centre.accounts.roles import unit_of
-from centre.reports.figures import TZ, ReportError, checkpoint_days, day_bounds, unit_days
+from centre.reports.figures import FIRST_DAY, LAST_DAY, TZ, ReportError, checkpoint_days, day_bounds, unit_days
 from centre.reports.figures import render as render_rows
 from centre.reports.models import AuditEntry
 from centre.reports.store import SiteStore
@@ -35,7 +36,10 @@ DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"]
 
 def date_field(label, **kwargs) -> forms.DateField:
     return forms.DateField(label=label, input_formats=DATE_FORMATS, localize=False,
-                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **kwargs)
+                           validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+                           widget=forms.DateInput(attrs={"type": "date", "min": FIRST_DAY.isoformat(),
+                                                         "max": LAST_DAY.isoformat()}, format="%Y-%m-%d"),
+                           **kwargs)
 
 
 class PeriodForm(forms.Form):

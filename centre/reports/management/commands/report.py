@@ -7,16 +7,19 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from centre.reports.figures import checkpoint_days, unit_days
+from centre.reports.figures import FIRST_DAY, LAST_DAY, checkpoint_days, unit_days
 from centre.reports.figures import render as render_rows
 from centre.reports.store import SiteStore
 
 
 def day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        d = date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"bad date {text!r}: use YYYY-MM-DD") from None
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise CommandError(f"date {text!r} is outside {FIRST_DAY}..{LAST_DAY}")
+    return d
 
 
 class Command(BaseCommand):
