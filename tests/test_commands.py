@@ -216,7 +216,9 @@ def test_the_centres_commands_refuse_what_would_delete_too_much_or_never_end(tmp
         centre("retention", "--declaration-days", "-100000"))
     assert "--days: 99999999 is outside" in _one_line(centre("retention", "--days", "99999999", "--dry-run"))
     trace = ["trace", "079203001234", "--reason", "Ca F0 số 12", "--by", "ytequan1"]
-    assert "a trace covers at most 366 days" in _one_line(centre(*trace, "--from", "0001-01-01", "--to", "9999-12-31"))
+    assert "a trace covers at most 366 days" in _one_line(centre(*trace, "--from", "2000-01-01", "--to", "2099-12-31"))
+    far = _one_line(centre(*trace, "--from", "0001-01-01", "--to", "9999-12-31"))
+    assert "is outside 2000-01-01..2099-12-31" in far
     assert "--to is before --from" in _one_line(centre(*trace, "--from", "2021-09-15", "--to", "2021-09-01"))
     for person in (" ", "9" * 65):  # traced nobody, and was audited as a trace of nobody
         assert "the person is a declaration id or a citizen id" in _one_line(
