@@ -90,7 +90,9 @@ def pg_url():
 class SmsGateway(BaseHTTPRequestHandler):
     """An SMS gateway's stand-in: records each POST (its Authorization and JSON body) and each GET
     (its Authorization and path); `mode` "fail" answers 500, "slow" answers after 7 s, "moved"
-    sends the POST elsewhere with a 302 (where a GET would be answered 200)."""
+    sends the POST elsewhere with a 302 (where a GET would be answered 200), "garbled" answers
+    with a line that is not HTTP, "drip" sends "200 OK" then a header line every half second for
+    40 s."""
 
     received: list = []
     mode = "ok"
@@ -98,6 +100,19 @@ class SmsGateway(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.headers.get("Authorization"), json.loads(body)))
+        if type(self).mode == "garbled":
+            self.wfile.write(b"HELLO THERE\r\n\r\n")
+            return
+        if type(self).mode == "drip":
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(80):
+                    self.wfile.write(b"X-Wait: 1\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass  # the client gave up, as it should
+            return
         if type(self).mode == "slow":
             time.sleep(7)
         self.send_response({"fail": 500, "moved": 302}.get(type(self).mode, 200))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
+import socket
+import threading
 import urllib.error
 import urllib.request
 
@@ -80,7 +83,61 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises the 3xx as an HTTPError
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _Deadline:
+    """A connection shut once its timeout has passed since it began: the timeout alone bounds
+    each read, so a gateway sending its answer a byte at a time held a worker for as long as it
+    went on (a minute, or for ever)."""
+
+    timeout: float | None
+    sock: socket.socket | None
+    _expired = False
+    _timer: threading.Timer | None = None
+
+    def connect(self) -> None:
+        if self.timeout is not None:
+            self._timer = threading.Timer(self.timeout, self._shut)
+            self._timer.daemon = True
+            self._timer.start()
+        super().connect()  # type: ignore[misc]
+        if self._expired:
+            self._shut()
+
+    def getresponse(self) -> http.client.HTTPResponse:
+        response = super().getresponse()  # type: ignore[misc]
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._expired:  # what came before the cut may look whole: "200 OK" and half its headers
+            response.close()
+            raise TimeoutError("the gateway's answer took longer than its timeout")
+        return response
+
+    def _shut(self) -> None:
+        self._expired = True
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the read waiting on it returns at once
+            except OSError:
+                pass  # closed already: the answer came in time
+
+
+class _DeadlineHTTP(_Deadline, http.client.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPS(_Deadline, http.client.HTTPSConnection):
+    pass
+
+
+class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    def http_open(self, req):
+        return self.do_open(_DeadlineHTTP, req)
+
+    def https_open(self, req):
+        return self.do_open(_DeadlineHTTPS, req, context=self._context)
+
+
+_opener = urllib.request.build_opener(_NoRedirect, _DeadlineHandler)
 
 
 def _http(phone: str, text: str) -> None:
@@ -111,4 +168,7 @@ def _http(phone: str, text: str) -> None:
         raise SmsError(_("the SMS gateway refused the message; try again in a minute")) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         logger.warning("SMS gateway unreachable: %s", type(exc).__name__)
+        raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
+    except http.client.HTTPException as exc:  # not HTTP: a garbled status line, a header too long
+        logger.warning("SMS gateway's answer is not HTTP: %s", type(exc).__name__)
         raise SmsError(_("the SMS gateway did not answer; try again in a minute")) from None
