@@ -50,6 +50,8 @@ class Authority:
             raise AuthorityError(f"cannot read {self.trust_file}: {exc.strerror}") from None
         except ValueError as exc:
             raise AuthorityError(f"{self.trust_file} is damaged: {exc}") from None
+        except RecursionError:
+            raise AuthorityError(f"{self.trust_file} is damaged: nested too deeply") from None
 
     def _write(self, data: dict) -> None:
         tmp = self.trust_file.with_suffix(".tmp")

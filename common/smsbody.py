@@ -13,6 +13,8 @@ def sms_body(template: str, phone: str, text: str) -> dict:
         body = json.loads(template)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the SMS template is not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError("the SMS template is not JSON (nested too deeply)") from None
     if not isinstance(body, dict):
         raise ValueError("the SMS template is not a JSON object, e.g. {\"to\": \"{phone}\", \"message\": \"{text}\"}")
     values = [v for v in body.values() if isinstance(v, str)]

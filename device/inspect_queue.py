@@ -79,7 +79,9 @@ class QueueView:
         for state, row, reason in rows:
             try:
                 e = json.loads(row["body"])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
+                e = None
+            if not isinstance(e, dict):
                 yield dict.fromkeys(FIELDS, "") | {"state": state, "reason": reason or "unreadable"}
                 continue
             subject = e.get("subject")

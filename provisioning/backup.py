@@ -84,7 +84,7 @@ def restore(source: Path, url: str, etc: Path, mosquitto_state: Path, say=print)
     (replaced whole). The services are the caller's to stop before and start after."""
     try:
         manifest = json.loads((source / MANIFEST).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         raise BackupError(f"{source} is not a backup made by 'vhd-provision centre backup'") from None
     staging = source / ".restoring"
     shutil.rmtree(staging, ignore_errors=True)

@@ -100,6 +100,8 @@ def upgrade_state_file(path) -> int:
 
     try:
         state = json.loads(path.read_text())
+    except RecursionError:
+        raise BrokerAuthError(f"cannot read the broker's plugin state {path}: nested too deeply") from None
     except (OSError, ValueError) as exc:
         raise BrokerAuthError(f"cannot read the broker's plugin state {path}: {exc}") from None
     added = with_current_acls(state)
@@ -142,7 +144,7 @@ class DynsecAdmin:
     def _message(self, topic: str, payload: bytes) -> None:
         try:
             data = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
         with self._cond:
             for r in data.get("responses", []) if isinstance(data, dict) else []:

@@ -47,6 +47,7 @@ def test_check_config_ok_and_errors_name_key_and_file(tmp_path, authority, capsy
         "[mqtt]\nbackoff_min_seconds = 10\nbackoff_max_seconds = 5\n": "less than backoff_min_seconds",
         "# " + "x" * 300_000 + "\n": "too large for a gate's config",  # /dev/zero was read until memory ran out
         "[gate]\ndevice_id = '\udcff'\n": "not valid TOML",
+        "a = " + "[" * 5000 + "]" * 5000 + "\n": "nested too deeply",  # tomllib's RecursionError was a traceback
     }
     for text, message in cases.items():
         bad = tmp_path / "bad.toml"

@@ -95,6 +95,21 @@ def test_declaration_errors_are_one_line_and_store_nothing(tmp_path, capsys):
     assert open_store(db).query("SELECT on_behalf_of FROM declarations")[0]["on_behalf_of"] == "con trai"
 
 
+def test_a_damaged_authority_is_named_in_one_line(tmp_path, capsys):
+    """trust.json nested deeper than Python recurses was a RecursionError traceback."""
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    home = ["--home", str(tmp_path / "centre")]
+    assert provision([*home, "authority", "init"]) == 0
+    trust = tmp_path / "centre" / "authority" / "trust.json"
+    for text, says in (("{", "is damaged"), ("[" * 100_000 + "]" * 100_000, "nested too deeply")):
+        trust.write_text(text)
+        capsys.readouterr()
+        assert provision([*home, "declaration", "add", "--name", "Nguyễn Văn An", "--birth-year", "1990",
+                          "--sex", "M", "--db", db, "--out", str(tmp_path / "qr")]) == 1
+        err = _one_line(capsys.readouterr().err)
+        assert f"{trust} is damaged" in err and says in err, err
+
+
 def test_a_gate_is_enrolled_only_with_a_broker_address_it_can_use(tmp_path, capsys):
     """The gate's broker address went into its bundle unchecked: 'ftp://…', a port of 99999 or a
     login in the address was found only by the gate at the door, after its broker login and its

@@ -60,6 +60,7 @@ def test_a_gateway_that_redirects_is_told_and_gets_no_token_elsewhere(tmp_path, 
     ('{"msisdn": "{phone}", "content": "{text}"', "is not JSON"),
     ('["{phone}", "{text}"]', "is not a JSON object"),
     ('{"msisdn": "{phone}", "content": "VHD"}', "has no {text}"),
+    ('{"msisdn": "{phone}", "x": ' + "[" * 5000 + "]" * 5000 + "}", "is not JSON (nested too deeply)"),
 ])
 def test_a_broken_template_tells_the_operator_and_asks_the_person_to_retry(tmp_path, gateway, template, says):
     """It was a traceback on every sign-in (json.loads, or .items() of a list)."""
