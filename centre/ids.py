@@ -5,13 +5,9 @@ the look-up: a 500)."""
 
 from __future__ import annotations
 
-import re
-
 from django.http import Http404, HttpRequest
 
-from protocol.checkpoint import ID_PATTERN
-
-_ID = re.compile(ID_PATTERN)
+from protocol.checkpoint import ID_PATTERN, valid_checkpoint_id
 
 
 class Id:
@@ -29,6 +25,6 @@ class Id:
 def posted_id(request: HttpRequest, field: str) -> str:
     """The id a form sent in `field`; a missing or malformed one finds nothing (404)."""
     value = request.POST.get(field, "")
-    if not _ID.fullmatch(value):
+    if not valid_checkpoint_id(value):  # the rule for ids, a declaration's as a checkpoint's
         raise Http404
     return value

@@ -353,13 +353,14 @@ class Bridge:
         except StoreError as exc:
             logger.warning("cannot read the deleted declarations: %s", exc)
             return
-        ids = [i for i in ids if len(i) <= 64 and i.isprintable()]  # what the message carries, or none of it
+        message = messages.DeletedDeclarations.carrying(ids)
+        ids = message.declaration_ids
         if ids == self._deleted_sent:
             return
         if len(ids) >= messages.MAX_DELETED:
             logger.warning("%d or more declarations deleted while valid: the gates get the latest %d",
                            messages.MAX_DELETED, messages.MAX_DELETED)
-        body = messages.encode(messages.DeletedDeclarations(declaration_ids=ids))
+        body = messages.encode(message)
         if self.link.publish(topics.DELETED_DECLARATIONS, body, qos=1, retain=True) is not None:
             self._deleted_sent = ids
             logger.info("deleted declarations published: %d", len(ids))

@@ -173,6 +173,18 @@ class DeletedDeclarations(msgspec.Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _printable(*self.declaration_ids)
 
+    @classmethod
+    def carrying(cls, ids: list[str]) -> DeletedDeclarations:
+        """The message for `ids`, less any id it cannot carry: a gate refuses the whole list for one."""
+        kept = []
+        for i in ids:
+            try:
+                _printable(msgspec.convert(i, Text64))
+            except (msgspec.ValidationError, ValueError):
+                continue
+            kept.append(i)
+        return cls(declaration_ids=kept)
+
 
 class CentralConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """`config` (retained): what the centre may change on a gate, any subset; nothing else."""

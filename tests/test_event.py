@@ -107,3 +107,7 @@ def test_the_deleted_declarations_list_is_refused_whole_when_hostile():
         assert err.value.reason == reason
     with pytest.raises(MessageError):
         decode(b'{"declaration_ids": [], "more": 1}', DeletedDeclarations, MAX_DELETED_BYTES)
+    # what the bridge publishes: the ids the message can carry, never one that makes gates refuse it all
+    kept = DeletedDeclarations.carrying(["VHD-1", "VHD-2\n", "x" * 65, "VHD-\u202e3", "x" * 64])
+    assert kept.declaration_ids == ["VHD-1", "x" * 64]
+    assert decode(encode(kept), DeletedDeclarations, MAX_DELETED_BYTES) == kept
