@@ -7,7 +7,6 @@ import getpass
 import json
 import logging
 import signal
-import subprocess
 import sys
 import threading
 
@@ -15,7 +14,7 @@ from common.args import number_in
 from common.errors import run_command
 from common.files import read_secret
 from drivers.mqtt import BrokerUrl, MqttError
-from mqtt_bridge.locate import DB_FILE, find_database_url, migrate_database, secret_path
+from mqtt_bridge.locate import DB_FILE, find_database_url, migrate_database, run_centre, secret_path
 from mqtt_bridge.schema import SCHEMA
 from mqtt_bridge.store import StoreError, open_store
 from protocol.event import RETENTION_DAYS
@@ -119,8 +118,7 @@ def _moved(args, name: str, argv: list[str]) -> int:
     bridge ingests and nothing else."""
     print(f"vhd-bridge: note: '{name}' has moved to 'vhd-centre {name}'; this name goes in the next release",
           file=sys.stderr)
-    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", args.db, name, *argv], capture_output=True,
-                       text=True)
+    r = run_centre(args.db, [name, *argv])
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
     return r.returncode

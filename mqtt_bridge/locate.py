@@ -48,12 +48,18 @@ def find_database_url(db: str | None, db_file: str | None) -> str:
     return url
 
 
+def run_centre(url: str, argv: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
+    """`vhd-centre ARGV` on the database at `url`, the URL handed over a pipe: on the child's
+    command line (`--db URL`) every user of the machine could read its password in /proc."""
+    return subprocess.run([sys.executable, "-m", "centre.cli", "--db-file", "/dev/stdin", *argv], input=url,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def migrate_database(url: str) -> str:
     """`vhd-centre migrate` on the database at `url`, for a program that is not the site
     (provisioning, the demo, the benches): the site's Django migrations own every table, so they
     make it. Returns what it printed; a failure is a StoreError with its one-line reason."""
-    r = subprocess.run([sys.executable, "-m", "centre.cli", "--db", url, "migrate"], capture_output=True,
-                       text=True, timeout=600)
+    r = run_centre(url, ["migrate"], timeout=600)
     if r.returncode:
         lines = (r.stderr or r.stdout).strip().splitlines()
         raise StoreError(lines[-1] if lines else f"vhd-centre migrate failed ({r.returncode})", transient=False)

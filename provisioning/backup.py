@@ -12,7 +12,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 from common.errors import UserError
 from common.files import extract_archive, private_dir, private_file, write_private
@@ -28,9 +28,21 @@ class BackupError(UserError):
     """A backup or restore cannot go on; the message says why."""
 
 
-def _run(argv: list[str], what: str) -> None:
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """The URL for pg_dump's command line, without its password, and the environment that carries
+    the password instead (PGPASSWORD): a command line is readable by every user in /proc for as
+    long as the dump runs, a process's environment by its own user only."""
+    u = urlsplit(url)
+    if u.password is None:
+        return url, dict(os.environ)
+    login, place = u.netloc.rsplit("@", 1)
+    bare = urlunsplit(u._replace(netloc=f"{login.split(':', 1)[0]}@{place}"))
+    return bare, {**os.environ, "PGPASSWORD": unquote(u.password)}
+
+
+def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
     try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=3600, env=env)
     except OSError as exc:
         raise BackupError(f"cannot run {argv[0]} ({exc.strerror}): apt install postgresql-client") from None
     if r.returncode:
@@ -60,8 +72,9 @@ def backup(url: str, etc: Path, mosquitto_state: Path, out: Path, say=print) -> 
         say(f"database: {out / DATABASE_SQLITE}")
     else:
         # custom format: one file, restorable table by table; consistent while the bridge writes
+        dbname, env = _libpq(url)
         _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={out / DATABASE_PG}",
-              f"--dbname={url}"], "pg_dump")
+              f"--dbname={dbname}"], "pg_dump", env)
         os.chmod(out / DATABASE_PG, 0o600)
         say(f"database: {out / DATABASE_PG}")
     fd = os.open(out / CENTRE_FILES, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -122,6 +135,7 @@ def restore(source: Path, url: str, etc: Path, mosquitto_state: Path, say=print)
     else:
         if sqlite is not None:
             raise BackupError("the backup holds a PostgreSQL database but the centre's URL is SQLite")
+        dbname, env = _libpq(url)
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-              f"--dbname={url}", str(source / DATABASE_PG)], "pg_restore")
+              f"--dbname={dbname}", str(source / DATABASE_PG)], "pg_restore", env)
     say("database restored")

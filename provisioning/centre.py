@@ -88,7 +88,7 @@ def create_database(db_name: str, db_user: str, host: str = "127.0.0.1", port: i
         done.append(f"created PostgreSQL role {db_user}")
     else:
         done.append(f"PostgreSQL role {db_user} existed without a URL kept here: its password was set anew")
-    _psql(psql, ["-c", f"ALTER ROLE {db_user} PASSWORD '{password}'"])
+    _psql(psql, [], sql=f"ALTER ROLE {db_user} PASSWORD '{password}'")  # on stdin: not in /proc's command lines
     exists = _psql(psql, ["-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{db_name}'"]).strip()
     if exists != "1":
         _psql(psql, ["-c", f"CREATE DATABASE {db_name} OWNER {db_user}"])
@@ -98,10 +98,10 @@ def create_database(db_name: str, db_user: str, host: str = "127.0.0.1", port: i
     return f"postgresql://{db_user}:{password}@{host}:{port}/{db_name}", done
 
 
-def _psql(psql: list[str], args: list[str]) -> str:
+def _psql(psql: list[str], args: list[str], sql: str | None = None) -> str:
     try:
         r = subprocess.run([*psql, "-v", "ON_ERROR_STOP=1", "-q", *args], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, input=sql)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CentreError(f"cannot run psql ({exc}): is PostgreSQL installed (apt install postgresql)?") from None
     if r.returncode:

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import pytest
@@ -27,6 +28,21 @@ def pg_names():
     with psycopg.connect(database_url(), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"DROP ROLE IF EXISTS {name}")
+
+
+def _scram_holds(verifier: str, password: str) -> bool:
+    """Whether PostgreSQL's stored SCRAM-SHA-256 verifier (RFC 5803) is of this password."""
+    import base64
+    import hashlib
+    import hmac
+
+    method, rest = verifier.split("$", 1)
+    counted_salt, keys = rest.split("$")
+    iterations, salt = counted_salt.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return method == "SCRAM-SHA-256" and hashlib.sha256(client_key).digest() == base64.b64decode(stored_key)
 
 
 def _install(root: Path, *extra: str) -> str:
@@ -84,6 +100,10 @@ def test_installed_centre_units_serve_people_gates_and_the_district_as_systemd_r
     assert url_file.stat().st_mode & 0o777 == 0o600 and etc.stat().st_mode & 0o777 == 0o700
     assert (etc / "authority" / "signing-key.pem").stat().st_mode & 0o777 == 0o600
     assert url.startswith(f"postgresql://{pg_names}:") and url.endswith(f"/{pg_names}")
+    with psycopg.connect(database_url()) as conn:  # the password was set (on psql's stdin, not its argv)
+        verifier = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (pg_names,)).fetchone()[0]
+    assert _scram_holds(verifier, unquote(urlsplit(url).password or "")), verifier
+    assert not _scram_holds(verifier, "another password")
     with psycopg.connect(url) as conn:  # the new login owns a migrated database
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert {"checkins", "checkin_ids", "devices", "declarations", "reports_auditentry", "django_session",

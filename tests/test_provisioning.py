@@ -587,10 +587,14 @@ def own_database():
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_path, broker, own_database):
+def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_path, broker, own_database,
+                                                                           monkeypatch):
     """Backup, then the worst day: database emptied, keys and the broker's state gone. After the
     restore the figures, the issuer's keys and the site's key are the same and a gate enrolled
-    before logs in with the password it has."""
+    before logs in with the password it has. The database's password is on no command line
+    (pg_dump, pg_restore and `vhd-centre migrate` had the URL in their argv, which every user of
+    the machine reads in /proc)."""
+    import getpass
     from datetime import date
 
     import psycopg
@@ -600,12 +604,22 @@ def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_
     from tests.upgrade_fixtures import store_events
 
     url, name = own_database
+    secret = "s3cr:t/pw"  # the test server trusts its loopback: any password is let in, none must show
+    url = url.replace("postgresql://", f"postgresql://{getpass.getuser()}:s3cr%3At%2Fpw@", 1)
     root = tmp_path / "root"
     etc = root / "etc" / "vhd-centre"
     shutil.copytree(broker.files.folder, etc / "broker", ignore=shutil.ignore_patterns("data"))
     assert provision(["--home", str(etc), "authority", "init"]) == 0
     (etc / "django-secret").write_text("a-site-key-" + "x" * 40 + "\n")
     store_events(url, cwd=ROOT)
+    children: list[tuple[list[str], dict | None]] = []
+    run = subprocess.run
+
+    def recorded(argv, *args, **kwargs):
+        children.append(([str(a) for a in argv], kwargs.get("env")))
+        return run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recorded)
     assert provision(["--home", str(etc), "device", "enroll", "--checkpoint", "CP-U1", "--broker",
                       f"mqtts://127.0.0.1:{broker.tls_port}", "--db", url, "--device-id", "gate-b-01",
                       "--out", str(tmp_path / "b"), "--admin-broker", broker.admin_url]) == 0
@@ -638,6 +652,10 @@ def test_a_centre_restored_from_its_backup_keeps_its_figures_keys_and_gates(tmp_
     assert provision(["--home", "/etc/vhd-centre", "centre", "restore", str(out), "--db", url,
                       "--root", str(root)]) == 0
     assert figures() == before and before[0] == 10
+    programs = [Path(argv[0]).name for argv, _ in children]
+    assert {"pg_dump", "pg_restore"} <= set(programs) and any("centre.cli" in argv for argv, _ in children)
+    assert not [argv for argv, _ in children if any("s3cr" in a for a in argv)]
+    assert all(env["PGPASSWORD"] == secret for argv, env in children if Path(argv[0]).name.startswith("pg_"))
     assert Authority(etc / "authority").trust() == trust and (etc / "django-secret").read_text() == site_key
     assert etc.stat().st_mode & 0o777 == 0o700 and state.stat().st_mode & 0o777 == 0o600
     broker.stop()
