@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common import jsontext
 from common.errors import UserError
 from common.files import write_private
 from protocol.token import encode_public_key, key_id
@@ -39,7 +40,7 @@ class Authority:
 
     def _read(self) -> dict:
         try:
-            return json.loads(self.trust_file.read_text())
+            return jsontext.loads(self.trust_file.read_text())
         except FileNotFoundError:
             raise AuthorityError(
                 f"no authority in {self.folder}: run 'vhd-provision authority init'") from None
@@ -50,8 +51,6 @@ class Authority:
             raise AuthorityError(f"cannot read {self.trust_file}: {exc.strerror}") from None
         except ValueError as exc:
             raise AuthorityError(f"{self.trust_file} is damaged: {exc}") from None
-        except RecursionError:
-            raise AuthorityError(f"{self.trust_file} is damaged: nested too deeply") from None
 
     def _write(self, data: dict) -> None:
         tmp = self.trust_file.with_suffix(".tmp")

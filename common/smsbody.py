@@ -3,18 +3,16 @@ where it is set (centre install) and where it is used (the site), with the same 
 
 from __future__ import annotations
 
-import json
+from common import jsontext
 
 
 def sms_body(template: str, phone: str, text: str) -> dict:
     """The body to POST; ValueError saying what is wrong with the template (not JSON, not an object,
     or with no {phone} or no {text} among its string values)."""
     try:
-        body = json.loads(template)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the SMS template is not JSON ({exc.msg})") from None
-    except RecursionError:
-        raise ValueError("the SMS template is not JSON (nested too deeply)") from None
+        body = jsontext.loads(template)
+    except ValueError as exc:  # json.JSONDecodeError's msg has no position in it
+        raise ValueError(f"the SMS template is not JSON ({getattr(exc, 'msg', exc)})") from None
     if not isinstance(body, dict):
         raise ValueError("the SMS template is not a JSON object, e.g. {\"to\": \"{phone}\", \"message\": \"{text}\"}")
     values = [v for v in body.values() if isinstance(v, str)]

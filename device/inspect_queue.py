@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from common import jsontext
 from common.errors import UserError
 from device.queue import KEY_FILE, keyed_hash
 
@@ -78,8 +79,8 @@ class QueueView:
             "refused", "SELECT body, reason FROM refused ORDER BY at")]
         for state, row, reason in rows:
             try:
-                e = json.loads(row["body"])
-            except (TypeError, ValueError, RecursionError):
+                e = jsontext.loads(row["body"])
+            except (TypeError, ValueError):
                 e = None
             if not isinstance(e, dict):
                 yield dict.fromkeys(FIELDS, "") | {"state": state, "reason": reason or "unreadable"}

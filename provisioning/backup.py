@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
+from common import jsontext
 from common.errors import UserError
 from common.files import extract_archive, private_dir, private_file, write_private
 from provisioning.broker import DYNSEC_STATE
@@ -96,8 +97,8 @@ def restore(source: Path, url: str, etc: Path, mosquitto_state: Path, say=print)
     """A backup put back: the centre's folder and the broker's state first, then the database
     (replaced whole). The services are the caller's to stop before and start after."""
     try:
-        manifest = json.loads((source / MANIFEST).read_text())
-    except (OSError, ValueError, RecursionError):
+        manifest = jsontext.loads((source / MANIFEST).read_text())
+    except (OSError, ValueError):
         raise BackupError(f"{source} is not a backup made by 'vhd-provision centre backup'") from None
     staging = source / ".restoring"
     shutil.rmtree(staging, ignore_errors=True)

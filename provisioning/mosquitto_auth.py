@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 
+from common import jsontext
 from common.errors import UserError
 from protocol.topics import DELETED_DECLARATIONS, PREFIX
 
@@ -99,9 +100,7 @@ def upgrade_state_file(path) -> int:
     from common.files import write_private
 
     try:
-        state = json.loads(path.read_text())
-    except RecursionError:
-        raise BrokerAuthError(f"cannot read the broker's plugin state {path}: nested too deeply") from None
+        state = jsontext.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise BrokerAuthError(f"cannot read the broker's plugin state {path}: {exc}") from None
     added = with_current_acls(state)
@@ -143,8 +142,8 @@ class DynsecAdmin:
 
     def _message(self, topic: str, payload: bytes) -> None:
         try:
-            data = json.loads(payload)
-        except (ValueError, RecursionError):
+            data = jsontext.loads(payload)
+        except ValueError:
             return
         with self._cond:
             for r in data.get("responses", []) if isinstance(data, dict) else []:
